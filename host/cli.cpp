@@ -1,12 +1,343 @@
 #include "host/cli.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "host/arguments.h"
+#include "host/bench.h"
+#include "host/default_config.h"
+#include "host/device.h"
+#include "host/executor.h"
+#include "host/memory.h"
+#include "ingest/encoder.h"
+#include "ingest/generator.h"
+#include "ingest/sensor_schema.h"
+#include "pipeline/config.h"
+#include "pipeline/error.h"
+#include "pipeline/time.h"
 
 namespace ldh {
 
-int run_cli(int, char**) {
-  std::puts("ldh");
-  return 0;
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitInvalid = 2;
+
+std::atomic<bool> interrupted{false};
+
+extern "C" void on_interrupt(int) { interrupted = true; }
+
+const char* const kUsage =
+    "usage: ldh <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [CONFIG]      run a pipeline (default: the built-in sensor demo)\n"
+    "  validate CONFIG   check a configuration without running it (exit 0 valid, 2 invalid)\n"
+    "  gen               write generated sensor events to a file\n"
+    "  info              show the version, build features and CUDA devices\n"
+    "  bench             measure the sensor pipeline end to end\n"
+    "\n"
+    "Run 'ldh <command> --help' for a command's options.\n";
+
+const char* const kRunUsage =
+    "usage: ldh run [CONFIG] [options]\n"
+    "\n"
+    "Runs the pipeline CONFIG describes (YAML or JSON); without CONFIG, the built-in sensor demo\n"
+    "(examples/sensors.yaml).\n"
+    "\n"
+    "options:\n"
+    "  --backend auto|cpu|gpu  where the bulk work runs (default auto: a GPU when usable)\n"
+    "  --threads N             worker threads (default: the number of cores)\n"
+    "  --batch-size N          events per batch (default 65536)\n"
+    "  --dead-letter PATH      where malformed records go (default: the config's, else\n"
+    "                          dead-letter.jsonl)\n"
+    "  --quiet                 no status line and no summary\n";
+
+const char* const kValidateUsage =
+    "usage: ldh validate CONFIG\n"
+    "\n"
+    "Checks CONFIG and prints every problem as FILE:LINE:COL: error: MESSAGE.\n"
+    "Exit status: 0 valid, 2 invalid, 1 could not check (e.g. unreadable file).\n";
+
+const char* const kGenUsage =
+    "usage: ldh gen -o FILE [options]\n"
+    "\n"
+    "Writes generated sensor events (timestamp, sensor_id, location, type, temperature,\n"
+    "humidity, pressure) to FILE.\n"
+    "\n"
+    "options:\n"
+    "  --format json|binary|protobuf  (default json)\n"
+    "  --events N           number of events (default 100000)\n"
+    "  --sensors K          number of sensors (default 100)\n"
+    "  --seed S             random seed (default 1)\n"
+    "  --interval DURATION  time between two readings of one sensor (default 1s)\n"
+    "  --jitter DURATION    out-of-order jitter of event times (default 0s)\n"
+    "  --bad-share X        share of malformed records, 0..1 (default 0)\n"
+    "  --start ISO-8601     event time of the first reading (default 2026-11-18T08:53:20Z)\n"
+    "  --frame-records N    binary: records per frame (default 1024)\n"
+    "  --config CONFIG      use CONFIG's schema instead of the built-in sensor schema\n"
+    "  -o, --output FILE    where to write ('-' for stdout)\n";
+
+const char* const kInfoUsage =
+    "usage: ldh info\n"
+    "\n"
+    "Prints the version, the build's features and the CUDA devices seen (or why none).\n";
+
+Config load_or_default(const std::optional<std::string>& path) {
+  if (path) return load_config(*path);
+  return parse_config(kDefaultConfigText, kDefaultConfigName);
+}
+
+void print_summary(const RunSummary& summary, const Config& config) {
+  double rate = summary.seconds > 0 ? static_cast<double>(summary.rows_decoded) / summary.seconds : 0;
+  std::fprintf(stderr, "ldh: %llu events in %.3f s (%.0f events/s), %llu emitted\n",
+               static_cast<unsigned long long>(summary.rows_decoded), summary.seconds, rate,
+               static_cast<unsigned long long>(summary.rows_emitted));
+  for (const auto& stage : summary.stages) {
+    if (stage.rejected > 0) {
+      std::fprintf(stderr, "ldh:   stage %s rejected %llu of %llu\n", stage.name.c_str(),
+                   static_cast<unsigned long long>(stage.rejected),
+                   static_cast<unsigned long long>(stage.rows_in));
+    }
+  }
+  std::uint64_t dead = summary.dead_letters.total();
+  if (dead > 0) {
+    std::string reasons;
+    for (std::size_t i = 0; i < kDeadLetterReasonCount; ++i) {
+      std::uint64_t count = summary.dead_letters.by_reason[i];
+      if (count == 0) continue;
+      if (!reasons.empty()) reasons += ", ";
+      reasons += std::string(to_string(static_cast<DeadLetterReason>(i))) + " " +
+                 std::to_string(count);
+    }
+    std::fprintf(stderr, "ldh:   %llu dead-lettered to %s (%s)\n",
+                 static_cast<unsigned long long>(dead), summary.dead_letter_path.c_str(),
+                 reasons.c_str());
+  }
+  for (const auto& destination : config.destinations) {
+    if (destination.type == SinkType::jsonl) {
+      std::fprintf(stderr, "ldh:   results in %s\n", destination.path.c_str());
+    }
+  }
+}
+
+int command_run(Arguments& arguments) {
+  if (arguments.flag("--help") || arguments.flag("-h")) {
+    std::fputs(kRunUsage, stdout);
+    return kExitOk;
+  }
+  RunOptions options;
+  Backend backend = Backend::automatic;
+  if (auto value = arguments.value("--backend")) backend = parse_backend(*value);
+  options.threads = default_threads();
+  if (auto value = arguments.value("--threads")) {
+    options.threads = static_cast<unsigned>(parse_count(*value, "--threads"));
+    if (options.threads == 0 || options.threads > 1024) throw UserError("--threads: 1 to 1024");
+  }
+  if (auto value = arguments.value("--batch-size")) {
+    options.batch_size = parse_count(*value, "--batch-size");
+    if (options.batch_size == 0 || options.batch_size > (1u << 26)) {
+      throw UserError("--batch-size: 1 to 67108864");
+    }
+  }
+  if (auto value = arguments.value("--dead-letter")) options.dead_letter_path = *value;
+  bool quiet = arguments.flag("--quiet");
+  auto positionals = arguments.positionals();
+  if (positionals.size() > 1) throw UserError("run takes one CONFIG (see ldh run --help)");
+  std::optional<std::string> path;
+  if (!positionals.empty()) path = positionals[0];
+
+  Config config = load_or_default(path);
+  std::string why;
+  Backend resolved = resolve_backend(backend, why);
+  if (resolved == Backend::gpu) {
+    // The CUDA pipeline kernels are not part of this build's run path yet; say so plainly.
+    why += "; pipeline stages run on the CPU in this version";
+  }
+  if (!quiet) std::fprintf(stderr, "ldh: %s\n", why.c_str());
+  options.status_line = !quiet && isatty(STDERR_FILENO);
+  options.stop = &interrupted;
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+
+  Executor executor(config, options);
+  RunSummary summary = executor.run(executor.make_sources(), executor.make_sinks());
+  if (!quiet) print_summary(summary, config);
+  return kExitOk;
+}
+
+int command_validate(Arguments& arguments) {
+  if (arguments.flag("--help") || arguments.flag("-h")) {
+    std::fputs(kValidateUsage, stdout);
+    return kExitOk;
+  }
+  auto positionals = arguments.positionals();
+  if (positionals.size() != 1) {
+    std::fputs(kValidateUsage, stderr);
+    return kExitFailure;
+  }
+  Config config = load_config(positionals[0]);
+  StringDictionary strings;
+  Plan plan(config, strings);
+  std::printf("%s: valid (%zu source%s, %zu stage%s, %zu destination%s)\n",
+              positionals[0].c_str(), config.sources.size(), config.sources.size() == 1 ? "" : "s",
+              config.pipeline.size(), config.pipeline.size() == 1 ? "" : "s",
+              config.destinations.size(), config.destinations.size() == 1 ? "" : "s");
+  return kExitOk;
+}
+
+int command_gen(Arguments& arguments) {
+  if (arguments.flag("--help") || arguments.flag("-h")) {
+    std::fputs(kGenUsage, stdout);
+    return kExitOk;
+  }
+  GeneratorConfig generator;
+  Format format = Format::json;
+  if (auto value = arguments.value("--format")) {
+    auto parsed = parse_format(*value);
+    if (!parsed) throw UserError("--format: expected json, binary or protobuf, got '" + *value + "'");
+    format = *parsed;
+  }
+  if (auto value = arguments.value("--events")) generator.events = parse_count(*value, "--events");
+  if (generator.events == 0) throw UserError("--events: must be at least 1");
+  if (auto value = arguments.value("--sensors")) {
+    generator.sensors = static_cast<std::uint32_t>(parse_count(*value, "--sensors"));
+  }
+  if (auto value = arguments.value("--seed")) generator.seed = parse_count(*value, "--seed");
+  if (auto value = arguments.value("--interval")) {
+    generator.interval_ns = parse_duration_option(*value, "--interval");
+  }
+  if (auto value = arguments.value("--jitter")) {
+    generator.jitter_ns = parse_duration_option(*value, "--jitter");
+  }
+  if (auto value = arguments.value("--bad-share")) {
+    generator.bad_share = parse_real(*value, "--bad-share");
+    if (!(generator.bad_share >= 0 && generator.bad_share <= 1)) {
+      throw UserError("--bad-share: expected a share from 0 to 1");
+    }
+  }
+  if (auto value = arguments.value("--start")) {
+    auto start = parse_iso8601(*value);
+    if (!start) throw UserError("--start: expected ISO-8601 time like 2026-11-29T00:00:00Z");
+    generator.start_ns = *start;
+  }
+  if (auto value = arguments.value("--frame-records")) {
+    generator.frame_records = static_cast<std::uint32_t>(parse_count(*value, "--frame-records"));
+    if (generator.frame_records == 0) throw UserError("--frame-records: must be at least 1");
+  }
+  Schema schema = sensor_schema();
+  if (auto value = arguments.value("--config")) schema = load_config(*value).format.schema;
+  auto output = arguments.value("--output", "-o");
+  auto positionals = arguments.positionals();
+  if (!output || !positionals.empty()) {
+    std::fputs(kGenUsage, stderr);
+    return kExitFailure;
+  }
+  SensorGenerator sensors(generator, schema);
+  auto encoder = make_encoder(format, schema, generator.frame_records);
+  FileSink sink(*output);
+  std::string buffer;
+  while (true) {
+    buffer.clear();
+    std::uint64_t made = sensors.generate(*encoder, generator.frame_records * 16ull, buffer);
+    encoder->flush(buffer);
+    sink.write(buffer);
+    if (made == 0) break;
+  }
+  sink.flush();
+  if (*output != "-") {
+    std::fprintf(stderr, "ldh: wrote %llu %s events (%llu malformed) to %s\n",
+                 static_cast<unsigned long long>(sensors.produced()),
+                 std::string(to_string(format)).c_str(),
+                 static_cast<unsigned long long>(sensors.malformed()), output->c_str());
+  }
+  return kExitOk;
+}
+
+int command_info(Arguments& arguments) {
+  if (arguments.flag("--help") || arguments.flag("-h")) {
+    std::fputs(kInfoUsage, stdout);
+    return kExitOk;
+  }
+  arguments.positionals();
+  const DeviceSurvey& survey = survey_devices();
+  std::printf("ldh %s\n", LDH_VERSION);
+  std::printf("build: C++20, %s, -ffp-contract=off\n",
+#ifdef NDEBUG
+              "optimised"
+#else
+              "debug"
+#endif
+  );
+  std::printf("cuda backend: %s\n",
+              survey.cuda_built ? ("built for " + survey.architectures).c_str() : "not built");
+  std::printf("decoders: json (simdjson), binary (ldh frames), protobuf (wire format)\n");
+  if (survey.devices.empty()) {
+    std::printf("cuda devices: none (%s)\n", survey.why_none.c_str());
+  } else {
+    for (const auto& device : survey.devices) {
+      std::printf("cuda device %d: %s, compute %d.%d, %d SMs, %.1f GiB (%.1f GiB free)\n",
+                  device.index, device.name.c_str(), device.compute_major, device.compute_minor,
+                  device.multiprocessors, static_cast<double>(device.total_memory) / (1u << 30),
+                  static_cast<double>(device.free_memory) / (1u << 30));
+    }
+  }
+  std::string why;
+  batch_memory(&why);
+  std::printf("batch memory: %s\n", why.c_str());
+  std::printf("cpu threads: %u\n", default_threads());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return kExitFailure;
+  }
+  std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (command == "--version") {
+    std::printf("ldh %s\n", LDH_VERSION);
+    return kExitOk;
+  }
+  Arguments arguments(argc, argv, 2);
+  try {
+    if (command == "run") return command_run(arguments);
+    if (command == "validate") return command_validate(arguments);
+    if (command == "gen") return command_gen(arguments);
+    if (command == "info") return command_info(arguments);
+    if (command == "bench") return command_bench(arguments);
+    std::fprintf(stderr, "ldh: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return kExitFailure;
+  } catch (const ConfigError& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return kExitInvalid;
+  } catch (const UserError& error) {
+    std::fprintf(stderr, "ldh: error: %s\n", error.what());
+    return kExitFailure;
+  } catch (const DeviceError& error) {
+    std::fprintf(stderr, "ldh: device error: %s\n", error.what());
+    return kExitFailure;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ldh: internal error: %s\n", error.what());
+    return kExitFailure;
+  }
 }
 
 }  // namespace ldh

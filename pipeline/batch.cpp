@@ -39,7 +39,7 @@ void EventBatch::resize(std::size_t rows) {
 std::size_t EventBatch::live_count() const {
   std::size_t live = 0;
   const std::uint8_t* keep = selection();
-  for (std::size_t row = 0; row < size_; ++row) live += keep[row];
+  for (std::size_t row = 0; row < size_; ++row) live += keep[row] == kLive;
   return live;
 }
 
@@ -49,7 +49,7 @@ void compact_values(T* values, const std::uint8_t* keep, std::size_t rows) {
   std::size_t out = 0;
   for (std::size_t row = 0; row < rows; ++row) {
     values[out] = values[row];
-    out += keep[row];
+    out += keep[row] == kLive;
   }
 }
 }  // namespace

@@ -56,13 +56,20 @@ class Column {
   Buffer validity_;
 };
 
+/// Marks a live row in a batch's selection. 0 marks a row dropped without a trace (none yet);
+/// kRejectedBase + k marks a row that filter stage k rejected, so its reject sink can get it.
+inline constexpr std::uint8_t kLive = 1;
+inline constexpr std::uint8_t kRejectedBase = 2;
+/// Bounds the number of filter stages, so stage codes fit the selection byte.
+inline constexpr std::size_t kMaxFilterStages = 250;
+
 /// The most column slots a batch can have; bounds the device view so it stays trivially copyable.
 inline constexpr std::size_t kMaxSlots = 64;
 
 /// Describes a batch for a kernel: plain pointers and sizes, trivially copyable.
 struct EventBatchDeviceView {
   ColumnView columns[kMaxSlots];
-  std::uint8_t* selection;  // 1 = row is live
+  std::uint8_t* selection;  // kLive = row is live
   std::uint32_t slot_count;
   std::uint32_t size;
 };
@@ -78,7 +85,7 @@ struct EventBatchView {
 };
 
 /// Owns a batch of events as columns (struct of arrays), one per slot of the pipeline's plan.
-/// Rows that a filter rejected stay in place with selection[row] == 0 until compact().
+/// Rows that a filter rejected stay in place (selection[row] != kLive) until compact().
 class EventBatch {
  public:
   EventBatch(const std::vector<SlotSpec>& slots, std::size_t capacity,
@@ -99,7 +106,7 @@ class EventBatch {
   void resize(std::size_t rows);
   /// Drops every row (capacity stays).
   void clear() { size_ = 0; }
-  /// Counts rows still selected.
+  /// Counts live rows.
   std::size_t live_count() const;
   /// Moves live rows to the front (stable) and drops the rest.
   void compact();

@@ -1,0 +1,84 @@
+#include "host/arguments.h"
+
+#include <algorithm>
+#include <charconv>
+#include <thread>
+
+#include "pipeline/config.h"
+#include "pipeline/error.h"
+
+namespace ldh {
+
+Arguments::Arguments(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) items_.emplace_back(argv[i]);
+}
+
+bool Arguments::flag(std::string_view name) {
+  auto found = std::find(items_.begin(), items_.end(), name);
+  if (found == items_.end()) return false;
+  items_.erase(found);
+  return true;
+}
+
+std::optional<std::string> Arguments::value(std::string_view name, std::string_view alias) {
+  for (std::size_t i = 0; i < items_.size(); ++i) {
+    auto at = items_.begin() + static_cast<std::ptrdiff_t>(i);
+    if (items_[i] == name || (!alias.empty() && items_[i] == alias)) {
+      if (i + 1 >= items_.size()) throw UserError(std::string(name) + " needs a value");
+      std::string result = items_[i + 1];
+      items_.erase(at, at + 2);
+      return result;
+    }
+    if (items_[i].starts_with(std::string(name) + "=")) {
+      std::string result = items_[i].substr(name.size() + 1);
+      items_.erase(at);
+      return result;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Arguments::positionals() {
+  for (const auto& item : items_) {
+    if (item.size() > 1 && item[0] == '-') throw UserError("unknown option " + item);
+  }
+  return items_;
+}
+
+std::uint64_t parse_count(const std::string& text, std::string_view option) {
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw UserError(std::string(option) + ": expected a whole number, got '" + text + "'");
+  }
+  return value;
+}
+
+double parse_real(const std::string& text, std::string_view option) {
+  double value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw UserError(std::string(option) + ": expected a number, got '" + text + "'");
+  }
+  return value;
+}
+
+std::int64_t parse_duration_option(const std::string& text, std::string_view option) {
+  auto value = parse_duration_ns(text);
+  if (!value) {
+    throw UserError(std::string(option) + ": expected a duration like 500ms, 10s or 1m, got '" +
+                    text + "'");
+  }
+  return *value;
+}
+
+Backend parse_backend(const std::string& text) {
+  if (text == "auto") return Backend::automatic;
+  if (text == "cpu") return Backend::cpu;
+  if (text == "gpu") return Backend::gpu;
+  throw UserError("--backend: expected auto, cpu or gpu, got '" + text + "'");
+}
+
+unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+}  // namespace ldh

@@ -1,0 +1,141 @@
+#include "host/bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/default_config.h"
+#include "host/device.h"
+#include "host/executor.h"
+#include "ingest/encoder.h"
+#include "ingest/generator.h"
+#include "pipeline/error.h"
+
+namespace ldh {
+
+namespace {
+
+const char* const kBenchUsage =
+    "usage: ldh bench [options]\n"
+    "\n"
+    "Generates sensor events in memory, then runs a pipeline on them end to end (decode,\n"
+    "filter, derived fields) several times and prints events/s. Results are counted, not\n"
+    "printed, unless --with-output is given.\n"
+    "\n"
+    "options:\n"
+    "  --config CONFIG       pipeline to run (default: the built-in examples/sensors.yaml)\n"
+    "  --format json|binary|protobuf  input format (default binary)\n"
+    "  --events N            events per run (default 4000000)\n"
+    "  --sensors K           sensors (default 10000)\n"
+    "  --threads N           worker threads (default 1)\n"
+    "  --batch-size N        events per batch (default 65536)\n"
+    "  --repeat N            runs; the median is reported (default 5)\n"
+    "  --backend auto|cpu|gpu\n"
+    "  --with-output         also format every result as JSON (written nowhere)\n";
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+/// Discards what it is given; lets the bench include JSON formatting without disk I/O.
+class NullSink final : public Sink {
+ public:
+  void write(std::string_view text) override { bytes_ += text.size(); }
+  void flush() override {}
+  std::string describe() const override { return "null"; }
+
+ private:
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace
+
+int command_bench(Arguments& arguments) {
+  if (arguments.flag("--help") || arguments.flag("-h")) {
+    std::fputs(kBenchUsage, stdout);
+    return 0;
+  }
+  Format format = Format::binary;
+  if (auto value = arguments.value("--format")) {
+    auto parsed = parse_format(*value);
+    if (!parsed) throw UserError("--format: expected json, binary or protobuf");
+    format = *parsed;
+  }
+  std::uint64_t events = 4'000'000;
+  if (auto value = arguments.value("--events")) events = parse_count(*value, "--events");
+  std::uint32_t sensors = 10'000;
+  if (auto value = arguments.value("--sensors")) {
+    sensors = static_cast<std::uint32_t>(parse_count(*value, "--sensors"));
+  }
+  RunOptions options;
+  options.threads = 1;
+  if (auto value = arguments.value("--threads")) {
+    options.threads = static_cast<unsigned>(parse_count(*value, "--threads"));
+  }
+  if (auto value = arguments.value("--batch-size")) {
+    options.batch_size = parse_count(*value, "--batch-size");
+  }
+  std::uint64_t repeat = 5;
+  if (auto value = arguments.value("--repeat")) repeat = std::max<std::uint64_t>(1, parse_count(*value, "--repeat"));
+  Backend backend = Backend::automatic;
+  if (auto value = arguments.value("--backend")) backend = parse_backend(*value);
+  bool with_output = arguments.flag("--with-output");
+  auto config_path = arguments.value("--config");
+  arguments.positionals();
+  if (events == 0 || sensors == 0) throw UserError("--events and --sensors must be at least 1");
+
+  Config config = config_path ? load_config(*config_path)
+                              : parse_config(kDefaultConfigText, kDefaultConfigName);
+  std::string why;
+  resolve_backend(backend, why);
+  options.discard_output = !with_output;
+
+  GeneratorConfig generator;
+  generator.events = events;
+  generator.sensors = sensors;
+  generator.seed = 7;
+  SensorGenerator source_events(generator, config.format.schema);
+  auto encoder = make_encoder(format, config.format.schema, generator.frame_records);
+  auto bytes = std::make_shared<std::string>();
+  source_events.generate(*encoder, events, *bytes);
+  encoder->flush(*bytes);
+
+  std::printf("ldh bench: %llu %s events (%.1f MB), %u sensors, %u thread%s, batch %zu, %s\n",
+              static_cast<unsigned long long>(events), std::string(to_string(format)).c_str(),
+              static_cast<double>(bytes->size()) / 1e6, sensors, options.threads,
+              options.threads == 1 ? "" : "s", options.batch_size, why.c_str());
+  std::printf("pipeline: %s, %zu stage%s%s\n",
+              config_path ? config_path->c_str() : "built-in examples/sensors.yaml",
+              config.pipeline.size(), config.pipeline.size() == 1 ? "" : "s",
+              with_output ? ", JSON output formatted" : ", output counted");
+
+  std::vector<double> rates;
+  for (std::uint64_t run = 0; run < repeat; ++run) {
+    Executor executor(config, options);
+    std::vector<std::unique_ptr<Source>> sources;
+    sources.push_back(make_memory_source("bench", format, config.format.schema, bytes, 0,
+                                         executor.source_options()));
+    std::vector<std::unique_ptr<Sink>> sinks;
+    sinks.push_back(std::make_unique<NullSink>());
+    RunSummary summary = executor.run(std::move(sources), std::move(sinks));
+    double rate = static_cast<double>(summary.rows_decoded) / summary.seconds;
+    rates.push_back(rate);
+    std::printf("run %llu: %.3f s  %.2f M events/s  %.0f MB/s  (%llu emitted)\n",
+                static_cast<unsigned long long>(run + 1), summary.seconds, rate / 1e6,
+                static_cast<double>(bytes->size()) / summary.seconds / 1e6,
+                static_cast<unsigned long long>(summary.rows_emitted));
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double best = median(rates);
+  std::printf("median: %.2f M events/s (%.2f M events/s per thread), peak RSS %.0f MB\n",
+              best / 1e6, best / 1e6 / options.threads, static_cast<double>(usage.ru_maxrss) / 1024);
+  return 0;
+}
+
+}  // namespace ldh

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/sink.h"
+#include "ingest/dead_letter.h"
+#include "ingest/source.h"
+#include "pipeline/config.h"
+#include "pipeline/plan.h"
+#include "pipeline/string_dictionary.h"
+
+namespace ldh {
+
+/// Settings of one run that do not belong in the config file.
+struct RunOptions {
+  unsigned threads = 1;
+  std::size_t batch_size = 65536;
+  /// Overrides the config's dead-letter path when not empty.
+  std::string dead_letter_path;
+  /// Prints a live status line to stderr (only makes sense on a terminal).
+  bool status_line = false;
+  /// Skips formatting results (benchmarks measure the pipeline, not JSON printing).
+  bool discard_output = false;
+  /// Set from outside (Ctrl-C) to stop sources early; what was read is still processed.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct StageSummary {
+  std::string name;
+  std::uint64_t rows_in = 0;
+  std::uint64_t rejected = 0;
+};
+
+/// Accounts for every record of a run: decoded + dead-lettered == records read, and
+/// decoded == emitted + rejected by the filters.
+struct RunSummary {
+  std::uint64_t bytes_in = 0;
+  std::uint64_t rows_decoded = 0;
+  std::uint64_t rows_emitted = 0;
+  DeadLetterCounts dead_letters;
+  std::vector<StageSummary> stages;
+  double seconds = 0;
+  std::string dead_letter_path;
+};
+
+/// Runs a pipeline: one thread per source cuts its stream into chunks; `threads` workers decode
+/// chunks into batches and apply the plan; the calling thread writes results, rejects and dead
+/// letters in chunk order, so the output is byte-identical for any thread count and batch size.
+class Executor {
+ public:
+  /// Compiles the config's plan; throws ConfigError when it cannot run.
+  Executor(const Config& config, RunOptions options);
+  ~Executor();
+
+  const Plan& plan() const { return *plan_; }
+  StringDictionary& strings() { return strings_; }
+  /// Makes the config's sources (call before run(); the executor keeps ownership of nothing).
+  std::vector<std::unique_ptr<Source>> make_sources() const;
+  /// Makes the config's destinations.
+  std::vector<std::unique_ptr<Sink>> make_sinks() const;
+  /// Runs until every source ends (or stop is set) and everything read is written.
+  RunSummary run(std::vector<std::unique_ptr<Source>> sources,
+                 std::vector<std::unique_ptr<Sink>> sinks);
+  /// Options sources should be built with (chunk size, stop flag).
+  SourceOptions source_options() const;
+
+ private:
+  Config config_;
+  RunOptions options_;
+  StringDictionary strings_;
+  std::unique_ptr<Plan> plan_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace ldh

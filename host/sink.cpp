@@ -1,0 +1,54 @@
+#include "host/sink.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "pipeline/error.h"
+
+namespace ldh {
+
+FileSink::FileSink(std::string path) : path_(std::move(path)) {
+  if (path_ == "-") {
+    file_ = stdout;
+  } else {
+    std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+    std::error_code error;
+    if (!parent.empty()) std::filesystem::create_directories(parent, error);
+    file_ = std::fopen(path_.c_str(), "wb");
+    if (file_ == nullptr) {
+      throw UserError("cannot open " + path_ + " for writing: " + std::strerror(errno));
+    }
+  }
+  std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+}
+
+FileSink::~FileSink() {
+  if (file_ == nullptr) return;
+  if (file_ == stdout) {
+    std::fflush(file_);
+  } else {
+    std::fclose(file_);
+  }
+}
+
+void FileSink::write(std::string_view text) {
+  if (text.empty()) return;
+  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) {
+    throw UserError("writing " + describe() + ": " + std::strerror(errno));
+  }
+}
+
+void FileSink::flush() {
+  if (std::fflush(file_) != 0) throw UserError("writing " + describe() + ": " + std::strerror(errno));
+}
+
+std::unique_ptr<Sink> make_sink(const SinkConfig& config) {
+  switch (config.type) {
+    case SinkType::stdout_sink: return std::make_unique<FileSink>("-");
+    case SinkType::jsonl: return std::make_unique<FileSink>(config.path);
+  }
+  throw LogicError("unknown sink type");
+}
+
+}  // namespace ldh

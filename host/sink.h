@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pipeline/config.h"
+
+namespace ldh {
+
+/// Receives result text (JSON lines) in order from the executor's single writer thread.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void write(std::string_view text) = 0;
+  virtual void flush() = 0;
+  virtual std::string describe() const = 0;
+};
+
+/// Writes to a file (creating its folder) or to standard output, through a large buffer.
+class FileSink final : public Sink {
+ public:
+  /// Opens `path` for writing; "-" means standard output. Throws UserError when it cannot.
+  explicit FileSink(std::string path);
+  ~FileSink() override;
+  void write(std::string_view text) override;
+  void flush() override;
+  std::string describe() const override { return path_ == "-" ? "stdout" : path_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+/// Creates the sink a destination describes.
+std::unique_ptr<Sink> make_sink(const SinkConfig& config);
+
+}  // namespace ldh

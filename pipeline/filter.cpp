@@ -1,0 +1,157 @@
+#include "pipeline/filter.h"
+
+#include <algorithm>
+
+namespace ldh {
+
+namespace {
+
+/// Reads a column value the way expressions do, so a rule and an equivalent condition agree.
+template <typename T>
+struct AsDouble {
+  double operator()(T value) const { return static_cast<double>(value); }
+};
+struct TimestampAsMilliseconds {
+  double operator()(std::int64_t nanoseconds) const {
+    return static_cast<double>(nanoseconds) / 1e6;
+  }
+};
+
+template <typename T, typename Read, typename Predicate>
+void evaluate_values(const void* data, std::size_t rows, std::uint8_t* result, Read read,
+                     Predicate predicate) {
+  const T* values = static_cast<const T*>(data);
+  for (std::size_t row = 0; row < rows; ++row) {
+    result[row] = predicate(read(values[row])) ? 1 : 0;
+  }
+}
+
+template <typename Predicate>
+void evaluate_column(const ColumnView& column, std::size_t rows, std::uint8_t* result,
+                     Predicate predicate) {
+  switch (column.type) {
+    case DataType::int32:
+      return evaluate_values<std::int32_t>(column.data, rows, result, AsDouble<std::int32_t>{},
+                                           predicate);
+    case DataType::int64:
+      return evaluate_values<std::int64_t>(column.data, rows, result, AsDouble<std::int64_t>{},
+                                           predicate);
+    case DataType::float32:
+      return evaluate_values<float>(column.data, rows, result, AsDouble<float>{}, predicate);
+    case DataType::float64:
+      return evaluate_values<double>(column.data, rows, result, AsDouble<double>{}, predicate);
+    case DataType::boolean:
+      return evaluate_values<std::uint8_t>(column.data, rows, result, AsDouble<std::uint8_t>{},
+                                           predicate);
+    case DataType::string:
+      return evaluate_values<std::int32_t>(column.data, rows, result, AsDouble<std::int32_t>{},
+                                           predicate);
+    case DataType::timestamp:
+      return evaluate_values<std::int64_t>(column.data, rows, result, TimestampAsMilliseconds{},
+                                           predicate);
+  }
+}
+
+bool contains(const std::vector<double>& set, double value) {
+  if (set.size() <= 8) {
+    bool found = false;
+    for (double member : set) found |= member == value;
+    return found;
+  }
+  return std::binary_search(set.begin(), set.end(), value);
+}
+
+void evaluate_rule(const CompiledFilterRule& rule, EventBatch& batch, std::uint8_t* result,
+                   std::vector<double>& scratch) {
+  const std::size_t rows = batch.size();
+  if (rule.op == FilterOperator::condition) {
+    scratch.resize(rows);
+    evaluate(rule.condition, batch.view(), static_cast<double>(batch.processing_time_ns) / 1e6,
+             scratch.data(), result);
+    for (std::size_t row = 0; row < rows; ++row) {
+      double value = scratch[row];
+      result[row] = static_cast<std::uint8_t>(result[row] & (value != 0 && value == value));
+    }
+    return;
+  }
+  ColumnView column = batch.column(static_cast<std::size_t>(rule.field.slot)).view();
+  const double low = rule.low;
+  const double high = rule.high;
+  switch (rule.op) {
+    case FilterOperator::range:
+      evaluate_column(column, rows, result, [=](double x) { return x >= low && x <= high; });
+      break;
+    case FilterOperator::eq:
+      evaluate_column(column, rows, result, [=](double x) { return x == low; });
+      break;
+    case FilterOperator::ne:
+      evaluate_column(column, rows, result, [=](double x) { return x != low; });
+      break;
+    case FilterOperator::gt:
+      evaluate_column(column, rows, result, [=](double x) { return x > low; });
+      break;
+    case FilterOperator::ge:
+      evaluate_column(column, rows, result, [=](double x) { return x >= low; });
+      break;
+    case FilterOperator::lt:
+      evaluate_column(column, rows, result, [=](double x) { return x < low; });
+      break;
+    case FilterOperator::le:
+      evaluate_column(column, rows, result, [=](double x) { return x <= low; });
+      break;
+    case FilterOperator::in:
+      evaluate_column(column, rows, result, [&](double x) { return contains(rule.set, x); });
+      break;
+    case FilterOperator::not_in:
+      evaluate_column(column, rows, result, [&](double x) { return !contains(rule.set, x); });
+      break;
+    case FilterOperator::exists:
+      std::fill(result, result + rows, std::uint8_t{1});
+      break;
+    case FilterOperator::condition:
+      break;
+  }
+  if (column.validity != nullptr) {
+    for (std::size_t row = 0; row < rows; ++row) result[row] &= column.validity[row];
+  }
+}
+
+}  // namespace
+
+Filter::Filter(std::string name, std::vector<CompiledFilterRule> rules, FilterCombine combine,
+               std::uint8_t reject_code)
+    : Operator(std::move(name)),
+      rules_(std::move(rules)),
+      combine_(combine),
+      reject_code_(reject_code) {}
+
+void Filter::apply(EventBatch& batch) const {
+  const std::size_t rows = batch.size();
+  thread_local std::vector<std::uint8_t> pass;
+  thread_local std::vector<std::uint8_t> result;
+  thread_local std::vector<double> scratch;
+  pass.assign(rows, combine_ == FilterCombine::all ? 1 : 0);
+  result.resize(rows);
+  for (const auto& rule : rules_) {
+    evaluate_rule(rule, batch, result.data(), scratch);
+    if (combine_ == FilterCombine::all) {
+      for (std::size_t row = 0; row < rows; ++row) pass[row] &= result[row];
+    } else {
+      for (std::size_t row = 0; row < rows; ++row) pass[row] |= result[row];
+    }
+  }
+  std::uint8_t* selection = batch.selection();
+  std::size_t live = 0;
+  std::size_t rejected = 0;
+  for (std::size_t row = 0; row < rows; ++row) {
+    const bool is_live = selection[row] == kLive;
+    const bool reject = is_live && pass[row] == 0;
+    live += is_live;
+    rejected += reject;
+    selection[row] = reject ? reject_code_ : selection[row];
+  }
+  counters().rows_in.fetch_add(live, std::memory_order_relaxed);
+  counters().rows_rejected.fetch_add(rejected, std::memory_order_relaxed);
+}
+
+}  // namespace ldh
