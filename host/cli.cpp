@@ -84,7 +84,7 @@ const char* const kGenUsage =
     "  --interval DURATION  time between two readings of one sensor (default 1s)\n"
     "  --jitter DURATION    out-of-order jitter of event times (default 0s)\n"
     "  --bad-share X        share of malformed records, 0..1 (default 0)\n"
-    "  --start ISO-8601     event time of the first reading (default 2026-11-18T08:53:20Z)\n"
+    "  --start ISO-8601     event time of the first reading (default 2026-11-18T11:06:40Z)\n"
     "  --frame-records N    binary: records per frame (default 1024)\n"
     "  --config CONFIG      use CONFIG's schema instead of the built-in sensor schema\n"
     "  -o, --output FILE    where to write ('-' for stdout)\n";

@@ -56,7 +56,9 @@ class Decoder {
                       DecodeCursor& cursor, DecodeTarget& target) = 0;
 };
 
-/// Creates a decoder for `format` and `schema`.
-std::unique_ptr<Decoder> make_decoder(Format format, const Schema& schema);
+/// Creates a decoder for `format` and `schema`. `validate` = false skips value checks (UTF-8 of
+/// strings, NaN in floats that forbid it) but never structure or range checks. Throws UserError
+/// when the schema cannot be read in that format (docs/formats.md).
+std::unique_ptr<Decoder> make_decoder(Format format, const Schema& schema, bool validate = true);
 
 }  // namespace ldh

@@ -295,7 +295,8 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
           if (operation.kind == TransformKind::add_field && existing != nullptr) {
             // add-field fills the field where it is missing and keeps present values.
             if (!existing->nullable) break;
-            if (existing->type != type) {
+            bool numeric_into_numeric = type == DataType::float64 && is_numeric(existing->type);
+            if (existing->type != type && !numeric_into_numeric) {
               builder.problem(operation.where,
                               "add-field on existing " + std::string(to_string(existing->type)) +
                                   " field '" + existing->name + "' with a " +

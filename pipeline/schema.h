@@ -10,6 +10,26 @@
 
 namespace ldh {
 
+/// Names the .proto scalar type a field is written as (float32 = float, float64 = double,
+/// boolean = bool); by_type picks the natural one for the field's DataType (docs/formats.md).
+enum class ProtoType : std::uint8_t {
+  by_type,
+  int32,
+  int64,
+  uint32,
+  uint64,
+  sint32,
+  sint64,
+  fixed32,
+  fixed64,
+  sfixed32,
+  sfixed64,
+  float32,
+  float64,
+  boolean,
+  string,
+};
+
 /// Describes one field of an event.
 struct Field {
   std::string name;
@@ -24,6 +44,8 @@ struct Field {
   std::uint32_t binary_size = 16;
   /// Protobuf field number (from the .proto, or `protoField` in the config).
   std::uint32_t proto_number = 0;
+  /// Protobuf scalar type on the wire, which fixes the wire type and how the value is read.
+  ProtoType proto_type = ProtoType::by_type;
   /// Where the field was declared, for error messages.
   SourceLocation where;
 };

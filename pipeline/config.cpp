@@ -1,0 +1,1135 @@
+#include "pipeline/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "pipeline/config_reader.h"
+#include "pipeline/did_you_mean.h"
+#include "pipeline/proto_schema.h"
+#include "pipeline/time.h"
+
+namespace ldh {
+
+namespace {
+
+template <typename Value>
+using Names = std::vector<std::pair<std::string, Value>>;
+
+const Names<SourceType> kSourceTypes = {{"file", SourceType::file},
+                                        {"generator", SourceType::generator}};
+// Types the product adds later: named, so that the message says "not in this build yet".
+const std::vector<std::string> kPlannedSourceTypes = {"kafka", "websocket", "udp", "dpdk"};
+const Names<SinkType> kSinkTypes = {{"stdout", SinkType::stdout_sink}, {"jsonl", SinkType::jsonl}};
+const std::vector<std::string> kPlannedSinkTypes = {"elasticsearch", "websocket", "kafka",
+                                                    "webhook", "email"};
+const Names<Format> kFormats = {
+    {"json", Format::json}, {"binary", Format::binary}, {"protobuf", Format::protobuf}};
+const Names<DataType> kDataTypes = {
+    {"int32", DataType::int32},        {"int64", DataType::int64},  {"float32", DataType::float32},
+    {"float64", DataType::float64},    {"bool", DataType::boolean}, {"string", DataType::string},
+    {"timestamp", DataType::timestamp}};
+const Names<TimeUnit> kTimeUnits = {{"s", TimeUnit::s},
+                                    {"ms", TimeUnit::ms},
+                                    {"us", TimeUnit::us},
+                                    {"ns", TimeUnit::ns},
+                                    {"iso8601", TimeUnit::iso8601}};
+const Names<FilterOperator> kOperators = {{"range", FilterOperator::range},
+                                          {"eq", FilterOperator::eq},
+                                          {"ne", FilterOperator::ne},
+                                          {"gt", FilterOperator::gt},
+                                          {"ge", FilterOperator::ge},
+                                          {"lt", FilterOperator::lt},
+                                          {"le", FilterOperator::le},
+                                          {"in", FilterOperator::in},
+                                          {"not_in", FilterOperator::not_in},
+                                          {"exists", FilterOperator::exists},
+                                          {"condition", FilterOperator::condition}};
+const Names<FilterCombine> kCombines = {{"all", FilterCombine::all}, {"any", FilterCombine::any}};
+const Names<StageType> kStageTypes = {{"filter", StageType::filter},
+                                      {"transform", StageType::transform}};
+const Names<TransformKind> kTransformKinds = {{"add-field", TransformKind::add_field},
+                                              {"calculate", TransformKind::calculate},
+                                              {"rename", TransformKind::rename},
+                                              {"drop", TransformKind::drop},
+                                              {"cast", TransformKind::cast}};
+
+constexpr std::int64_t kMaxUint32 = std::numeric_limits<std::uint32_t>::max();
+constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kMaxProtoFieldNumber = (1 << 29) - 1;
+constexpr std::int64_t kMaxStringSlotBytes = 255;
+
+template <typename Value>
+std::string names_text(const Names<Value>& names) {
+  std::vector<std::string> words;
+  for (const auto& entry : names) words.push_back(entry.first);
+  return join_names(words);
+}
+
+bool is_identifier(std::string_view name) {
+  if (name.empty()) return false;
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!letter(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
+/// Says what a rule's `value` holds for `op`, for "missing required key" messages.
+std::string_view expected_value(FilterOperator op) {
+  if (op == FilterOperator::range) return "a list [low, high]";
+  if (op == FilterOperator::in || op == FilterOperator::not_in) return "a list of values";
+  return "the value to compare with";
+}
+
+bool is_float(DataType type) {
+  return type == DataType::float32 || type == DataType::float64;
+}
+
+std::string where_text(const SourceLocation& where) {
+  return "line " + std::to_string(where.line) + ", column " + std::to_string(where.column);
+}
+
+/// Follows which fields exist at each point of the pipeline, and their types, so that a rule or
+/// an operation naming a missing field is caught before anything runs.
+class FieldScope {
+ public:
+  struct Entry {
+    std::string name;
+    std::optional<DataType> type;  // nullopt when the declaration itself was wrong
+  };
+
+  /// False when the schema could not be read: then references are not checked at all.
+  bool known = false;
+
+  const Entry* find(std::string_view name) const {
+    for (const auto& entry : entries_) {
+      if (entry.name == name) return &entry;
+    }
+    return nullptr;
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> result;
+    for (const auto& entry : entries_) result.push_back(entry.name);
+    return result;
+  }
+  void set(const std::string& name, std::optional<DataType> type) {
+    for (auto& entry : entries_) {
+      if (entry.name == name) {
+        entry.type = type;
+        return;
+      }
+    }
+    entries_.push_back({name, type});
+  }
+  void rename(std::string_view from, const std::string& to) {
+    for (auto& entry : entries_) {
+      if (entry.name == from) entry.name = to;
+    }
+  }
+  void remove(std::string_view name) {
+    std::erase_if(entries_, [&](const Entry& entry) { return entry.name == name; });
+  }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+/// Turns a parsed document into a Config, reporting every problem through the reader.
+class ConfigLoader {
+ public:
+  ConfigLoader(ConfigReader& reader, std::filesystem::path folder)
+      : reader_(reader), folder_(std::move(folder)) {}
+
+  Config load(const ConfigNode& root);
+
+ private:
+  void read_input(const ConfigNode& value);
+  void read_dead_letter(const ConfigNode& value);
+  void read_format(const ConfigNode& value);
+  void read_schema(const ConfigNode& value);
+  bool read_fields(const ConfigNode& value);
+  bool read_proto_schema(const ConfigNode& proto, const ConfigNode& message,
+                         const std::optional<ConfigNode>& units);
+  void read_event_time(const ConfigNode& value);
+  void read_sources(const ConfigNode& value);
+  void read_source(const ConfigNode& item, std::size_t index);
+  void read_file_source(MapReader& map, FileSourceConfig& file);
+  void read_generator(MapReader& map, GeneratorConfig& generator);
+  void read_processing(const ConfigNode& value);
+  void read_stage(const ConfigNode& item);
+  void read_filter(const ConfigNode& value, FilterConfig& filter);
+  void read_rule(const ConfigNode& item, FilterConfig& filter);
+  void read_rule_values(const ConfigNode& value, FilterRule& rule, const FieldScope::Entry* field);
+  void read_transform(const ConfigNode& value, TransformConfig& transform);
+  void read_operation(const ConfigNode& item, TransformConfig& transform);
+  void read_add_field(MapReader& map, TransformOperation& operation);
+  void read_calculate(MapReader& map, TransformOperation& operation);
+  void read_output(const ConfigNode& value);
+  void read_destination(const ConfigNode& item);
+
+  std::optional<std::string> read_path(const ConfigNode& value);
+  std::optional<std::string> read_name(const ConfigNode& value);
+  std::optional<std::string> read_field_name(const ConfigNode& value);
+  std::optional<std::string> read_expression(const ConfigNode& value);
+  std::optional<Literal> read_literal(const ConfigNode& value, std::optional<DataType> type,
+                                      const std::string& context);
+  /// Returns the field `value` names when it exists here; reports it otherwise.
+  const FieldScope::Entry* reference(const ConfigNode& value, std::string_view what,
+                                     std::optional<std::string>& name);
+  void check_unique(const std::vector<std::pair<std::string, ConfigNode>>& names,
+                    std::string_view what);
+
+  ConfigReader& reader_;
+  std::filesystem::path folder_;
+  Config config_;
+  FieldScope scope_;
+};
+
+Config ConfigLoader::load(const ConfigNode& root) {
+  config_.path = reader_.file();
+  constexpr std::string_view kExpected = "a map with keys input, processing and output";
+  if (root.node.IsNull()) {
+    reader_.report({reader_.file(), 1, 1},
+                   "the configuration is empty; expected " + std::string(kExpected));
+    return config_;
+  }
+  MapReader top(reader_, root, kExpected);
+  if (!top.is_map()) return config_;
+  auto input = top.required("input", "a map with sources and format");
+  auto processing = top.optional("processing");
+  auto output = top.required("output", "a map with destinations");
+  top.not_supported("state", "state storage and recovery are not supported by this build yet");
+  top.not_supported("events", "event routing is not supported by this build yet");
+  top.not_supported("handlers", "event handlers are not supported by this build yet");
+  top.finish();
+  if (input) read_input(*input);
+  if (processing) read_processing(*processing);
+  if (output) read_output(*output);
+  return config_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+void ConfigLoader::read_input(const ConfigNode& value) {
+  MapReader map(reader_, value);
+  auto sources = map.required("sources", "a list of sources");
+  auto format = map.required("format", "a map with type and schema");
+  auto dead_letter = map.optional("deadLetter");
+  map.finish();
+  // The format comes first: sources default to its wire format.
+  if (format) read_format(*format);
+  if (sources) read_sources(*sources);
+  if (dead_letter) read_dead_letter(*dead_letter);
+}
+
+void ConfigLoader::read_dead_letter(const ConfigNode& value) {
+  if (value.node.IsMap()) {
+    MapReader map(reader_, value);
+    auto path = map.required("path", "the file that receives bad records");
+    map.finish();
+    if (path) {
+      if (auto resolved = read_path(*path)) config_.dead_letter_path = *resolved;
+    }
+    return;
+  }
+  if (!value.node.IsScalar()) {
+    reader_.report(value, "expected a file path or a map with path, got " +
+                              ConfigReader::describe(value.node));
+    return;
+  }
+  if (auto resolved = read_path(value)) config_.dead_letter_path = *resolved;
+}
+
+void ConfigLoader::read_format(const ConfigNode& value) {
+  config_.format.where = value.where;
+  MapReader map(reader_, value);
+  auto type = map.required("type", "one of: " + names_text(kFormats));
+  auto validation = map.optional("validation");
+  auto schema = map.required("schema", "a map with fields, or with proto and message");
+  map.finish();
+  if (type) {
+    if (auto format = reader_.choice(*type, "format", kFormats)) config_.format.type = *format;
+  }
+  if (validation) {
+    if (auto enabled = reader_.boolean(*validation)) config_.format.validation = *enabled;
+  }
+  if (schema) read_schema(*schema);
+}
+
+void ConfigLoader::read_schema(const ConfigNode& value) {
+  MapReader map(reader_, value);
+  auto event_time = map.optional("eventTime");
+  auto id = map.optional("id");
+  auto fields = map.optional("fields");
+  auto proto = map.optional("proto");
+  auto message = map.optional("message");
+  auto units = map.optional("units");
+  map.finish();
+  if (!map.is_map()) return;
+
+  bool complete = false;
+  if (fields) {
+    complete = read_fields(*fields);
+    if (proto) reader_.report(*proto, "give either 'fields' or 'proto' with 'message', not both");
+    if (message && !proto) reader_.report(*message, "'message' needs 'proto' (a .proto file)");
+    if (units) {
+      reader_.report(*units, "'units' applies to a .proto schema; give each field its own 'unit'");
+    }
+  } else if (proto) {
+    if (message) {
+      complete = read_proto_schema(*proto, *message, units);
+    } else {
+      map.report_missing("message",
+                         "the full name of a message in the .proto file, e.g. "
+                         "ldh.examples.SensorReading");
+    }
+  } else {
+    map.report_missing("fields", "a list of fields; or give 'proto' and 'message'");
+    if (message) reader_.report(*message, "'message' needs 'proto' (a .proto file)");
+    if (units) reader_.report(*units, "'units' needs 'proto' (a .proto file)");
+  }
+
+  Schema& schema = config_.format.schema;
+  scope_.known = complete;
+  if (event_time && complete) read_event_time(*event_time);
+  if (event_time && !complete) reader_.text(*event_time, "a field name");
+  schema.id = schema.layout_id();
+  if (id) {
+    if (auto number = reader_.integer(*id, 0, kMaxUint32)) {
+      schema.id = static_cast<std::uint32_t>(*number);
+    }
+  }
+}
+
+bool ConfigLoader::read_fields(const ConfigNode& value) {
+  auto items = reader_.items(value, "a list of fields");
+  if (!value.node.IsSequence()) return false;
+  if (items.empty()) {
+    reader_.report(value, "expected at least one field");
+    return false;
+  }
+  Schema& schema = config_.format.schema;
+  bool complete = true;
+  std::vector<std::pair<std::string, ConfigNode>> names;
+  for (std::size_t index = 0; index < items.size(); ++index) {
+    const ConfigNode& item = items[index];
+    MapReader map(reader_, item, "a map with name and type");
+    auto name = map.required("name", "the field's name");
+    auto type = map.required("type",
+                             "one of: int32, int64, float32, float64, bool, string, "
+                             "timestamp");
+    auto unit = map.optional("unit");
+    auto required = map.optional("required");
+    auto allow_nan = map.optional("allowNaN");
+    auto size = map.optional("size");
+    auto proto_field = map.optional("protoField");
+    map.finish();
+
+    Field field;
+    field.where = item.where;
+    field.proto_number = static_cast<std::uint32_t>(index + 1);
+    std::optional<DataType> data_type;
+    if (type) data_type = reader_.choice(*type, "data type", kDataTypes);
+    if (data_type) field.type = *data_type;
+    std::optional<std::string> field_name;
+    if (name) field_name = read_field_name(*name);
+    if (field_name) {
+      field.name = *field_name;
+      names.emplace_back(*field_name, *name);
+    } else {
+      complete = false;
+    }
+    auto described = [&] {
+      return "'" + field.name + "' is " + std::string(to_string(field.type));
+    };
+    if (unit) {
+      if (data_type && *data_type != DataType::timestamp) {
+        reader_.report(*unit, "'unit' applies only to timestamp fields; " + described());
+      } else if (auto time_unit = reader_.choice(*unit, "time unit", kTimeUnits)) {
+        field.time_unit = *time_unit;
+      }
+    }
+    if (required) {
+      if (auto flag = reader_.boolean(*required)) field.required = *flag;
+    }
+    if (allow_nan) {
+      if (data_type && !is_float(*data_type)) {
+        reader_.report(*allow_nan,
+                       "'allowNaN' applies only to float32 and float64 fields; " + described());
+      } else if (auto flag = reader_.boolean(*allow_nan)) {
+        field.allow_nan = *flag;
+      }
+    }
+    if (size) {
+      if (data_type && *data_type != DataType::string) {
+        reader_.report(*size, "'size' applies only to string fields; " + described());
+      } else if (auto bytes = reader_.integer(*size, 1, kMaxStringSlotBytes)) {
+        field.binary_size = static_cast<std::uint32_t>(*bytes);
+      }
+    }
+    ConfigNode number_node = item;
+    if (proto_field) {
+      number_node = *proto_field;
+      if (auto number = reader_.integer(*proto_field, 1, kMaxProtoFieldNumber)) {
+        field.proto_number = static_cast<std::uint32_t>(*number);
+      }
+    }
+    for (std::size_t other = 0; other < schema.fields.size(); ++other) {
+      if (schema.fields[other].proto_number != field.proto_number) continue;
+      reader_.report(number_node, "protobuf field number " + std::to_string(field.proto_number) +
+                                      " is already used by field '" + schema.fields[other].name +
+                                      "'; set 'protoField'");
+      break;
+    }
+    schema.fields.push_back(field);
+    if (field_name) scope_.set(*field_name, data_type);
+  }
+  check_unique(names, "field name");
+  return complete;
+}
+
+bool ConfigLoader::read_proto_schema(const ConfigNode& proto, const ConfigNode& message,
+                                     const std::optional<ConfigNode>& units) {
+  auto path = read_path(proto);
+  auto message_name = reader_.text(message, "a message name");
+  if (!path || !message_name) return false;
+  Schema& schema = config_.format.schema;
+  try {
+    schema = schema_from_proto(*path, *message_name);
+  } catch (const UserError& error) {
+    reader_.report(proto, error.what());
+    return false;
+  }
+  config_.format.proto_file = *path;
+  config_.format.proto_message = *message_name;
+  if (units) {
+    MapReader map(reader_, *units, "a map from field name to time unit");
+    std::vector<std::string> names;
+    for (const auto& field : schema.fields) names.push_back(field.name);
+    for (const auto& field_name : names) {
+      auto unit = map.optional(field_name);
+      if (!unit) continue;
+      Field& field = schema.fields[static_cast<std::size_t>(schema.find(field_name))];
+      auto time_unit = reader_.choice(*unit, "time unit", kTimeUnits);
+      if (!time_unit) continue;
+      // Counts of a unit arrive as integers, ISO-8601 times as strings.
+      const bool text = *time_unit == TimeUnit::iso8601;
+      if (field.type != (text ? DataType::string : DataType::int64)) {
+        reader_.report(*unit, "'" + std::string(to_string(*time_unit)) + "' timestamps need " +
+                                  (text ? "a string" : "an int64") + " field; '" + field_name +
+                                  "' is " + std::string(to_string(field.type)));
+        continue;
+      }
+      field.type = DataType::timestamp;
+      field.time_unit = *time_unit;
+    }
+    map.finish();
+  }
+  for (const auto& field : schema.fields) scope_.set(field.name, field.type);
+  return true;
+}
+
+void ConfigLoader::read_event_time(const ConfigNode& value) {
+  auto name = reader_.text(value, "a field name");
+  if (!name) return;
+  Schema& schema = config_.format.schema;
+  const int index = schema.find(*name);
+  if (index < 0) {
+    std::vector<std::string> names;
+    for (const auto& field : schema.fields) names.push_back(field.name);
+    reader_.report(value, "names unknown field '" + *name + "'" + did_you_mean(*name, names) +
+                              "; fields: " + join_names(names));
+    return;
+  }
+  const Field& field = schema.fields[static_cast<std::size_t>(index)];
+  if (field.type != DataType::timestamp) {
+    std::string hint;
+    if (!config_.format.proto_file.empty()) {
+      hint = "; give its unit under 'units', e.g. units: {" + *name + ": ms}";
+    }
+    reader_.report(value, "the event-time field must be a timestamp; '" + *name + "' is " +
+                              std::string(to_string(field.type)) + hint);
+    return;
+  }
+  schema.event_time = index;
+}
+
+void ConfigLoader::read_sources(const ConfigNode& value) {
+  auto items = reader_.items(value, "a list of sources");
+  if (value.node.IsSequence() && items.empty()) {
+    reader_.report(value, "expected at least one source");
+  }
+  for (std::size_t index = 0; index < items.size(); ++index) read_source(items[index], index);
+}
+
+void ConfigLoader::read_source(const ConfigNode& item, std::size_t index) {
+  MapReader map(reader_, item, "a map with type");
+  if (!map.is_map()) return;
+  auto type_node = map.required("type", "one of: " + names_text(kSourceTypes));
+  if (!type_node) {
+    map.finish_ignoring_unknown();
+    return;
+  }
+  if (type_node->node.IsScalar() &&
+      std::find(kPlannedSourceTypes.begin(), kPlannedSourceTypes.end(), type_node->node.Scalar()) !=
+          kPlannedSourceTypes.end()) {
+    reader_.report(*type_node, "source type '" + type_node->node.Scalar() +
+                                   "' is not supported by this build yet (supported: " +
+                                   names_text(kSourceTypes) + ")");
+    map.finish_ignoring_unknown();
+    return;
+  }
+  auto type = reader_.choice(*type_node, "source type", kSourceTypes);
+  if (!type) {
+    map.finish_ignoring_unknown();
+    return;
+  }
+  SourceConfig source;
+  source.type = *type;
+  source.where = item.where;
+  source.format = config_.format.type;
+  auto name = map.optional("name");
+  auto format = map.optional("format");
+  if (*type == SourceType::file) {
+    read_file_source(map, source.file);
+  } else {
+    read_generator(map, source.generator);
+  }
+  map.finish();
+  source.name = type_node->node.Scalar() + "-" + std::to_string(index);
+  if (name) {
+    if (auto text = read_name(*name)) {
+      source.name = *text;
+      for (const auto& other : config_.sources) {
+        if (other.name != source.name) continue;
+        reader_.report(*name, "duplicate source name '" + source.name + "' (first at " +
+                                  where_text(other.where) + ")");
+        break;
+      }
+    }
+  }
+  if (format) {
+    if (auto wire = reader_.choice(*format, "format", kFormats)) source.format = *wire;
+  }
+  config_.sources.push_back(std::move(source));
+}
+
+void ConfigLoader::read_file_source(MapReader& map, FileSourceConfig& file) {
+  auto path = map.required("path", "the file to read");
+  auto rate = map.optional("rate");
+  if (path) {
+    if (auto resolved = read_path(*path)) file.path = *resolved;
+  }
+  if (rate) {
+    if (auto events_per_second = reader_.number(*rate, 0)) file.rate = *events_per_second;
+  }
+}
+
+void ConfigLoader::read_generator(MapReader& map, GeneratorConfig& generator) {
+  if (auto value = map.optional("events")) {
+    if (auto count = reader_.integer(*value, 0))
+      generator.events = static_cast<std::uint64_t>(*count);
+  }
+  if (auto value = map.optional("sensors")) {
+    if (auto count = reader_.integer(*value, 1, kMaxUint32)) {
+      generator.sensors = static_cast<std::uint32_t>(*count);
+    }
+  }
+  if (auto value = map.optional("rate")) {
+    if (auto rate = reader_.number(*value, 0)) generator.rate = *rate;
+  }
+  if (auto value = map.optional("interval")) {
+    if (auto interval = reader_.duration(*value, 1)) generator.interval_ns = *interval;
+  }
+  if (auto value = map.optional("jitter")) {
+    if (auto jitter = reader_.duration(*value)) generator.jitter_ns = *jitter;
+  }
+  if (auto value = map.optional("badRecords")) {
+    if (auto share = reader_.number(*value, 0, 1)) generator.bad_share = *share;
+  }
+  if (auto value = map.optional("seed")) {
+    if (auto seed = reader_.integer(*value, 0)) generator.seed = static_cast<std::uint64_t>(*seed);
+  }
+  if (auto value = map.optional("start")) {
+    if (auto text = reader_.text(*value, "an ISO-8601 time")) {
+      if (auto start = parse_iso8601(*text)) {
+        generator.start_ns = *start;
+      } else {
+        reader_.report(*value, "expected an ISO-8601 time like 2026-11-29T04:22:00Z, got " +
+                                   ConfigReader::describe(value->node));
+      }
+    }
+  }
+  if (auto value = map.optional("frameRecords")) {
+    if (auto count = reader_.integer(*value, 1, kMaxUint32)) {
+      generator.frame_records = static_cast<std::uint32_t>(*count);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processing
+
+void ConfigLoader::read_processing(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map with pipeline");
+  auto pipeline = map.optional("pipeline");
+  map.not_supported("windows", "windowed aggregation is not supported by this build yet");
+  map.finish();
+  if (!pipeline) return;
+  for (const auto& item : reader_.items(*pipeline, "a list of stages")) read_stage(item);
+}
+
+void ConfigLoader::read_stage(const ConfigNode& item) {
+  MapReader map(reader_, item, "a map with type and config");
+  auto name = map.optional("name");
+  auto type = map.required("type", "one of: " + names_text(kStageTypes));
+  auto settings = map.required("config",
+                               "a map with rules for a filter, operations for a "
+                               "transform");
+  map.finish();
+  if (!map.is_map()) return;
+  StageConfig stage;
+  stage.where = item.where;
+  if (name) {
+    if (auto text = read_name(*name)) {
+      stage.name = *text;
+      for (const auto& other : config_.pipeline) {
+        if (other.name != stage.name) continue;
+        reader_.report(*name, "duplicate stage name '" + stage.name + "' (first at " +
+                                  where_text(other.where) + ")");
+        break;
+      }
+    }
+  }
+  std::optional<StageType> stage_type;
+  if (type) stage_type = reader_.choice(*type, "stage type", kStageTypes);
+  if (!stage_type) return;
+  stage.type = *stage_type;
+  if (settings) {
+    if (stage.type == StageType::filter) {
+      read_filter(*settings, stage.filter);
+    } else {
+      read_transform(*settings, stage.transform);
+    }
+  }
+  config_.pipeline.push_back(std::move(stage));
+}
+
+void ConfigLoader::read_filter(const ConfigNode& value, FilterConfig& filter) {
+  MapReader map(reader_, value, "a map with rules");
+  auto combine = map.optional("combine");
+  auto rejects = map.optional("rejects");
+  auto rules = map.required("rules", "a list of rules");
+  map.finish();
+  if (combine) {
+    if (auto how = reader_.choice(*combine, "combine mode", kCombines)) filter.combine = *how;
+  }
+  if (rejects) {
+    if (auto path = read_path(*rejects)) filter.reject_path = *path;
+  }
+  if (!rules) return;
+  auto items = reader_.items(*rules, "a list of rules");
+  if (rules->node.IsSequence() && items.empty()) {
+    reader_.report(*rules, "expected at least one rule");
+  }
+  for (const auto& item : items) read_rule(item, filter);
+}
+
+void ConfigLoader::read_rule(const ConfigNode& item, FilterConfig& filter) {
+  MapReader map(reader_, item, "a map with field, operator and value, or with condition");
+  auto field = map.optional("field");
+  auto op = map.optional("operator");
+  auto value = map.optional("value");
+  auto condition = map.optional("condition");
+  map.finish();
+  if (!map.is_map()) return;
+  FilterRule rule;
+  rule.where = item.where;
+  std::optional<FilterOperator> op_value;
+  if (op) op_value = reader_.choice(*op, "operator", kOperators);
+
+  if (condition || (op_value && *op_value == FilterOperator::condition)) {
+    rule.op = FilterOperator::condition;
+    if (op_value && *op_value != FilterOperator::condition) {
+      reader_.report(*op, "a rule with 'condition' takes no operator; remove 'operator'");
+    }
+    if (field) {
+      reader_.report(*field,
+                     "a rule with 'condition' takes no 'field'; name fields inside the "
+                     "condition");
+    }
+    if (value) reader_.report(*value, "a rule with 'condition' takes no 'value'");
+    if (!condition) {
+      map.report_missing("condition", "an expression such as \"temperature > 100\"");
+      return;
+    }
+    auto text = read_expression(*condition);
+    if (!text) return;
+    rule.condition = *text;
+    rule.condition_where = reader_.text_location(condition->node);
+    filter.rules.push_back(std::move(rule));
+    return;
+  }
+
+  if (!field) map.report_missing("field", "the field the rule tests");
+  if (!op)
+    map.report_missing("operator",
+                       "one of: range, eq, ne, gt, ge, lt, le, in, not_in, "
+                       "exists");
+  std::optional<std::string> field_name;
+  const FieldScope::Entry* entry = nullptr;
+  if (field) entry = reference(*field, "filter rule", field_name);
+  if (field_name) rule.field = *field_name;
+  if (!op_value) return;
+  rule.op = *op_value;
+
+  const bool ordered = rule.op == FilterOperator::range || rule.op == FilterOperator::gt ||
+                       rule.op == FilterOperator::ge || rule.op == FilterOperator::lt ||
+                       rule.op == FilterOperator::le;
+  if (ordered && entry != nullptr && entry->type &&
+      (*entry->type == DataType::string || *entry->type == DataType::boolean)) {
+    reader_.report(*op, "operator '" + op->node.Scalar() +
+                            "' needs a number or timestamp field; '" + entry->name + "' is " +
+                            std::string(to_string(*entry->type)));
+    entry = nullptr;
+  }
+  if (rule.op == FilterOperator::exists) {
+    if (value) reader_.report(*value, "operator 'exists' takes no value");
+  } else if (!value) {
+    map.report_missing("value", expected_value(rule.op));
+  } else {
+    read_rule_values(*value, rule, entry);
+  }
+  filter.rules.push_back(std::move(rule));
+}
+
+void ConfigLoader::read_rule_values(const ConfigNode& value, FilterRule& rule,
+                                    const FieldScope::Entry* field) {
+  std::optional<DataType> type;
+  std::string context;
+  if (field != nullptr && field->type) {
+    type = field->type;
+    context = "field '" + field->name + "' is " + std::string(to_string(*type));
+  }
+  if (rule.op == FilterOperator::range) {
+    auto items = reader_.items(value, "a list of two numbers [low, high]");
+    if (!value.node.IsSequence()) return;
+    if (items.size() != 2) {
+      reader_.report(value, "expected a list of two numbers [low, high], got a list of " +
+                                std::to_string(items.size()));
+      return;
+    }
+    for (const auto& item : items) {
+      if (auto literal = read_literal(item, type, context)) rule.values.push_back(*literal);
+    }
+    if (rule.values.size() == 2 && std::holds_alternative<double>(rule.values[0]) &&
+        std::holds_alternative<double>(rule.values[1]) &&
+        std::get<double>(rule.values[0]) > std::get<double>(rule.values[1])) {
+      reader_.report(value, "the low end of a range must not exceed the high end");
+    }
+    return;
+  }
+  if (rule.op == FilterOperator::in || rule.op == FilterOperator::not_in) {
+    auto items = reader_.items(value, "a list of values");
+    if (value.node.IsSequence() && items.empty()) {
+      reader_.report(value, "expected at least one value");
+    }
+    for (const auto& item : items) {
+      if (auto literal = read_literal(item, type, context)) rule.values.push_back(*literal);
+    }
+    return;
+  }
+  if (value.node.IsSequence()) {
+    reader_.report(value, "expected one value, got a list (operator 'in' matches a list)");
+    return;
+  }
+  if (auto literal = read_literal(value, type, context)) rule.values.push_back(*literal);
+}
+
+void ConfigLoader::read_transform(const ConfigNode& value, TransformConfig& transform) {
+  MapReader map(reader_, value, "a map with operations");
+  auto operations = map.required("operations", "a list of operations");
+  map.finish();
+  if (!operations) return;
+  auto items = reader_.items(*operations, "a list of operations");
+  if (operations->node.IsSequence() && items.empty()) {
+    reader_.report(*operations, "expected at least one operation");
+  }
+  for (const auto& item : items) read_operation(item, transform);
+}
+
+void ConfigLoader::read_operation(const ConfigNode& item, TransformConfig& transform) {
+  MapReader map(reader_, item, "a map with type and field");
+  auto type = map.required("type", "one of: " + names_text(kTransformKinds));
+  std::optional<TransformKind> kind;
+  if (type) kind = reader_.choice(*type, "operation type", kTransformKinds);
+  if (!kind) {
+    // Which other keys belong depends on the type.
+    map.finish_ignoring_unknown();
+    return;
+  }
+  TransformOperation operation;
+  operation.kind = *kind;
+  operation.where = item.where;
+  switch (*kind) {
+    case TransformKind::add_field:
+      read_add_field(map, operation);
+      break;
+    case TransformKind::calculate:
+      read_calculate(map, operation);
+      break;
+    case TransformKind::rename: {
+      auto field = map.required("field", "the field to rename");
+      auto to = map.required("to", "the new name");
+      map.finish();
+      std::optional<std::string> from;
+      const FieldScope::Entry* entry = field ? reference(*field, "rename", from) : nullptr;
+      std::optional<std::string> new_name;
+      if (to) new_name = read_field_name(*to);
+      if (from) operation.field = *from;
+      if (new_name) operation.to = *new_name;
+      if (new_name && scope_.known && scope_.find(*new_name) != nullptr) {
+        reader_.report(*to, "rename target '" + *new_name + "' already exists");
+        break;
+      }
+      if (entry != nullptr && new_name) scope_.rename(*from, *new_name);
+      break;
+    }
+    case TransformKind::drop: {
+      auto field = map.optional("field");
+      auto fields = map.optional("fields");
+      map.finish();
+      if (field && fields) {
+        reader_.report(*fields, "give either 'field' or 'fields', not both");
+        break;
+      }
+      std::vector<ConfigNode> names;
+      if (field) names.push_back(*field);
+      if (fields) {
+        names = reader_.items(*fields, "a list of field names");
+        if (fields->node.IsSequence() && names.empty()) {
+          reader_.report(*fields, "expected at least one field name");
+        }
+      }
+      if (!field && !fields) map.report_missing("field", "the field to drop; or 'fields', a list");
+      for (const auto& name : names) {
+        std::optional<std::string> dropped;
+        const FieldScope::Entry* entry = reference(name, "drop", dropped);
+        if (!dropped) continue;
+        TransformOperation drop = operation;
+        drop.field = *dropped;
+        if (fields) drop.where = name.where;
+        transform.operations.push_back(std::move(drop));
+        if (entry != nullptr) scope_.remove(*dropped);
+      }
+      return;
+    }
+    case TransformKind::cast: {
+      auto field = map.required("field", "the field to convert");
+      auto to = map.required("to", "one of: " + names_text(kDataTypes));
+      map.finish();
+      std::optional<std::string> name;
+      const FieldScope::Entry* entry = field ? reference(*field, "cast", name) : nullptr;
+      if (name) operation.field = *name;
+      if (to) operation.type = reader_.choice(*to, "data type", kDataTypes);
+      if (entry != nullptr && operation.type) scope_.set(*name, operation.type);
+      break;
+    }
+  }
+  transform.operations.push_back(std::move(operation));
+}
+
+void ConfigLoader::read_add_field(MapReader& map, TransformOperation& operation) {
+  auto field = map.required("field", "the name of the field to add");
+  auto value = map.optional("value");
+  auto expression = map.optional("expression");
+  auto as = map.optional("as");
+  map.finish();
+  if (as) operation.type = reader_.choice(*as, "data type", kDataTypes);
+  std::optional<DataType> result = operation.type;
+  if (value && expression) {
+    reader_.report(*expression, "give either 'value' or 'expression', not both");
+  } else if (expression) {
+    if (auto text = read_expression(*expression)) {
+      operation.expression = *text;
+      operation.expression_where = reader_.text_location(expression->node);
+    }
+    if (!result && !as) result = DataType::float64;
+  } else if (value && value->node.IsScalar() && value->node.Scalar() == "now()") {
+    operation.now = true;
+    if (operation.type && *operation.type != DataType::timestamp) {
+      reader_.report(*as, "now() gives a timestamp; remove 'as' or make it timestamp");
+    }
+    result = DataType::timestamp;
+  } else if (value) {
+    std::string context;
+    if (operation.type) context = "'as' is " + std::string(to_string(*operation.type));
+    // A timestamp constant is a number of milliseconds, never text.
+    std::optional<DataType> check = operation.type;
+    if (check == DataType::timestamp) check = DataType::int64;
+    operation.constant = read_literal(*value, check, context);
+    if (operation.constant && !result) {
+      if (std::holds_alternative<std::string>(*operation.constant)) result = DataType::string;
+      if (std::holds_alternative<bool>(*operation.constant)) result = DataType::boolean;
+      if (std::holds_alternative<double>(*operation.constant)) result = DataType::float64;
+    }
+  } else {
+    map.report_missing("value", "a constant or \"now()\"; or give 'expression'");
+  }
+  if (!field) return;
+  auto name = read_field_name(*field);
+  if (!name) return;
+  operation.field = *name;
+  // add-field on an existing field only fills rows where it is missing: the type stays.
+  if (scope_.find(*name) == nullptr) scope_.set(*name, result);
+}
+
+void ConfigLoader::read_calculate(MapReader& map, TransformOperation& operation) {
+  auto field = map.required("field", "the field that receives the result");
+  auto formula = map.required("formula",
+                              "an expression such as \"heat_index(temperature, "
+                              "humidity)\"");
+  auto as = map.optional("as");
+  map.finish();
+  if (as) operation.type = reader_.choice(*as, "data type", kDataTypes);
+  if (formula) {
+    if (auto text = read_expression(*formula)) {
+      operation.expression = *text;
+      operation.expression_where = reader_.text_location(formula->node);
+    }
+  }
+  if (!field) return;
+  auto name = read_field_name(*field);
+  if (!name) return;
+  operation.field = *name;
+  scope_.set(*name, as ? operation.type : std::optional<DataType>(DataType::float64));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+void ConfigLoader::read_output(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map with destinations");
+  auto destinations = map.required("destinations", "a list of destinations");
+  map.not_supported("alerts", "alerts are not supported by this build yet");
+  map.finish();
+  if (!destinations) return;
+  auto items = reader_.items(*destinations, "a list of destinations");
+  if (destinations->node.IsSequence() && items.empty()) {
+    reader_.report(*destinations, "expected at least one destination");
+  }
+  for (const auto& item : items) read_destination(item);
+}
+
+void ConfigLoader::read_destination(const ConfigNode& item) {
+  MapReader map(reader_, item, "a map with type");
+  auto type_node = map.required("type", "one of: " + names_text(kSinkTypes));
+  if (!type_node) {
+    map.finish_ignoring_unknown();
+    return;
+  }
+  if (type_node->node.IsScalar() &&
+      std::find(kPlannedSinkTypes.begin(), kPlannedSinkTypes.end(), type_node->node.Scalar()) !=
+          kPlannedSinkTypes.end()) {
+    reader_.report(*type_node, "destination type '" + type_node->node.Scalar() +
+                                   "' is not supported by this build yet (supported: " +
+                                   names_text(kSinkTypes) + ")");
+    map.finish_ignoring_unknown();
+    return;
+  }
+  auto type = reader_.choice(*type_node, "destination type", kSinkTypes);
+  if (!type) {
+    map.finish_ignoring_unknown();
+    return;
+  }
+  SinkConfig sink;
+  sink.type = *type;
+  sink.where = item.where;
+  if (sink.type == SinkType::jsonl) {
+    if (auto path = map.required("path", "the file to write")) {
+      if (auto resolved = read_path(*path)) sink.path = *resolved;
+    }
+  }
+  map.finish();
+  config_.destinations.push_back(std::move(sink));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+std::optional<std::string> ConfigLoader::read_path(const ConfigNode& value) {
+  auto text = reader_.text(value, "a file path");
+  if (!text) return std::nullopt;
+  if (text->empty()) {
+    reader_.report(value, "expected a file path, got the string ''");
+    return std::nullopt;
+  }
+  std::filesystem::path path(*text);
+  if (path.is_absolute()) return path.lexically_normal().string();
+  return (folder_ / path).lexically_normal().string();
+}
+
+std::optional<std::string> ConfigLoader::read_name(const ConfigNode& value) {
+  auto text = reader_.text(value, "a name");
+  if (text && text->empty()) {
+    reader_.report(value, "expected a name, got the string ''");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::string> ConfigLoader::read_field_name(const ConfigNode& value) {
+  auto text = reader_.text(value, "a field name");
+  if (!text) return std::nullopt;
+  if (!is_identifier(*text)) {
+    reader_.report(value,
+                   "expected a field name of letters, digits and '_' that does not start "
+                   "with a digit, got " +
+                       ConfigReader::describe(value.node));
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::string> ConfigLoader::read_expression(const ConfigNode& value) {
+  auto text = reader_.text(value, "an expression");
+  if (text && text->find_first_not_of(" \t\r\n") == std::string::npos) {
+    reader_.report(value, "expected an expression, got " + ConfigReader::describe(value.node));
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<Literal> ConfigLoader::read_literal(const ConfigNode& value,
+                                                  std::optional<DataType> type,
+                                                  const std::string& context) {
+  const std::string because = context.empty() ? "" : " (" + context + ")";
+  if (!value.node.IsScalar()) {
+    reader_.report(value, "expected a number, text or true/false" + because + ", got " +
+                              ConfigReader::describe(value.node));
+    return std::nullopt;
+  }
+  const std::string& text = value.node.Scalar();
+  const auto number = ConfigReader::as_number(value.node);
+  const auto flag = ConfigReader::as_boolean(value.node);
+  if (!type) {
+    if (flag) return Literal(*flag);
+    if (number) return Literal(*number);
+    return Literal(text);
+  }
+  switch (*type) {
+    case DataType::string:
+      return Literal(text);
+    case DataType::boolean:
+      if (flag) return Literal(*flag);
+      reader_.report(value, "expected true or false" + because + ", got " +
+                                ConfigReader::describe(value.node));
+      return std::nullopt;
+    case DataType::timestamp:
+      if (number) return Literal(*number);
+      if (parse_iso8601(text)) return Literal(text);
+      reader_.report(value, "expected milliseconds since the epoch or ISO-8601 text" + because +
+                                ", got " + ConfigReader::describe(value.node));
+      return std::nullopt;
+    case DataType::int32:
+    case DataType::int64:
+    case DataType::float32:
+    case DataType::float64:
+      if (number) return Literal(*number);
+      reader_.report(value,
+                     "expected a number" + because + ", got " + ConfigReader::describe(value.node));
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+const FieldScope::Entry* ConfigLoader::reference(const ConfigNode& value, std::string_view what,
+                                                 std::optional<std::string>& name) {
+  name = reader_.text(value, "a field name");
+  if (!name || !scope_.known) return nullptr;
+  const FieldScope::Entry* entry = scope_.find(*name);
+  if (entry != nullptr) return entry;
+  const std::vector<std::string> names = scope_.names();
+  reader_.report(value, std::string(what) + " on unknown field '" + *name + "'" +
+                            did_you_mean(*name, names) + "; fields here: " + join_names(names));
+  return nullptr;
+}
+
+void ConfigLoader::check_unique(const std::vector<std::pair<std::string, ConfigNode>>& names,
+                                std::string_view what) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (names[j].first != names[i].first) continue;
+      reader_.report(names[i].second, "duplicate " + std::string(what) + " '" + names[i].first +
+                                          "' (first at " + where_text(names[j].second.where) + ")");
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_duration_ns(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0) return std::nullopt;
+  std::int64_t count = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + digits, count);
+  if (error != std::errc() || end != text.data() + digits) return std::nullopt;
+  static constexpr std::pair<std::string_view, std::int64_t> kUnits[] = {{"ns", 1},
+                                                                         {"us", 1'000},
+                                                                         {"ms", 1'000'000},
+                                                                         {"s", 1'000'000'000},
+                                                                         {"m", 60'000'000'000},
+                                                                         {"h", 3'600'000'000'000},
+                                                                         {"d", 86'400'000'000'000}};
+  const std::string_view unit = text.substr(digits);
+  for (const auto& [name, nanoseconds] : kUnits) {
+    if (unit != name) continue;
+    if (count > kMaxInt64 / nanoseconds) return std::nullopt;
+    return count * nanoseconds;
+  }
+  return std::nullopt;
+}
+
+Config parse_config(const std::string& text, const std::string& path) {
+  ConfigReader reader(path, text);
+  Config config;
+  config.path = path;
+  if (auto root = reader.parse()) {
+    ConfigLoader loader(reader, std::filesystem::path(path).parent_path());
+    config = loader.load(*root);
+  }
+  if (reader.diagnostics().empty()) return config;
+  std::vector<ConfigDiagnostic> diagnostics = reader.diagnostics();
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [](const ConfigDiagnostic& a, const ConfigDiagnostic& b) {
+                     return std::pair(a.where.line, a.where.column) <
+                            std::pair(b.where.line, b.where.column);
+                   });
+  throw ConfigError(std::move(diagnostics));
+}
+
+Config load_config(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    throw UserError("cannot open configuration file '" + path + "': " + std::strerror(errno));
+  }
+  std::string text;
+  char buffer[1 << 16];
+  std::size_t count = 0;
+  while ((count = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, count);
+  const int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0) {
+    throw UserError("cannot read configuration file '" + path + "': " + std::strerror(error));
+  }
+  return parse_config(text, path);
+}
+
+}  // namespace ldh

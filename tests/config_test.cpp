@@ -1,0 +1,1051 @@
+#include "pipeline/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "pipeline/config_reader.h"
+#include "pipeline/did_you_mean.h"
+#include "pipeline/time.h"
+
+namespace ldh {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const std::string kDataFolder = std::string(LDH_SOURCE_DIR) + "/tests/data/config/";
+
+std::string data_path(const std::string& name) {
+  return kDataFolder + name;
+}
+
+std::string listing(const std::vector<ConfigDiagnostic>& diagnostics) {
+  std::string text;
+  for (const auto& diagnostic : diagnostics) text += diagnostic.to_string() + "\n";
+  return text;
+}
+
+/// Loads a fixture that must fail and returns its diagnostics.
+std::vector<ConfigDiagnostic> errors_of_file(const std::string& name) {
+  try {
+    load_config(data_path(name));
+  } catch (const ConfigError& error) {
+    return error.diagnostics();
+  }
+  ADD_FAILURE() << name << " loaded without a ConfigError";
+  return {};
+}
+
+/// Parses inline text that must fail (as "inline.yaml") and returns its diagnostics.
+std::vector<ConfigDiagnostic> errors_of(const std::string& text) {
+  try {
+    parse_config(text, "inline.yaml");
+  } catch (const ConfigError& error) {
+    return error.diagnostics();
+  }
+  ADD_FAILURE() << "no ConfigError for:\n" << text;
+  return {};
+}
+
+/// Expects a diagnostic at `where` (FILE:LINE:COL) about `path` whose message contains `text`.
+void expect_error(const std::vector<ConfigDiagnostic>& diagnostics, const std::string& where,
+                  const std::string& path, const std::string& text) {
+  for (const auto& diagnostic : diagnostics) {
+    if (diagnostic.where.to_string() != where) continue;
+    if (diagnostic.message.rfind(path + ": ", 0) != 0 && !path.empty()) continue;
+    if (diagnostic.message.find(text) == std::string::npos) continue;
+    return;
+  }
+  ADD_FAILURE() << "no error at " << where << " for '" << path << "' containing '" << text
+                << "'; got:\n"
+                << listing(diagnostics);
+}
+
+/// Expects some diagnostic (anywhere) about `path` whose message contains `text`.
+void expect_message(const std::vector<ConfigDiagnostic>& diagnostics, const std::string& path,
+                    const std::string& text) {
+  for (const auto& diagnostic : diagnostics) {
+    if ((path.empty() || diagnostic.message.rfind(path + ": ", 0) == 0) &&
+        diagnostic.message.find(text) != std::string::npos) {
+      return;
+    }
+  }
+  ADD_FAILURE() << "no error for '" << path << "' containing '" << text << "'; got:\n"
+                << listing(diagnostics);
+}
+
+// Lines 1-12 of every inline document: a generator and a five-field schema.
+const std::string kInput =
+    "input:\n"
+    "  sources: [{type: generator}]\n"
+    "  format:\n"
+    "    type: json\n"
+    "    schema:\n"
+    "      eventTime: timestamp\n"
+    "      fields:\n"
+    "        - {name: timestamp, type: timestamp}\n"
+    "        - {name: temperature, type: float64}\n"
+    "        - {name: humidity, type: float32}\n"
+    "        - {name: location, type: string}\n"
+    "        - {name: ok, type: bool}\n";
+// Lines 13-14; stages start on line 15.
+const std::string kHeader = kInput + "processing:\n  pipeline:\n";
+const std::string kFooter = "output:\n  destinations: [{type: stdout}]\n";
+
+/// Builds a complete document around `stages` (items of processing.pipeline, indented by 4).
+std::string with_pipeline(const std::string& stages) {
+  if (stages.empty()) return kInput + kFooter;
+  return kHeader + stages + kFooter;
+}
+
+/// Builds a one-stage document with one filter rule (a flow map) on line 15.
+std::string with_rule(const std::string& rule) {
+  return with_pipeline("    - {type: filter, config: {rules: [" + rule + "]}}\n");
+}
+
+/// Builds a one-stage document with transform operations (one flow map per line).
+std::string with_operations(const std::vector<std::string>& operations) {
+  std::string stages = "    - type: transform\n      config:\n        operations:\n";
+  for (const auto& operation : operations) stages += "          - " + operation + "\n";
+  return with_pipeline(stages);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accepted documents
+
+TEST(ConfigTest, FullConfigParsesIntoTheStructs) {
+  const std::string path = data_path("good/full.yaml");
+  const std::string folder = kDataFolder + "good/";
+  const Config config = load_config(path);
+  EXPECT_EQ(config.path, path);
+
+  ASSERT_EQ(config.sources.size(), 2u);
+  const SourceConfig& feed = config.sources[0];
+  EXPECT_EQ(feed.name, "feed");
+  EXPECT_EQ(feed.type, SourceType::generator);
+  EXPECT_EQ(feed.format, Format::binary);
+  EXPECT_EQ(feed.generator.events, 5000u);
+  EXPECT_EQ(feed.generator.sensors, 12u);
+  EXPECT_EQ(feed.generator.rate, 2500.5);
+  EXPECT_EQ(feed.generator.interval_ns, 500'000'000);
+  EXPECT_EQ(feed.generator.jitter_ns, 2'000'000'000);
+  EXPECT_EQ(feed.generator.bad_share, 0.01);
+  EXPECT_EQ(feed.generator.seed, 7u);
+  EXPECT_EQ(feed.generator.start_ns, *parse_iso8601("2026-11-29T04:00:00Z"));
+  EXPECT_EQ(feed.generator.frame_records, 256u);
+  EXPECT_EQ(feed.where.to_string(), path + ":4:7");
+  const SourceConfig& replay = config.sources[1];
+  EXPECT_EQ(replay.name, "file-1");
+  EXPECT_EQ(replay.type, SourceType::file);
+  EXPECT_EQ(replay.format, Format::json);
+  EXPECT_EQ(replay.file.path, folder + "replay/events.jsonl");
+  EXPECT_EQ(replay.file.rate, 100);
+
+  const InputFormatConfig& format = config.format;
+  EXPECT_EQ(format.type, Format::json);
+  EXPECT_FALSE(format.validation);
+  EXPECT_EQ(format.where.to_string(), path + ":20:5");
+  const Schema& schema = format.schema;
+  EXPECT_EQ(schema.id, 1234u);
+  EXPECT_EQ(schema.event_time, 0);
+  ASSERT_EQ(schema.fields.size(), 8u);
+  EXPECT_EQ(schema.fields[0].name, "timestamp");
+  EXPECT_EQ(schema.fields[0].type, DataType::timestamp);
+  EXPECT_EQ(schema.fields[0].time_unit, TimeUnit::us);
+  EXPECT_EQ(schema.fields[0].proto_number, 1u);
+  EXPECT_EQ(schema.fields[1].proto_number, 9u);
+  EXPECT_EQ(schema.fields[2].type, DataType::string);
+  EXPECT_EQ(schema.fields[2].binary_size, 12u);
+  EXPECT_FALSE(schema.fields[3].required);
+  EXPECT_EQ(schema.fields[3].binary_size, 16u);
+  EXPECT_EQ(schema.fields[3].proto_number, 4u);
+  EXPECT_TRUE(schema.fields[4].allow_nan);
+  EXPECT_FALSE(schema.fields[5].allow_nan);
+  EXPECT_EQ(schema.fields[5].type, DataType::float32);
+  EXPECT_EQ(schema.fields[7].type, DataType::boolean);
+  EXPECT_EQ(schema.fields[7].where.to_string(), path + ":33:11");
+  EXPECT_EQ(config.dead_letter_path, folder + "out/dead.jsonl");
+
+  ASSERT_EQ(config.pipeline.size(), 3u);
+  const StageConfig& validation = config.pipeline[0];
+  EXPECT_EQ(validation.name, "validation");
+  EXPECT_EQ(validation.type, StageType::filter);
+  EXPECT_EQ(validation.filter.combine, FilterCombine::any);
+  EXPECT_EQ(validation.filter.reject_path, folder + "out/rejects.jsonl");
+  const auto& rules = validation.filter.rules;
+  ASSERT_EQ(rules.size(), 6u);
+  EXPECT_EQ(rules[0].field, "temperature");
+  EXPECT_EQ(rules[0].op, FilterOperator::range);
+  EXPECT_EQ(rules[0].values, (std::vector<Literal>{-50.0, 150.0}));
+  EXPECT_EQ(rules[0].where.to_string(), path + ":43:13");
+  EXPECT_EQ(rules[1].op, FilterOperator::in);
+  // A plain 12 in a set for a string field is the text "12".
+  EXPECT_EQ(rules[1].values,
+            (std::vector<Literal>{std::string("lab"), std::string("roof"), std::string("12")}));
+  EXPECT_EQ(rules[2].op, FilterOperator::exists);
+  EXPECT_TRUE(rules[2].values.empty());
+  EXPECT_EQ(rules[3].values, (std::vector<Literal>{true}));
+  EXPECT_EQ(rules[4].op, FilterOperator::ge);
+  EXPECT_EQ(rules[4].values, (std::vector<Literal>{std::string("2026-01-01T00:00:00Z")}));
+  EXPECT_EQ(rules[5].op, FilterOperator::condition);
+  EXPECT_EQ(rules[5].condition, "temperature > 100 && humidity < 5");
+  EXPECT_EQ(rules[5].where.to_string(), path + ":48:13");
+  EXPECT_EQ(rules[5].condition_where.to_string(), path + ":48:25");
+
+  const StageConfig& enrichment = config.pipeline[1];
+  EXPECT_EQ(enrichment.type, StageType::transform);
+  const auto& operations = enrichment.transform.operations;
+  ASSERT_EQ(operations.size(), 8u);
+  EXPECT_EQ(operations[0].kind, TransformKind::add_field);
+  EXPECT_EQ(operations[0].field, "ingested_at");
+  EXPECT_TRUE(operations[0].now);
+  EXPECT_FALSE(operations[0].constant);
+  EXPECT_EQ(operations[1].constant, Literal(std::string("north")));
+  EXPECT_FALSE(operations[1].type);
+  EXPECT_EQ(operations[2].expression, "temperature * 2");
+  EXPECT_EQ(operations[2].type, DataType::float32);
+  EXPECT_EQ(operations[2].expression_where.to_string(), path + ":55:55");
+  EXPECT_EQ(operations[3].kind, TransformKind::calculate);
+  EXPECT_EQ(operations[3].field, "heat_index");
+  EXPECT_EQ(operations[3].expression, "heat_index(temperature, humidity)");
+  EXPECT_FALSE(operations[3].type);
+  EXPECT_EQ(operations[3].where.to_string(), path + ":56:13");
+  EXPECT_EQ(operations[3].expression_where.to_string(), path + ":58:23");
+  EXPECT_EQ(operations[4].kind, TransformKind::rename);
+  EXPECT_EQ(operations[4].field, "pressure");
+  EXPECT_EQ(operations[4].to, "pressure_hpa");
+  // `fields: [a, b]` becomes one drop per field, each pointing at its name.
+  EXPECT_EQ(operations[5].kind, TransformKind::drop);
+  EXPECT_EQ(operations[5].field, "healthy");
+  EXPECT_EQ(operations[5].where.to_string(), path + ":60:35");
+  EXPECT_EQ(operations[6].field, "f2");
+  EXPECT_EQ(operations[6].where.to_string(), path + ":60:44");
+  EXPECT_EQ(operations[7].kind, TransformKind::cast);
+  EXPECT_EQ(operations[7].type, DataType::int64);
+
+  EXPECT_EQ(config.pipeline[2].name, "");
+  EXPECT_EQ(config.pipeline[2].filter.combine, FilterCombine::all);
+  EXPECT_EQ(config.pipeline[2].filter.rules.size(), 3u);
+
+  ASSERT_EQ(config.destinations.size(), 2u);
+  EXPECT_EQ(config.destinations[0].type, SinkType::stdout_sink);
+  EXPECT_EQ(config.destinations[1].type, SinkType::jsonl);
+  EXPECT_EQ(config.destinations[1].path, folder + "out/results.jsonl");
+  EXPECT_EQ(config.destinations[1].where.to_string(), path + ":71:7");
+}
+
+TEST(ConfigTest, JsonConfigIsAccepted) {
+  const std::string path = data_path("good/sensors.json");
+  const Config config = load_config(path);
+  ASSERT_EQ(config.sources.size(), 1u);
+  EXPECT_EQ(config.sources[0].name, "sensors");
+  EXPECT_EQ(config.sources[0].generator.events, 1000u);
+  EXPECT_EQ(config.sources[0].generator.interval_ns, 1'000'000'000);
+  EXPECT_EQ(config.format.schema.fields.size(), 5u);
+  EXPECT_EQ(config.format.schema.id, config.format.schema.layout_id());
+  EXPECT_EQ(config.dead_letter_path, kDataFolder + "good/dead.jsonl");
+  ASSERT_EQ(config.pipeline.size(), 2u);
+  const FilterRule& condition = config.pipeline[0].filter.rules[1];
+  EXPECT_EQ(condition.condition, "humidity <= 100");
+  EXPECT_EQ(condition.condition_where.to_string(), path + ":23:20");
+  const TransformOperation& heat = config.pipeline[1].transform.operations[0];
+  EXPECT_EQ(heat.expression_where.to_string(), path + ":26:62");
+}
+
+TEST(ConfigTest, ExampleConfigIsAccepted) {
+  const Config config = load_config(std::string(LDH_SOURCE_DIR) + "/examples/sensors.yaml");
+  EXPECT_EQ(config.sources.size(), 1u);
+  EXPECT_EQ(config.format.schema.event_time, 0);
+  EXPECT_EQ(config.pipeline.size(), 2u);
+}
+
+TEST(ConfigTest, SchemaFromProtoFile) {
+  const std::string path = data_path("good/proto.yaml");
+  const Config config = load_config(path);
+  const Schema& schema = config.format.schema;
+  EXPECT_EQ(config.format.type, Format::protobuf);
+  EXPECT_EQ(config.format.proto_file, std::string(LDH_SOURCE_DIR) + "/proto/sensors.proto");
+  EXPECT_EQ(config.format.proto_message, "ldh.examples.SensorReading");
+  ASSERT_EQ(schema.fields.size(), 7u);
+  EXPECT_EQ(schema.fields[0].name, "timestamp");
+  EXPECT_EQ(schema.fields[0].type, DataType::timestamp);
+  EXPECT_EQ(schema.fields[0].time_unit, TimeUnit::ms);
+  EXPECT_EQ(schema.fields[2].name, "location");
+  EXPECT_EQ(schema.fields[2].type, DataType::string);
+  EXPECT_EQ(schema.fields[6].proto_number, 7u);
+  EXPECT_EQ(schema.event_time, 0);
+  // The id follows the layout after `units` made the int64 a timestamp.
+  EXPECT_EQ(schema.id, schema.layout_id());
+  EXPECT_EQ(config.sources[0].format, Format::protobuf);
+  EXPECT_EQ(config.pipeline[0].filter.rules[0].values.size(), 2u);
+}
+
+TEST(ConfigTest, DefaultsApplyWhenKeysAreLeftOut) {
+  const Config config = parse_config(with_pipeline(""), "/configs/minimal.yaml");
+  ASSERT_EQ(config.sources.size(), 1u);
+  const GeneratorConfig defaults;
+  EXPECT_EQ(config.sources[0].name, "generator-0");
+  EXPECT_EQ(config.sources[0].generator.events, defaults.events);
+  EXPECT_EQ(config.sources[0].generator.seed, defaults.seed);
+  EXPECT_TRUE(config.format.validation);
+  EXPECT_EQ(config.format.schema.fields[0].time_unit, TimeUnit::ms);
+  EXPECT_TRUE(config.format.schema.fields[1].required);
+  EXPECT_TRUE(config.pipeline.empty());
+  EXPECT_TRUE(config.dead_letter_path.empty());
+}
+
+TEST(ConfigTest, RelativePathsFollowTheConfigFolder) {
+  const std::string text =
+      "input:\n"
+      "  sources: [{type: file, path: ../data/in.bin, format: binary}, {type: file, path: "
+      "/abs/x.jsonl}]\n"
+      "  format: {type: protobuf, schema: {fields: [{name: x, type: int64}]}}\n"
+      "  deadLetter: dead.jsonl\n"
+      "output: {destinations: [{type: jsonl, path: ./out/r.jsonl}]}\n";
+  const Config config = parse_config(text, "/srv/ldh/configs/run.yaml");
+  EXPECT_EQ(config.sources[0].file.path, "/srv/ldh/data/in.bin");
+  EXPECT_EQ(config.sources[0].format, Format::binary);
+  EXPECT_EQ(config.sources[1].file.path, "/abs/x.jsonl");
+  EXPECT_EQ(config.sources[1].format, Format::protobuf);
+  EXPECT_EQ(config.dead_letter_path, "/srv/ldh/configs/dead.jsonl");
+  EXPECT_EQ(config.destinations[0].path, "/srv/ldh/configs/out/r.jsonl");
+  const Config here = parse_config(text, "run.yaml");
+  EXPECT_EQ(here.dead_letter_path, "dead.jsonl");
+}
+
+TEST(ConfigTest, AnchorsAndAliasesAreFollowed) {
+  const Config config = parse_config(with_pipeline("    - type: filter\n"
+                                                   "      config:\n"
+                                                   "        rules:\n"
+                                                   "          - &hot {field: temperature, "
+                                                   "operator: gt, value: 30}\n"
+                                                   "          - *hot\n"),
+                                     "inline.yaml");
+  const auto& rules = config.pipeline[0].filter.rules;
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[1].field, "temperature");
+  EXPECT_EQ(rules[1].values, (std::vector<Literal>{30.0}));
+  EXPECT_EQ(rules[1].where.to_string(), rules[0].where.to_string());
+}
+
+TEST(ConfigTest, ExpressionLocationsPointInsideTheText) {
+  const Config config = parse_config(with_pipeline("    - type: filter\n"
+                                                   "      config:\n"
+                                                   "        rules:\n"
+                                                   "          - condition: &c \"ok == true\"\n"
+                                                   "          - condition: |\n"
+                                                   "              temperature > 3\n"
+                                                   "          - condition: !!str temperature < 9\n"
+                                                   "          - condition: humidity > 1\n"),
+                                     "inline.yaml");
+  const auto& rules = config.pipeline[0].filter.rules;
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_EQ(rules[0].condition_where.to_string(), "inline.yaml:18:28");
+  EXPECT_EQ(rules[1].condition, "temperature > 3\n");
+  EXPECT_EQ(rules[1].condition_where.to_string(), "inline.yaml:20:15");
+  EXPECT_EQ(rules[2].condition_where.to_string(), "inline.yaml:21:30");
+  EXPECT_EQ(rules[3].condition_where.to_string(), "inline.yaml:22:24");
+}
+
+TEST(ConfigTest, ByteOrderMarkAndWindowsLineEndingsKeepLocations) {
+  std::string text = "\xEF\xBB\xBF" + with_rule("{condition: \"ok\"}");
+  std::string windows;
+  for (char c : text) {
+    if (c == '\n') windows += '\r';
+    windows += c;
+  }
+  const Config config = parse_config(windows, "inline.yaml");
+  const FilterRule& rule = config.pipeline[0].filter.rules[0];
+  EXPECT_EQ(rule.condition, "ok");
+  EXPECT_EQ(rule.condition_where.to_string(), "inline.yaml:15:52");
+}
+
+TEST(ConfigTest, TransformsTrackFieldsThroughThePipeline) {
+  const Config config = parse_config(
+      with_operations({"{type: add-field, field: flag, value: true}",
+                       "{type: add-field, field: count, value: 3, as: int32}",
+                       "{type: add-field, field: stamp, value: now(), as: timestamp}",
+                       "{type: add-field, field: temperature, value: 0}",
+                       "{type: calculate, field: level, formula: \"temperature\", as: int64}",
+                       "{type: drop, field: level}", "{type: add-field, field: level, value: x}",
+                       "{type: rename, field: level, to: grade}",
+                       "{type: cast, field: grade, to: string}"}),
+      "inline.yaml");
+  const auto& operations = config.pipeline[0].transform.operations;
+  ASSERT_EQ(operations.size(), 9u);
+  EXPECT_EQ(operations[0].constant, Literal(true));
+  EXPECT_EQ(operations[1].constant, Literal(3.0));
+  EXPECT_EQ(operations[1].type, DataType::int32);
+  EXPECT_TRUE(operations[2].now);
+  EXPECT_EQ(operations[4].type, DataType::int64);
+  EXPECT_EQ(operations[6].constant, Literal(std::string("x")));
+  EXPECT_EQ(operations[8].type, DataType::string);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per kind of error
+
+TEST(ConfigErrorTest, UnknownKeySuggestsTheNearestKey) {
+  const std::string file = data_path("bad/unknown_key.yaml");
+  const auto errors = errors_of_file("bad/unknown_key.yaml");
+  expect_error(errors, file + ":4:7", "input.sources[0].sensorz",
+               "unknown key (did you mean 'sensors'?); expected one of: type, name, format, "
+               "events, sensors");
+  expect_error(errors, file + ":5:3", "input.formt",
+               "unknown key (did you mean 'format'?); expected one of: sources, format, "
+               "deadLetter");
+  expect_error(errors, file + ":16:9", "processing.pipeline[0].config.rulez",
+               "unknown key (did you mean 'rules'?)");
+  expect_error(errors, file + ":16:9", "processing.pipeline[0].config",
+               "missing required key 'rules'");
+  EXPECT_EQ(errors.size(), 4u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, WrongStructureNamesWhatWasExpected) {
+  const std::string file = data_path("bad/wrong_type.yaml");
+  const auto errors = errors_of_file("bad/wrong_type.yaml");
+  expect_error(errors, file + ":3:5", "input.sources", "expected a list of sources, got a map");
+  expect_error(errors, file + ":6:17", "input.format.validation",
+               "expected true or false, got 'yes'");
+  expect_error(errors, file + ":8:15", "input.format.schema.fields",
+               "expected a list of fields, got 'temperature'");
+  expect_error(errors, file + ":12:13", "output.destinations[0].path",
+               "expected a file path, got a list");
+  EXPECT_EQ(errors.size(), 4u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, WrongScalarsNameTheRange) {
+  const std::string file = data_path("bad/wrong_scalar.yaml");
+  const auto errors = errors_of_file("bad/wrong_scalar.yaml");
+  expect_error(errors, file + ":4:15", "input.sources[0].events",
+               "expected an integer >= 0, got 'many'");
+  expect_error(errors, file + ":5:16", "input.sources[0].sensors",
+               "expected an integer from 1 to 4294967295, got the string '12'");
+  expect_error(errors, file + ":6:13", "input.sources[0].rate", "expected a number >= 0, got '-5'");
+  expect_error(errors, file + ":7:19", "input.sources[0].badRecords",
+               "expected a number from 0 to 1, got '1.5'");
+  expect_error(errors, file + ":8:13", "input.sources[0].seed",
+               "expected an integer >= 0, got '1.5'");
+  EXPECT_EQ(errors.size(), 5u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, BadDurationShowsTheSyntax) {
+  const std::string file = data_path("bad/bad_duration.yaml");
+  const auto errors = errors_of_file("bad/bad_duration.yaml");
+  expect_error(errors, file + ":4:17", "input.sources[0].interval",
+               "expected a duration like 500ms, 10s, 1m or 24h, got '10 seconds'");
+  expect_error(errors, file + ":5:15", "input.sources[0].jitter",
+               "expected a duration like 500ms, 10s, 1m or 24h, got '5'");
+  EXPECT_EQ(errors.size(), 2u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, BadEnumValuesSuggestTheNearestName) {
+  const std::string file = data_path("bad/bad_enum.yaml");
+  const auto errors = errors_of_file("bad/bad_enum.yaml");
+  expect_error(errors, file + ":3:13", "input.sources[0].type",
+               "unknown source type 'generater' (did you mean 'generator'?); expected one of: "
+               "file, generator");
+  expect_error(errors, file + ":6:15", "input.sources[1].format",
+               "unknown format 'binray' (did you mean 'binary'?)");
+  expect_error(errors, file + ":8:11", "input.format.type",
+               "unknown format 'jsn' (did you mean 'json'?); expected one of: json, binary, "
+               "protobuf");
+  expect_error(errors, file + ":11:52", "input.format.schema.fields[0].unit",
+               "unknown time unit 'msec'; expected one of: s, ms, us, ns, iso8601");
+  expect_error(errors, file + ":12:37", "input.format.schema.fields[1].type",
+               "unknown data type 'flaot64' (did you mean 'float64'?)");
+  expect_error(errors, file + ":17:18", "processing.pipeline[0].config.combine",
+               "unknown combine mode 'every'; expected one of: all, any");
+  expect_error(errors, file + ":19:44", "processing.pipeline[0].config.rules[0].operator",
+               "unknown operator 'rnage' (did you mean 'range'?)");
+  expect_error(errors, file + ":20:13", "processing.pipeline[1].type",
+               "unknown stage type 'transfrom' (did you mean 'transform'?)");
+  expect_error(errors, file + ":25:20", "processing.pipeline[2].config.operations[0].type",
+               "unknown operation type 'add_field' (did you mean 'add-field'?)");
+  expect_error(errors, file + ":26:50", "processing.pipeline[2].config.operations[1].to",
+               "unknown data type 'integer64'");
+  expect_error(errors, file + ":29:13", "output.destinations[0].type",
+               "unknown destination type 'jsonlines'; expected one of: stdout, jsonl");
+  EXPECT_EQ(errors.size(), 11u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, RuleOrOperationOnMissingField) {
+  const std::string file = data_path("bad/unknown_field.yaml");
+  const auto errors = errors_of_file("bad/unknown_field.yaml");
+  expect_error(errors, file + ":16:21", "processing.pipeline[0].config.rules[0].field",
+               "filter rule on unknown field 'temprature' (did you mean 'temperature'?); fields "
+               "here: timestamp, temperature, humidity");
+  // Renamed away one operation earlier.
+  expect_error(errors, file + ":22:33", "processing.pipeline[1].config.operations[2].field",
+               "cast on unknown field 'temperature'; fields here: timestamp, celsius");
+  // Dropped by the transform stage before.
+  expect_error(errors, file + ":27:21", "processing.pipeline[2].config.rules[0].field",
+               "filter rule on unknown field 'humidity'; fields here: timestamp, celsius, kelvin");
+  EXPECT_EQ(errors.size(), 3u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, MissingRequiredKeys) {
+  const std::string file = data_path("bad/missing_key.yaml");
+  const auto errors = errors_of_file("bad/missing_key.yaml");
+  expect_error(errors, file + ":3:7", "input.sources[0]",
+               "missing required key 'path' (the file to read)");
+  expect_error(errors, file + ":5:5", "input.format",
+               "missing required key 'type' (one of: json, binary, protobuf)");
+  expect_error(errors, file + ":7:11", "input.format.schema.fields[0]",
+               "missing required key 'type'");
+  expect_error(errors, file + ":13:13", "processing.pipeline[0].config.rules[0]",
+               "missing required key 'operator'");
+  expect_error(errors, file + ":14:13", "processing.pipeline[0].config.rules[1]",
+               "missing required key 'field'");
+  expect_error(errors, file + ":15:13", "processing.pipeline[0].config.rules[2]",
+               "missing required key 'value'");
+  expect_error(errors, file + ":16:7", "processing.pipeline[1]", "missing required key 'config'");
+  expect_error(errors, file + ":19:7", "output.destinations[0]", "missing required key 'path'");
+  EXPECT_EQ(errors.size(), 8u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, DuplicateNamesAndKeys) {
+  const std::string file = data_path("bad/duplicate.yaml");
+  const auto errors = errors_of_file("bad/duplicate.yaml");
+  expect_error(errors, file + ":4:14", "input.sources[1].name",
+               "duplicate source name 'feed' (first at line 3, column 7)");
+  expect_error(errors, file + ":10:18", "input.format.schema.fields[1].name",
+               "duplicate field name 'temperature' (first at line 9, column 18)");
+  expect_error(errors, file + ":11:55", "input.format.schema.fields[2].protoField",
+               "protobuf field number 1 is already used by field 'temperature'");
+  expect_error(errors, file + ":15:14", "processing.pipeline[1].name",
+               "duplicate stage name 'check' (first at line 14, column 7)");
+  expect_error(errors, file + ":19:3", "output.destinations",
+               "duplicate key (first given at line 17, column 3)");
+  EXPECT_EQ(errors.size(), 5u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, YamlSyntaxErrorHasItsPosition) {
+  const std::string file = data_path("bad/syntax_error.yaml");
+  const auto errors = errors_of_file("bad/syntax_error.yaml");
+  ASSERT_EQ(errors.size(), 1u) << listing(errors);
+  EXPECT_EQ(errors[0].where.to_string(), file + ":8:1");
+  EXPECT_EQ(errors[0].message, "YAML syntax error: end of sequence flow not found");
+
+  const auto tab = errors_of("input:\n\tsources: []\n");
+  ASSERT_EQ(tab.size(), 1u) << listing(tab);
+  EXPECT_EQ(tab[0].where.to_string(), "inline.yaml:2:9");
+  EXPECT_EQ(tab[0].message, "YAML syntax error: illegal map value");
+}
+
+TEST(ConfigErrorTest, KnownButUnsupportedFeaturesSaySo) {
+  const std::string file = data_path("bad/unsupported.yaml");
+  const auto errors = errors_of_file("bad/unsupported.yaml");
+  expect_error(errors, file + ":3:13", "input.sources[0].type",
+               "source type 'kafka' is not supported by this build yet (supported: file, "
+               "generator)");
+  expect_error(errors, file + ":8:13", "input.sources[1].type",
+               "source type 'websocket' is not supported by this build yet");
+  expect_error(errors, file + ":16:3", "processing.windows",
+               "windowed aggregation is not supported by this build yet");
+  expect_error(errors, file + ":20:13", "output.destinations[0].type",
+               "destination type 'elasticsearch' is not supported by this build yet (supported: "
+               "stdout, jsonl)");
+  expect_error(errors, file + ":22:3", "output.alerts", "alerts are not supported by this build");
+  expect_error(errors, file + ":24:1", "state", "state storage and recovery are not supported");
+  // The kafka source's own keys (topic, config) are not reported as unknown.
+  EXPECT_EQ(errors.size(), 6u) << listing(errors);
+
+  const auto events = errors_of(with_pipeline("") + "events: {}\nhandlers: {}\n");
+  expect_message(events, "events", "event routing is not supported by this build yet");
+  expect_message(events, "handlers", "event handlers are not supported by this build yet");
+  for (const char* type : {"udp", "dpdk"}) {
+    const auto source =
+        errors_of("input:\n  sources: [{type: " + std::string(type) + ", port: 9}]\n" +
+                  "  format: {type: json, schema: {fields: [{name: x, type: int64}]}}\n" + kFooter);
+    ASSERT_EQ(source.size(), 1u) << listing(source);
+    EXPECT_THAT(source[0].message, HasSubstr("not supported by this build yet"));
+  }
+  for (const char* type : {"websocket", "kafka", "webhook", "email"}) {
+    const auto sink = errors_of(kInput + "output: {destinations: [{type: " + type + ", x: 1}]}\n");
+    ASSERT_EQ(sink.size(), 1u) << listing(sink);
+    EXPECT_THAT(sink[0].message, HasSubstr("destination type '" + std::string(type) +
+                                           "' is not supported by this build yet"));
+  }
+}
+
+TEST(ConfigErrorTest, FilterValuesAreCheckedAgainstFieldTypes) {
+  const std::string file = data_path("bad/value_types.yaml");
+  const auto errors = errors_of_file("bad/value_types.yaml");
+  const std::string rules = "processing.pipeline[0].config.rules";
+  expect_error(errors, file + ":17:55", rules + "[0].value",
+               "expected a number (field 'temperature' is float64), got 'hot'");
+  expect_error(errors, file + ":18:41", rules + "[1].operator",
+               "operator 'range' needs a number or timestamp field; 'location' is string");
+  expect_error(errors, file + ":19:58", rules + "[2].value",
+               "expected a list of two numbers [low, high], got a list of 3");
+  expect_error(errors, file + ":20:58", rules + "[3].value",
+               "the low end of a range must not exceed the high end");
+  expect_error(errors, file + ":21:59", rules + "[4].value", "operator 'exists' takes no value");
+  expect_error(errors, file + ":22:55", rules + "[5].value",
+               "expected one value, got a list (operator 'in' matches a list)");
+  expect_error(errors, file + ":23:46", rules + "[6].value",
+               "expected true or false (field 'ok' is bool), got '1'");
+  expect_error(errors, file + ":24:53", rules + "[7].value",
+               "expected milliseconds since the epoch or ISO-8601 text (field 'timestamp' is "
+               "timestamp), got 'yesterday'");
+  expect_error(errors, file + ":25:52", rules + "[8].value", "expected at least one value");
+  expect_error(errors, file + ":26:25", rules + "[9].condition",
+               "expected an expression, got the string ''");
+  expect_error(errors, file + ":26:36", rules + "[9].field",
+               "a rule with 'condition' takes no 'field'");
+  EXPECT_EQ(errors.size(), 11u) << listing(errors);
+}
+
+TEST(ConfigErrorTest, SchemaChecks) {
+  const std::string file = data_path("bad/schema_checks.yaml");
+  const auto errors = errors_of_file("bad/schema_checks.yaml");
+  const std::string fields = "input.format.schema.fields";
+  expect_error(errors, file + ":9:43", fields + "[0].unit",
+               "'unit' applies only to timestamp fields; 'time' is int64");
+  expect_error(errors, file + ":10:49", fields + "[1].allowNaN",
+               "'allowNaN' applies only to float32 and float64 fields; 'label' is string");
+  expect_error(errors, file + ":11:44", fields + "[2].size",
+               "'size' applies only to string fields; 'count' is int32");
+  expect_error(errors, file + ":12:18", fields + "[3].name",
+               "expected a field name of letters, digits and '_' that does not start with a "
+               "digit, got '2nd'");
+  expect_error(errors, file + ":13:44", fields + "[4].size",
+               "expected an integer from 1 to 255, got '300'");
+  // The field list had an error, so eventTime is not checked against it.
+  EXPECT_EQ(errors.size(), 5u) << listing(errors);
+
+  const auto event_time = errors_of(
+      "input:\n  sources: [{type: generator}]\n  format:\n    type: json\n    schema:\n"
+      "      eventTime: temperatur\n      fields: [{name: temperature, type: float64}]\n" +
+      kFooter);
+  expect_error(event_time, "inline.yaml:6:18", "input.format.schema.eventTime",
+               "names unknown field 'temperatur' (did you mean 'temperature'?); fields: "
+               "temperature");
+  const auto not_timestamp = errors_of(
+      "input:\n  sources: [{type: generator}]\n  format:\n    type: json\n    schema:\n"
+      "      eventTime: t\n      fields: [{name: t, type: int64}]\n" +
+      kFooter);
+  expect_error(not_timestamp, "inline.yaml:6:18", "input.format.schema.eventTime",
+               "the event-time field must be a timestamp; 't' is int64");
+}
+
+TEST(ConfigErrorTest, ProtoSchemaChecks) {
+  const std::string file = data_path("bad/proto_units.yaml");
+  const auto errors = errors_of_file("bad/proto_units.yaml");
+  const std::string schema = "input.format.schema";
+  expect_error(errors, file + ":9:18", schema + ".eventTime",
+               "the event-time field must be a timestamp; 'timestamp' is int64; give its unit "
+               "under 'units', e.g. units: {timestamp: ms}");
+  expect_error(errors, file + ":10:26", schema + ".units.timestamp",
+               "'iso8601' timestamps need a string field; 'timestamp' is int64");
+  expect_error(errors, file + ":10:45", schema + ".units.location",
+               "'ms' timestamps need an int64 field; 'location' is string");
+  expect_error(errors, file + ":10:49", schema + ".units.temprature",
+               "unknown key (did you mean 'temperature'?); expected one of: timestamp, sensor_id");
+  EXPECT_EQ(errors.size(), 4u) << listing(errors);
+
+  // Inline documents "in" the bad/ folder, so relative .proto paths resolve there.
+  auto proto_errors = [](const std::string& schema_text) {
+    try {
+      parse_config("input:\n  sources: [{type: generator}]\n  format: {type: protobuf, schema: " +
+                       schema_text + "}\n" + kFooter,
+                   data_path("bad/inline.yaml"));
+    } catch (const ConfigError& error) {
+      return error.diagnostics();
+    }
+    ADD_FAILURE() << "no ConfigError for " << schema_text;
+    return std::vector<ConfigDiagnostic>{};
+  };
+  const std::string inline_file = data_path("bad/inline.yaml");
+  expect_error(proto_errors("{proto: broken.proto, message: Broken}"), inline_file + ":3:44",
+               schema + ".proto", "broken.proto:5:3: error: Expected \";\"");
+  expect_message(proto_errors("{proto: missing.proto, message: M}"), schema + ".proto",
+                 "no such .proto file");
+  expect_message(proto_errors("{proto: ../../../../proto/sensors.proto, message: Reading}"),
+                 schema + ".proto", "no message 'Reading'");
+  expect_message(proto_errors("{proto: ../../../../proto/sensors.proto, message: [M]}"),
+                 schema + ".message", "expected a message name, got a list");
+  expect_message(proto_errors("{proto: ../../../../proto/sensors.proto, message: SensorReading, "
+                              "units: [timestamp]}"),
+                 schema + ".units", "expected a map from field name to time unit, got a list");
+  expect_message(proto_errors("{proto: ../../../../proto/sensors.proto, message: SensorReading, "
+                              "units: {timestamp: hours}}"),
+                 schema + ".units.timestamp", "unknown time unit 'hours'");
+}
+
+TEST(ConfigErrorTest, SeveralErrorsAreReportedTogetherInOrder) {
+  const std::string file = data_path("bad/several.yaml");
+  try {
+    load_config(file);
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& error) {
+    const auto& errors = error.diagnostics();
+    ASSERT_EQ(errors.size(), 4u) << listing(errors);
+    EXPECT_EQ(errors[0].where.to_string(), file + ":4:17");
+    EXPECT_THAT(errors[0].message, HasSubstr("expected a duration"));
+    EXPECT_EQ(errors[1].where.to_string(), file + ":7:5");
+    EXPECT_THAT(errors[1].message, HasSubstr("did you mean 'validation'?"));
+    EXPECT_EQ(errors[2].where.to_string(), file + ":16:21");
+    EXPECT_THAT(errors[2].message, HasSubstr("unknown field 'temprature'"));
+    EXPECT_EQ(errors[3].where.to_string(), file + ":19:13");
+    EXPECT_THAT(errors[3].message, HasSubstr("destination type 'kafka' is not supported"));
+    // what() lists them all, one "FILE:LINE:COL: error: ..." per line.
+    const std::string text = error.what();
+    EXPECT_THAT(text, StartsWith(file + ":4:17: error: input.sources[0].interval: expected"));
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
+  }
+}
+
+TEST(ConfigErrorTest, MissingFileIsAUserErrorNotAConfigError) {
+  const std::string path = data_path("no/such/file.yaml");
+  try {
+    load_config(path);
+    FAIL() << "no error";
+  } catch (const ConfigError&) {
+    FAIL() << "a missing file is not a configuration error";
+  } catch (const UserError& error) {
+    EXPECT_THAT(error.what(), HasSubstr(path));
+    EXPECT_THAT(error.what(), HasSubstr("No such file or directory"));
+  }
+  try {
+    load_config(kDataFolder);
+    FAIL() << "no error";
+  } catch (const ConfigError&) {
+    FAIL() << "a folder is not a configuration error";
+  } catch (const UserError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("Is a directory"));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Odd documents never crash
+
+TEST(ConfigErrorTest, OddDocumentsGiveErrorsNotCrashes) {
+  for (const std::string empty : {"", "\n# only a comment\n", "---\n...\n", "~\n"}) {
+    const auto errors = errors_of(empty);
+    ASSERT_EQ(errors.size(), 1u) << listing(errors);
+    EXPECT_EQ(errors[0].where.to_string(), "inline.yaml:1:1");
+    EXPECT_THAT(errors[0].message, StartsWith("the configuration is empty"));
+  }
+  const auto scalar = errors_of("just text\n");
+  ASSERT_EQ(scalar.size(), 1u);
+  EXPECT_EQ(scalar[0].message,
+            "expected a map with keys input, processing and output, got 'just text'");
+  EXPECT_THAT(errors_of("[1, 2]")[0].message, HasSubstr("got a list"));
+
+  const auto two = errors_of(with_pipeline("") + "---\ninput: {}\n");
+  expect_error(two, "inline.yaml:16:1", "", "expected one YAML document, found 2");
+
+  // An alias that contains itself.
+  expect_message(errors_of("input: &a [*a]\noutput: {destinations: [{type: stdout}]}\n"), "input",
+                 "expected a map, got a list");
+  expect_message(errors_of("input: {sources: &s [*s], format: {type: json, schema: {fields: "
+                           "[{name: x, type: int64}]}}}\n" +
+                           kFooter),
+                 "input.sources[0]", "expected a map with type, got a list");
+
+  const auto nulls = errors_of(
+      "input:\n  sources: [~]\n  format:\n    type:\n    schema: {fields: [null]}\n"
+      "  deadLetter:\nprocessing:\noutput: {destinations: [{type: stdout}]}\n");
+  expect_error(nulls, "inline.yaml:2:13", "input.sources[0]",
+               "expected a map with type, got nothing");
+  expect_error(nulls, "inline.yaml:4:5", "input.format.type", "expected a format, got nothing");
+  expect_message(nulls, "input.format.schema.fields[0]",
+                 "expected a map with name and type, got nothing");
+  expect_error(nulls, "inline.yaml:6:3", "input.deadLetter",
+               "expected a file path or a map with path, got nothing");
+  expect_error(nulls, "inline.yaml:7:1", "processing", "expected a map with pipeline, got nothing");
+
+  const auto keys = errors_of("? [a, b]\n: 1\n" + with_pipeline(""));
+  expect_error(keys, "inline.yaml:1:3", "", "expected a key name, got a list");
+
+  const auto merge = errors_of("base: &b {type: stdout}\n" + with_pipeline("") + "  x: {<<: *b}\n");
+  expect_message(merge, "base", "unknown key");
+  expect_message(merge, "output.x", "unknown key");
+
+  const auto merged_key = errors_of(with_pipeline("    - <<: {type: filter}\n"));
+  expect_message(merged_key, "processing.pipeline[0].<<",
+                 "YAML merge keys are not supported; write the keys out");
+
+  const auto deep = errors_of("input: " + std::string(5000, '[') + std::string(5000, ']'));
+  ASSERT_EQ(deep.size(), 1u);
+  EXPECT_THAT(deep[0].message, StartsWith("YAML syntax error"));
+
+  const auto binary = errors_of(std::string("\x00\xff\xfe{:[", 6));
+  EXPECT_FALSE(binary.empty());
+}
+
+TEST(ConfigErrorTest, TagsAndQuotesDecideTypes) {
+  EXPECT_EQ(parse_config(kInput + kFooter, "a.yaml").sources[0].generator.events, 100'000u);
+  const std::string source =
+      "input:\n  sources: [{type: generator, events: !!int 5, seed: !!str 5}]\n"
+      "  format: {type: json, schema: {fields: [{name: x, type: int64}]}}\n" +
+      kFooter;
+  const auto errors = errors_of(source);
+  ASSERT_EQ(errors.size(), 1u) << listing(errors);
+  EXPECT_EQ(errors[0].message,
+            "input.sources[0].seed: expected an integer >= 0, got the string '5'");
+  const auto huge = errors_of(
+      "input:\n  sources: [{type: generator, events: 99999999999999999999, interval: "
+      "999999999999d, jitter: [1s], rate: .inf, start: yesterday, frameRecords: 0}]\n"
+      "  format: {type: json, schema: {fields: [{name: x, type: int64}]}}\n" +
+      kFooter);
+  expect_message(huge, "input.sources[0].events", "expected an integer >= 0");
+  expect_message(huge, "input.sources[0].interval", "expected a duration like");
+  expect_message(huge, "input.sources[0].jitter",
+                 "expected a duration like 500ms, 10s, 1m or 24h, got a list");
+  expect_message(huge, "input.sources[0].rate", "expected a number >= 0, got '.inf'");
+  expect_message(huge, "input.sources[0].start",
+                 "expected an ISO-8601 time like 2026-11-29T04:22:00Z, got 'yesterday'");
+  expect_message(huge, "input.sources[0].frameRecords", "expected an integer from 1 to");
+  EXPECT_EQ(huge.size(), 6u) << listing(huge);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The remaining checks, one document each
+
+TEST(ConfigErrorTest, InputChecks) {
+  const std::string format = "  format: {type: json, schema: {fields: [{name: x, type: int64}]}}\n";
+  auto input = [&](const std::string& sources, const std::string& rest = "") {
+    return errors_of("input:\n  sources: " + sources + "\n" + format + rest + kFooter);
+  };
+  expect_message(input("[]"), "input.sources", "expected at least one source");
+  expect_message(input("[{name: feed}]"), "input.sources[0]", "missing required key 'type'");
+  expect_message(input("[{type: generator, name: ''}]"), "input.sources[0].name",
+                 "expected a name, got the string ''");
+  expect_message(input("[{type: file, path: '', rate: fast}]"), "input.sources[0].path",
+                 "expected a file path, got the string ''");
+  expect_message(input("[{type: file, path: a, rate: fast}]"), "input.sources[0].rate",
+                 "expected a number >= 0, got 'fast'");
+  expect_message(input("[{type: generator, interval: 0s}]"), "input.sources[0].interval",
+                 "expected a duration of at least 1ns, got '0s'");
+  expect_message(input("[{type: generator}]", "  deadLetter: [a]\n"), "input.deadLetter",
+                 "expected a file path or a map with path, got a list");
+  expect_message(input("[{type: generator}]", "  deadLetter: {file: a}\n"), "input.deadLetter",
+                 "missing required key 'path'");
+
+  auto schema = [&](const std::string& body) {
+    return errors_of("input:\n  sources: [{type: generator}]\n  format: {type: json, schema: " +
+                     body + "}\n" + kFooter);
+  };
+  expect_message(schema("{}"), "input.format.schema",
+                 "missing required key 'fields' (a list of fields; or give 'proto' and "
+                 "'message')");
+  expect_message(schema("{message: M, units: {}}"), "input.format.schema.message",
+                 "'message' needs 'proto'");
+  expect_message(schema("{message: M, units: {}}"), "input.format.schema.units",
+                 "'units' needs 'proto'");
+  expect_message(schema("{fields: [], message: M}"), "input.format.schema.fields",
+                 "expected at least one field");
+  expect_message(schema("{fields: [{name: x, type: int64}], message: M}"),
+                 "input.format.schema.message", "'message' needs 'proto'");
+  expect_message(schema("{fields: [{name: x, type: int64}], units: {x: ms}}"),
+                 "input.format.schema.units", "'units' applies to a .proto schema");
+  expect_message(schema("{fields: [{name: x, type: int64}], proto: a.proto, message: M}"),
+                 "input.format.schema.proto", "give either 'fields' or 'proto'");
+  expect_message(schema("{proto: a.proto}"), "input.format.schema",
+                 "missing required key 'message'");
+  expect_message(schema("{fields: [{name: x, type: int64}], id: -1}"), "input.format.schema.id",
+                 "expected an integer from 0 to 4294967295, got '-1'");
+  expect_message(schema("{fields: [{name: x, type: int64, protoField: 0, required: maybe}]}"),
+                 "input.format.schema.fields[0].protoField",
+                 "expected an integer from 1 to 536870911, got '0'");
+  expect_message(schema("{fields: [{name: x, type: int64, required: maybe}]}"),
+                 "input.format.schema.fields[0].required", "expected true or false, got 'maybe'");
+  expect_message(schema("{fields: [{name: x, type: float32, allowNaN: 1}]}"),
+                 "input.format.schema.fields[0].allowNaN", "expected true or false, got '1'");
+  expect_message(schema("{fields: [{name: x, type: float32}], eventTime: [x]}"),
+                 "input.format.schema.eventTime", "expected a field name, got a list");
+  expect_message(schema("{fields: [{name: x, type: int64}, {type: int64}], eventTime: [x]}"),
+                 "input.format.schema.eventTime", "expected a field name, got a list");
+  expect_message(schema("{fields: [{name: x, type: int64}, x]}"), "input.format.schema.fields[1]",
+                 "expected a map with name and type, got 'x'");
+}
+
+TEST(ConfigErrorTest, FilterChecks) {
+  const std::string rules = "processing.pipeline[0].config.rules";
+  expect_message(errors_of(with_rule("{condition: 'ok', operator: range}")), rules + "[0].operator",
+                 "a rule with 'condition' takes no operator");
+  expect_message(errors_of(with_rule("{condition: 'ok', value: 1}")), rules + "[0].value",
+                 "a rule with 'condition' takes no 'value'");
+  expect_message(errors_of(with_rule("{operator: condition}")), rules + "[0]",
+                 "missing required key 'condition'");
+  expect_message(errors_of(with_rule("{condition: [a]}")), rules + "[0].condition",
+                 "expected an expression, got a list");
+  expect_message(errors_of(with_rule("{field: ok, operator: gt, value: 1}")),
+                 rules + "[0].operator", "operator 'gt' needs a number or timestamp field");
+  expect_message(errors_of(with_rule("{field: temperature, operator: range, value: 5}")),
+                 rules + "[0].value", "expected a list of two numbers [low, high], got '5'");
+  expect_message(errors_of(with_rule("{field: temperature, operator: range}")), rules + "[0]",
+                 "missing required key 'value' (a list [low, high])");
+  expect_message(errors_of(with_rule("{field: location, operator: in}")), rules + "[0]",
+                 "missing required key 'value' (a list of values)");
+  expect_message(errors_of(with_rule("{field: location, operator: not_in, value: a}")),
+                 rules + "[0].value", "expected a list of values, got 'a'");
+  expect_message(errors_of(with_rule("{field: location, operator: in, value: [[a]]}")),
+                 rules + "[0].value[0]",
+                 "expected a number, text or true/false (field 'location' "
+                 "is string), got a list");
+  expect_message(errors_of(with_rule("x")), rules + "[0]",
+                 "expected a map with field, operator and value, or with condition, got 'x'");
+  expect_message(errors_of(with_rule("{field: [t], operator: gt, value: 1}")), rules + "[0].field",
+                 "expected a field name, got a list");
+  expect_message(
+      errors_of(with_pipeline("    - {type: filter, config: {rules: [], rejects: ''}}\n")),
+      "processing.pipeline[0].config.rules", "expected at least one rule");
+  expect_message(
+      errors_of(with_pipeline("    - {type: filter, config: {rules: [], rejects: ''}}\n")),
+      "processing.pipeline[0].config.rejects", "expected a file path, got the string ''");
+  expect_message(errors_of(with_pipeline("    - {type: filter, config: [a]}\n")),
+                 "processing.pipeline[0].config", "expected a map with rules, got a list");
+  expect_message(errors_of(with_pipeline("    - {type: filter, name: '', config: {}}\n")),
+                 "processing.pipeline[0].name", "expected a name, got the string ''");
+  expect_message(errors_of(with_pipeline("    - filter\n")), "processing.pipeline[0]",
+                 "expected a map with type and config, got 'filter'");
+  expect_message(errors_of(kInput + "processing:\n  pipeline: {}\n" + kFooter),
+                 "processing.pipeline", "expected a list of stages, got a map");
+
+  // A field whose own declaration was wrong is known by name; its values are not type-checked.
+  const auto bad_type = errors_of(
+      "input:\n  sources: [{type: generator}]\n"
+      "  format: {type: json, schema: {fields: [{name: x, type: decimal}]}}\n"
+      "processing:\n  pipeline:\n"
+      "    - {type: filter, config: {rules: [{field: x, operator: in, value: [1, a, true]}]}}\n" +
+      kFooter);
+  ASSERT_EQ(bad_type.size(), 1u) << listing(bad_type);
+  // With no usable schema at all, references are not checked.
+  const auto no_schema = errors_of(
+      "input:\n  sources: [{type: generator}]\n  format: {type: json, schema: []}\n"
+      "processing:\n  pipeline:\n"
+      "    - {type: filter, config: {rules: [{field: y, operator: eq, value: 1}]}}\n" +
+      kFooter);
+  ASSERT_EQ(no_schema.size(), 1u) << listing(no_schema);
+}
+
+TEST(ConfigErrorTest, TransformChecks) {
+  auto errors = [](const std::string& operation) {
+    return errors_of(with_operations({operation}));
+  };
+  const std::string at = "processing.pipeline[0].config.operations[0]";
+  expect_message(errors("{type: add-field, field: a, value: 1, expression: 'x'}"),
+                 at + ".expression", "give either 'value' or 'expression', not both");
+  expect_message(errors("{type: add-field, field: a}"), at,
+                 "missing required key 'value' (a constant or \"now()\"; or give 'expression')");
+  expect_message(errors("{type: add-field, field: a, value: now(), as: int32}"), at + ".as",
+                 "now() gives a timestamp");
+  expect_message(errors("{type: add-field, field: a, value: abc, as: int32}"), at + ".value",
+                 "expected a number ('as' is int32), got 'abc'");
+  expect_message(errors("{type: add-field, field: a, value: '2026-01-01T00:00:00Z', as: "
+                        "timestamp}"),
+                 at + ".value", "expected a number ('as' is timestamp)");
+  expect_message(errors("{type: add-field, field: a b, value: 1}"), at + ".field",
+                 "expected a field name of letters, digits and '_'");
+  expect_message(errors("{type: add-field, field: a, expression: ' '}"), at + ".expression",
+                 "expected an expression");
+  expect_message(errors("{type: add-field, field: a, value: [1]}"), at + ".value",
+                 "expected a number, text or true/false, got a list");
+  expect_message(errors("{type: calculate, field: a}"), at, "missing required key 'formula'");
+  expect_message(errors("{type: calculate, field: a, formula: x, expression: y}"),
+                 at + ".expression", "unknown key; expected one of: type, field, formula, as");
+  expect_message(errors("{type: calculate, field: '9', formula: x, as: int}"), at + ".as",
+                 "unknown data type 'int'");
+  expect_message(errors("{type: calculate, field: '9', formula: x}"), at + ".field",
+                 "expected a field name");
+  expect_message(errors("{type: rename, field: temperature, to: humidity}"), at + ".to",
+                 "rename target 'humidity' already exists");
+  expect_message(errors("{type: rename, field: temperatur, to: t}"), at + ".field",
+                 "rename on unknown field 'temperatur' (did you mean 'temperature'?)");
+  expect_message(errors("{type: rename, field: temperature, to: 't-1'}"), at + ".to",
+                 "expected a field name");
+  expect_message(errors("{type: rename}"), at, "missing required key 'field'");
+  expect_message(errors("{type: rename}"), at, "missing required key 'to'");
+  expect_message(errors("{type: drop, field: ok, fields: [ok]}"), at + ".fields",
+                 "give either 'field' or 'fields', not both");
+  expect_message(errors("{type: drop}"), at, "missing required key 'field'");
+  expect_message(errors("{type: drop, fields: []}"), at + ".fields",
+                 "expected at least one field name");
+  expect_message(errors("{type: drop, fields: [temperature, okk]}"), at + ".fields[1]",
+                 "drop on unknown field 'okk' (did you mean 'ok'?)");
+  expect_message(errors("{type: drop, fields: ok}"), at + ".fields",
+                 "expected a list of field names, got 'ok'");
+  expect_message(errors("{type: cast, field: nothing, to: int64}"), at + ".field",
+                 "cast on unknown field 'nothing'");
+  expect_message(errors("{type: cast, field: ok}"), at, "missing required key 'to'");
+  expect_message(errors("{field: a}"), at, "missing required key 'type'");
+  expect_message(errors("{type: upsert, field: a, anything: 1}"), at + ".type",
+                 "unknown operation type 'upsert'");
+  expect_message(errors("[a]"), at, "expected a map with type and field, got a list");
+  expect_message(errors_of(with_pipeline("    - {type: transform, config: {operations: []}}\n")),
+                 "processing.pipeline[0].config.operations", "expected at least one operation");
+  expect_message(errors_of(with_pipeline("    - {type: transform, config: {}}\n")),
+                 "processing.pipeline[0].config", "missing required key 'operations'");
+}
+
+TEST(ConfigErrorTest, OutputChecks) {
+  const std::string& head = kInput;
+  expect_message(errors_of(head + "output: {destinations: []}\n"), "output.destinations",
+                 "expected at least one destination");
+  expect_message(errors_of(head + "output: {destinations: [stdout]}\n"), "output.destinations[0]",
+                 "expected a map with type, got 'stdout'");
+  expect_message(errors_of(head + "output: {destinations: [{path: a}]}\n"),
+                 "output.destinations[0]", "missing required key 'type' (one of: stdout, jsonl)");
+  expect_message(errors_of(head + "output: {destinations: [{type: stdout, path: a}]}\n"),
+                 "output.destinations[0].path", "unknown key; expected one of: type");
+  expect_message(errors_of(head + "output: []\n"), "output",
+                 "expected a map with destinations, got a list");
+  expect_message(errors_of(head), "", "missing required key 'output'");
+}
+
+TEST(ConfigReaderTest, TextLocationFallsBackToTheNodePosition) {
+  ConfigReader reader("x.yaml", "a: |\n");
+  const auto root = reader.parse();
+  ASSERT_TRUE(root);
+  // A block scalar with no text: nothing to point inside, so the node itself.
+  const YAML::Node block = root->node["a"];
+  EXPECT_EQ(reader.text_location(block).to_string(), "x.yaml:1:4");
+  // A node without a position, and one from another document.
+  EXPECT_EQ(reader.text_location(YAML::Node()).to_string(), "x.yaml");
+  const YAML::Node other = YAML::Load("\n\n\nb: 'x'\n")["b"];
+  EXPECT_EQ(reader.text_location(other).to_string(), "x.yaml:4:4");
+  EXPECT_TRUE(reader.diagnostics().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+TEST(DurationTest, ParsesIntegerAndUnit) {
+  EXPECT_EQ(parse_duration_ns("500ms"), 500'000'000);
+  EXPECT_EQ(parse_duration_ns("10s"), 10'000'000'000);
+  EXPECT_EQ(parse_duration_ns("1m"), 60'000'000'000);
+  EXPECT_EQ(parse_duration_ns("24h"), 86'400'000'000'000);
+  EXPECT_EQ(parse_duration_ns("2d"), 172'800'000'000'000);
+  EXPECT_EQ(parse_duration_ns("250us"), 250'000);
+  EXPECT_EQ(parse_duration_ns("100ns"), 100);
+  EXPECT_EQ(parse_duration_ns("0s"), 0);
+  for (const char* bad : {"", "10", "ms", "-5s", "+5s", "1.5s", "10 s", "10S", "10sec", "5mss",
+                          " 5s", "99999999999999999999s", "106752d"}) {
+    EXPECT_EQ(parse_duration_ns(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(parse_duration_ns("106751d"), 106751 * 86'400'000'000'000);
+}
+
+TEST(DidYouMeanTest, SuggestsOnlyNearMisses) {
+  const std::vector<std::string> fields = {"timestamp", "temperature", "humidity"};
+  EXPECT_EQ(did_you_mean("temprature", fields), " (did you mean 'temperature'?)");
+  EXPECT_EQ(did_you_mean("humdiity", fields), " (did you mean 'humidity'?)");
+  EXPECT_EQ(did_you_mean("Timestamp", fields), " (did you mean 'timestamp'?)");
+  EXPECT_EQ(did_you_mean("pressure", fields), "");
+  EXPECT_EQ(did_you_mean("humidity", fields), "");
+  EXPECT_EQ(did_you_mean("x", {}), "");
+  EXPECT_EQ(did_you_mean("gt", {"ge", "gt2"}), " (did you mean 'ge'?)");
+  EXPECT_EQ(edit_distance("ab", "ba"), 1u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(join_names({"a", "b"}), "a, b");
+}
+
+}  // namespace
+}  // namespace ldh

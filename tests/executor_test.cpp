@@ -1,0 +1,160 @@
+#include "host/executor.h"
+
+#include <gtest/gtest.h>
+
+#include "ingest/encoder.h"
+#include "ingest/generator.h"
+#include "run_pipeline.h"
+
+namespace ldh {
+namespace {
+
+using testing::run_pipeline;
+
+const char* const kSensorPipeline = R"yaml(
+input:
+  sources: [{type: generator}]
+  format:
+    type: json
+    schema:
+      eventTime: timestamp
+      fields:
+        - {name: timestamp, type: timestamp, unit: ms}
+        - {name: sensor_id, type: int32}
+        - {name: location, type: string, size: 12}
+        - {name: type, type: string, size: 8}
+        - {name: temperature, type: float64}
+        - {name: humidity, type: float32}
+        - {name: pressure, type: float32}
+processing:
+  pipeline:
+    - name: validation
+      type: filter
+      config:
+        rules:
+          - {field: temperature, operator: range, value: [-50, 150]}
+          - {field: humidity, operator: range, value: [0, 100]}
+    - name: enrichment
+      type: transform
+      config:
+        operations:
+          - {type: calculate, field: heat_index, formula: "heat_index(temperature, humidity)"}
+          - {type: calculate, field: muggy, formula: "dew_point(temperature, humidity) > 15"}
+          - {type: drop, field: pressure}
+output:
+  destinations: [{type: stdout}]
+)yaml";
+
+std::string generate(Format format, std::uint64_t events, double bad_share, std::uint64_t seed) {
+  Config config = parse_config(kSensorPipeline, "test.yaml");
+  GeneratorConfig generator;
+  generator.events = events;
+  generator.sensors = 37;
+  generator.jitter_ns = 3'000'000'000;
+  generator.bad_share = bad_share;
+  generator.seed = seed;
+  generator.frame_records = 50;
+  SensorGenerator sensors(generator, config.format.schema);
+  auto encoder = make_encoder(format, config.format.schema, generator.frame_records);
+  std::string bytes;
+  sensors.generate(*encoder, events, bytes);
+  encoder->flush(bytes);
+  return bytes;
+}
+
+TEST(Executor, AccountsForEveryRecord) {
+  const std::uint64_t events = 5000;
+  for (Format format : {Format::json, Format::binary, Format::protobuf}) {
+    SCOPED_TRACE(std::string(to_string(format)));
+    auto output = run_pipeline(kSensorPipeline, generate(format, events, 0.02, 5), format);
+    const RunSummary& summary = output.summary;
+    EXPECT_GT(summary.dead_letters.total(), 0u);
+    EXPECT_EQ(summary.rows_decoded + summary.dead_letters.total(), events);
+    ASSERT_EQ(summary.stages.size(), 2u);
+    EXPECT_EQ(summary.stages[0].rows_in, summary.rows_decoded);
+    EXPECT_GT(summary.stages[0].rejected, 0u);  // the generator's faulty spikes
+    EXPECT_EQ(summary.rows_emitted + summary.stages[0].rejected, summary.rows_decoded);
+    std::size_t lines = std::count(output.results.begin(), output.results.end(), '\n');
+    EXPECT_EQ(lines, summary.rows_emitted);
+    std::size_t dead_lines = std::count(output.dead_letters.begin(), output.dead_letters.end(), '\n');
+    EXPECT_EQ(dead_lines, summary.dead_letters.total());
+    EXPECT_NE(output.dead_letters.find("\"offset\":"), std::string::npos);
+  }
+}
+
+TEST(Executor, OutputIsIdenticalForAnyThreadCountAndBatchSize) {
+  for (Format format : {Format::json, Format::binary, Format::protobuf}) {
+    SCOPED_TRACE(std::string(to_string(format)));
+    std::string input = generate(format, 3000, 0.01, 11);
+    auto reference = run_pipeline(kSensorPipeline, input, format, 1, 65536);
+    ASSERT_FALSE(reference.results.empty());
+    for (unsigned threads : {1u, 2u, 3u}) {
+      for (std::size_t batch : {1u, 7u, 100u, 4096u}) {
+        auto output = run_pipeline(kSensorPipeline, input, format, threads, batch);
+        EXPECT_EQ(output.results, reference.results) << threads << " threads, batch " << batch;
+        EXPECT_EQ(output.dead_letters, reference.dead_letters)
+            << threads << " threads, batch " << batch;
+      }
+    }
+  }
+}
+
+TEST(Executor, TheSameEventsInEveryFormatGiveTheSameOutput) {
+  auto json = run_pipeline(kSensorPipeline, generate(Format::json, 4000, 0, 3), Format::json);
+  auto binary = run_pipeline(kSensorPipeline, generate(Format::binary, 4000, 0, 3), Format::binary);
+  auto protobuf =
+      run_pipeline(kSensorPipeline, generate(Format::protobuf, 4000, 0, 3), Format::protobuf);
+  ASSERT_FALSE(json.results.empty());
+  EXPECT_EQ(json.results, binary.results);
+  EXPECT_EQ(json.results, protobuf.results);
+}
+
+TEST(Executor, WritesRejectsToTheirSink) {
+  testing::ScratchFolder scratch;
+  std::string yaml = std::string(kSensorPipeline);
+  yaml.replace(yaml.find("        rules:"), 0, "        rejects: " + scratch.file("rejects.jsonl") + "\n");
+  auto output = run_pipeline(yaml, generate(Format::binary, 5000, 0, 9), Format::binary, 2, 333);
+  std::string rejects = testing::read_file(scratch.file("rejects.jsonl"));
+  std::size_t lines = std::count(rejects.begin(), rejects.end(), '\n');
+  EXPECT_EQ(lines, output.summary.stages[0].rejected);
+  EXPECT_GT(lines, 0u);
+  // Rejected rows are printed with the fields visible at the filter (pressure not yet dropped).
+  EXPECT_NE(rejects.find("\"pressure\":"), std::string::npos);
+}
+
+TEST(Executor, PrintsValuesInShortestRoundTripForm) {
+  const char* yaml = R"yaml(
+input:
+  sources: [{type: generator}]
+  format:
+    type: json
+    schema:
+      fields:
+        - {name: when, type: timestamp, unit: us}
+        - {name: x, type: float64}
+        - {name: y, type: float32}
+        - {name: name, type: string}
+        - {name: flag, type: bool, required: false}
+output:
+  destinations: [{type: stdout}]
+)yaml";
+  std::string input =
+      "{\"when\": 1795000000123456, \"x\": 0.1, \"y\": 0.1, \"name\": \"a\\\"b\\u00e9\", \"flag\": true}\n"
+      "{\"when\": 0, \"x\": 1e300, \"y\": 3.4028234e38, \"name\": \"\"}\n";
+  auto output = run_pipeline(yaml, input, Format::json);
+  EXPECT_EQ(output.results,
+            "{\"when\":\"2026-11-18T11:06:40.123456Z\",\"x\":0.1,\"y\":0.1,\"name\":\"a\\\"b\xC3\xA9\",\"flag\":true}\n"
+            "{\"when\":\"1970-01-01T00:00:00.000000Z\",\"x\":1e+300,\"y\":3.4028235e+38,\"name\":\"\",\"flag\":null}\n");
+}
+
+TEST(Executor, ReportsAnUnwritableSinkWithoutHanging) {
+  Config config = parse_config(kSensorPipeline, "test.yaml");
+  config.destinations = {{SinkType::jsonl, "/proc/ldh-cannot-write/out.jsonl", {}}};
+  RunOptions options;
+  options.threads = 2;
+  Executor executor(config, options);
+  EXPECT_THROW(executor.make_sinks(), UserError);
+}
+
+}  // namespace
+}  // namespace ldh

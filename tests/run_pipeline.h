@@ -1,0 +1,96 @@
+#pragma once
+
+// Runs a pipeline from YAML text over bytes in memory and captures everything it writes, so
+// tests can compare outputs byte for byte.
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+
+#include "host/executor.h"
+#include "pipeline/config.h"
+
+namespace ldh::testing {
+
+/// Collects what a sink is given.
+class StringSink final : public Sink {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+  void write(std::string_view text) override { out_.append(text); }
+  void flush() override {}
+  std::string describe() const override { return "string"; }
+
+ private:
+  std::string& out_;
+};
+
+/// A folder of its own under the system temp folder, removed at the end of the test.
+class ScratchFolder {
+ public:
+  ScratchFolder() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("ldh-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  static int& counter() {
+    static int value = 0;
+    return value;
+  }
+  std::filesystem::path path_;
+};
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct PipelineOutput {
+  std::string results;
+  std::string dead_letters;
+  RunSummary summary;
+};
+
+/// Runs `config` (its sources are replaced by one memory source holding `input`) and returns
+/// the results and the dead-letter file's text.
+inline PipelineOutput run_pipeline(const Config& config, const std::string& input, Format format,
+                                   unsigned threads = 1, std::size_t batch_size = 65536) {
+  ScratchFolder scratch;
+  RunOptions options;
+  options.threads = threads;
+  options.batch_size = batch_size;
+  options.dead_letter_path = scratch.file("dead.jsonl");
+  Executor executor(config, options);
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(make_memory_source("input", format, executor.plan().schema(),
+                                       std::make_shared<std::string>(input), 0,
+                                       executor.source_options()));
+  PipelineOutput output;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  sinks.push_back(std::make_unique<StringSink>(output.results));
+  output.summary = executor.run(std::move(sources), std::move(sinks));
+  if (std::filesystem::exists(options.dead_letter_path)) {
+    output.dead_letters = read_file(options.dead_letter_path);
+  }
+  return output;
+}
+
+inline PipelineOutput run_pipeline(const std::string& yaml, const std::string& input,
+                                   Format format, unsigned threads = 1,
+                                   std::size_t batch_size = 65536) {
+  return run_pipeline(parse_config(yaml, "test.yaml"), input, format, threads, batch_size);
+}
+
+}  // namespace ldh::testing
