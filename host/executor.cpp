@@ -65,8 +65,9 @@ struct RunState {
 class Worker {
  public:
   Worker(const Plan& plan, StringDictionary& strings, const RunOptions& options,
-         const std::vector<Format>& source_formats)
+         const std::vector<Format>& source_formats, bool validate)
       : plan_(plan),
+        validate_(validate),
         strings_(strings),
         options_(options),
         source_formats_(source_formats),
@@ -80,7 +81,7 @@ class Worker {
   void process(const Work& work, ChunkResult& result) {
     Format format = source_formats_[work.chunk.source_index];
     std::unique_ptr<Decoder>& decoder = decoders_[static_cast<int>(format)];
-    if (!decoder) decoder = make_decoder(format, plan_.schema());
+    if (!decoder) decoder = make_decoder(format, plan_.schema(), validate_);
     DecodeTarget target;
     target.batch = &batch_;
     target.field_slots = &plan_.input_slots();
@@ -117,6 +118,7 @@ class Worker {
 
  private:
   const Plan& plan_;
+  bool validate_;
   StringDictionary& strings_;
   const RunOptions& options_;
   const std::vector<Format>& source_formats_;
@@ -224,7 +226,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   for (unsigned t = 0; t < options_.threads; ++t) {
     workers.emplace_back([&state, &formats, this] {
       try {
-        Worker worker(*plan_, strings_, options_, formats);
+        Worker worker(*plan_, strings_, options_, formats, config_.format.validation);
         while (true) {
           Work work;
           {

@@ -1,9 +1,10 @@
+#include "kernels/expression.h"
+
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
-#include "kernels/expression.h"
 
 namespace ldh {
 namespace {
