@@ -87,9 +87,15 @@ void decode_format(benchmark::State& state, Format format) {
       static_cast<double>(stream.bytes.size()) / static_cast<double>(kEvents);
 }
 
-void BM_DecodeBinary(benchmark::State& state) { decode_format(state, Format::binary); }
-void BM_DecodeProtobuf(benchmark::State& state) { decode_format(state, Format::protobuf); }
-void BM_DecodeJson(benchmark::State& state) { decode_format(state, Format::json); }
+void BM_DecodeBinary(benchmark::State& state) {
+  decode_format(state, Format::binary);
+}
+void BM_DecodeProtobuf(benchmark::State& state) {
+  decode_format(state, Format::protobuf);
+}
+void BM_DecodeJson(benchmark::State& state) {
+  decode_format(state, Format::json);
+}
 
 BENCHMARK(BM_DecodeBinary)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeProtobuf)->Unit(benchmark::kMillisecond);

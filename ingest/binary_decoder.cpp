@@ -63,7 +63,8 @@ class BinaryDecoder final : public Decoder {
           position += static_cast<std::size_t>(scan.size);
           records += std::max<std::size_t>(scan.header.record_count, 1);
           break;
-        case FrameStep::short_tail: return end_of_stream ? bytes.size() : position;
+        case FrameStep::short_tail:
+          return end_of_stream ? bytes.size() : position;
         case FrameStep::garbage:
           if (scan.magic_follows) {
             position += static_cast<std::size_t>(scan.size);
@@ -89,9 +90,9 @@ class BinaryDecoder final : public Decoder {
       std::size_t rest = chunk.size() - position;
       FrameScan scan = scan_frame(chunk.subspan(position), kMaxRecordBytes);
       if (scan.step == FrameStep::short_tail) {
-        add_dead_letter(target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
-                        "the stream ends inside a frame header (" + std::to_string(rest) +
-                            " bytes)");
+        add_dead_letter(
+            target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
+            "the stream ends inside a frame header (" + std::to_string(rest) + " bytes)");
         cursor = {chunk.size(), 0};
         continue;
       }
@@ -117,8 +118,8 @@ class BinaryDecoder final : public Decoder {
                         DeadLetterReason::schema_mismatch,
                         "frame for schema id " + std::to_string(header.schema_id) + " with " +
                             std::to_string(header.record_size) + "-byte records; expected id " +
-                            std::to_string(schema_.id) + " with " +
-                            std::to_string(record_size_) + "-byte records");
+                            std::to_string(schema_.id) + " with " + std::to_string(record_size_) +
+                            "-byte records");
         cursor = {position + frame_size, 0};
         continue;
       }
@@ -131,8 +132,8 @@ class BinaryDecoder final : public Decoder {
         }
         std::size_t count = std::min<std::size_t>(header.record_count - cursor.record,
                                                   batch.capacity() - batch.size());
-        std::size_t records_offset = position + header.header_size +
-                                     static_cast<std::size_t>(cursor.record) * record_size_;
+        std::size_t records_offset =
+            position + header.header_size + static_cast<std::size_t>(cursor.record) * record_size_;
         decode_records(chunk, chunk_offset, records_offset, count, target);
         cursor.record += static_cast<std::uint32_t>(count);
       }
@@ -252,8 +253,8 @@ class BinaryDecoder final : public Decoder {
   bool slot_text(const char* slot, std::uint32_t width, std::string_view& text,
                  DeadLetterReason* reason, std::string* problem) const {
     const void* nul = std::memchr(slot, 0, width);
-    std::size_t length = nul == nullptr ? width : static_cast<std::size_t>(
-                                                      static_cast<const char*>(nul) - slot);
+    std::size_t length =
+        nul == nullptr ? width : static_cast<std::size_t>(static_cast<const char*>(nul) - slot);
     for (std::size_t i = length; i < width; ++i) {
       if (slot[i] != 0) {
         if (problem != nullptr) {
@@ -296,8 +297,8 @@ class BinaryDecoder final : public Decoder {
           std::int64_t nanoseconds;
           if (__builtin_mul_overflow(value, layout.unit_ns, &nanoseconds)) {
             reason = DeadLetterReason::out_of_range;
-            detail = describe_store_failure(field, StoreStatus::out_of_range,
-                                            std::to_string(value));
+            detail =
+                describe_store_failure(field, StoreStatus::out_of_range, std::to_string(value));
             return false;
           }
           break;
@@ -324,15 +325,15 @@ class BinaryDecoder final : public Decoder {
         case DataType::string: {
           std::string_view text;
           std::string problem;
-          if (!slot_text(reinterpret_cast<const char*>(p), layout.width, text, &reason,
-                         &problem)) {
+          if (!slot_text(reinterpret_cast<const char*>(p), layout.width, text, &reason, &problem)) {
             detail = "field '" + field.name + "': " + problem;
             return false;
           }
           break;
         }
         case DataType::int32:
-        case DataType::int64: break;
+        case DataType::int64:
+          break;
       }
     }
     return true;

@@ -31,9 +31,9 @@ struct FrameHeader {
 /// Classifies the bytes at the start of a span, the one step that frame() and decode() share so
 /// both cut a stream at the same places.
 enum class FrameStep : std::uint8_t {
-  frame,      // a frame with a sane header; `size` is the whole frame (maybe not all present)
-  garbage,    // bytes that are not a frame; `size` runs to the next magic (or the end)
-  short_tail, // fewer bytes than a magic or header: a truncated frame or garbage at the end
+  frame,       // a frame with a sane header; `size` is the whole frame (maybe not all present)
+  garbage,     // bytes that are not a frame; `size` runs to the next magic (or the end)
+  short_tail,  // fewer bytes than a magic or header: a truncated frame or garbage at the end
 };
 
 struct FrameScan {
@@ -118,7 +118,8 @@ inline void append_frame_header(std::string& out, const FrameHeader& header) {
     out.push_back(static_cast<char>(value >> 8));
   };
   auto put32 = [&](std::uint32_t value) {
-    for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((value >> shift) & 0xff));
+    for (int shift = 0; shift < 32; shift += 8)
+      out.push_back(static_cast<char>((value >> shift) & 0xff));
   };
   out.append(kFrameMagic, 4);
   put16(header.version);

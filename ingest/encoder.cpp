@@ -91,13 +91,27 @@ void append_json_string(std::string& out, std::string_view text) {
   for (char c : text) {
     auto byte = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (byte < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
@@ -161,8 +175,12 @@ class JsonEncoder final : public Encoder {
     std::uint64_t which = choice / 5;
     if (kind == 1 && required.empty()) kind = 0;
     switch (kind) {
-      case 0: append_object(row, out, pick(all, which), kNone); break;
-      case 1: append_object(row, out, kNone, pick(required, which)); break;
+      case 0:
+        append_object(row, out, pick(all, which), kNone);
+        break;
+      case 1:
+        append_object(row, out, kNone, pick(required, which));
+        break;
       case 2: {
         std::string line;
         append_object(row, line, kNone, kNone);
@@ -184,7 +202,9 @@ class JsonEncoder final : public Encoder {
           invalid_utf8_field_ = kNone;
         }
         break;
-      default: out += "this is not JSON"; break;
+      default:
+        out += "this is not JSON";
+        break;
     }
     out += '\n';
   }
@@ -210,9 +230,9 @@ class JsonEncoder final : public Encoder {
       out += keys_[i];
       const Field& field = schema_.fields[i];
       if (i == wrong_field) {
-        bool wants_text = field.type == DataType::string || field.type == DataType::boolean ||
-                          (field.type == DataType::timestamp &&
-                           field.time_unit == TimeUnit::iso8601);
+        bool wants_text =
+            field.type == DataType::string || field.type == DataType::boolean ||
+            (field.type == DataType::timestamp && field.time_unit == TimeUnit::iso8601);
         out += wants_text ? "12345" : "\"not a number\"";
         continue;
       }
@@ -228,11 +248,21 @@ class JsonEncoder final : public Encoder {
   static void append_value(const Field& field, const FieldValue& value, std::string& out) {
     switch (field.type) {
       case DataType::int32:
-      case DataType::int64: append_integer(out, as_integer(value)); break;
-      case DataType::float32: append_real(out, static_cast<float>(as_real(value))); break;
-      case DataType::float64: append_real(out, as_real(value)); break;
-      case DataType::boolean: out += as_flag(value) ? "true" : "false"; break;
-      case DataType::string: append_json_string(out, as_text(value)); break;
+      case DataType::int64:
+        append_integer(out, as_integer(value));
+        break;
+      case DataType::float32:
+        append_real(out, static_cast<float>(as_real(value)));
+        break;
+      case DataType::float64:
+        append_real(out, as_real(value));
+        break;
+      case DataType::boolean:
+        out += as_flag(value) ? "true" : "false";
+        break;
+      case DataType::string:
+        append_json_string(out, as_text(value));
+        break;
       case DataType::timestamp:
         if (field.time_unit == TimeUnit::iso8601) {
           append_json_string(out, iso_text(as_integer(value)));
@@ -307,8 +337,12 @@ class BinaryEncoder final : public Encoder {
         }
         break;
       }
-      case bad_utf8: record[schema_.binary_offset(pick(strings, which))] = '\xff'; break;
-      case bad_bool: record[schema_.binary_offset(pick(flags, which))] = 7; break;
+      case bad_utf8:
+        record[schema_.binary_offset(pick(strings, which))] = '\xff';
+        break;
+      case bad_bool:
+        record[schema_.binary_offset(pick(flags, which))] = 7;
+        break;
     }
     close_if_full(out);
   }
@@ -353,12 +387,24 @@ class BinaryEncoder final : public Encoder {
       std::size_t width = binary_width(field);
       if (!std::holds_alternative<std::monostate>(value)) {
         switch (field.type) {
-          case DataType::int32: put_le(p, static_cast<std::int32_t>(as_integer(value))); break;
-          case DataType::int64: put_le(p, as_integer(value)); break;
-          case DataType::float32: put_le(p, static_cast<float>(as_real(value))); break;
-          case DataType::float64: put_le(p, as_real(value)); break;
-          case DataType::boolean: *p = as_flag(value) ? 1 : 0; break;
-          case DataType::timestamp: put_le(p, to_unit(as_integer(value), field.time_unit)); break;
+          case DataType::int32:
+            put_le(p, static_cast<std::int32_t>(as_integer(value)));
+            break;
+          case DataType::int64:
+            put_le(p, as_integer(value));
+            break;
+          case DataType::float32:
+            put_le(p, static_cast<float>(as_real(value)));
+            break;
+          case DataType::float64:
+            put_le(p, as_real(value));
+            break;
+          case DataType::boolean:
+            *p = as_flag(value) ? 1 : 0;
+            break;
+          case DataType::timestamp:
+            put_le(p, to_unit(as_integer(value), field.time_unit));
+            break;
           case DataType::string: {
             const std::string& text = as_text(value);
             std::size_t length = std::min(text.size(), width);
@@ -391,21 +437,35 @@ namespace protobuf = google::protobuf;
 protobuf::FieldDescriptorProto::Type descriptor_type(ProtoType type) {
   using Proto = protobuf::FieldDescriptorProto;
   switch (type) {
-    case ProtoType::int32: return Proto::TYPE_INT32;
-    case ProtoType::int64: return Proto::TYPE_INT64;
-    case ProtoType::uint32: return Proto::TYPE_UINT32;
-    case ProtoType::uint64: return Proto::TYPE_UINT64;
-    case ProtoType::sint32: return Proto::TYPE_SINT32;
-    case ProtoType::sint64: return Proto::TYPE_SINT64;
-    case ProtoType::fixed32: return Proto::TYPE_FIXED32;
-    case ProtoType::fixed64: return Proto::TYPE_FIXED64;
-    case ProtoType::sfixed32: return Proto::TYPE_SFIXED32;
-    case ProtoType::sfixed64: return Proto::TYPE_SFIXED64;
-    case ProtoType::float32: return Proto::TYPE_FLOAT;
-    case ProtoType::float64: return Proto::TYPE_DOUBLE;
-    case ProtoType::boolean: return Proto::TYPE_BOOL;
+    case ProtoType::int32:
+      return Proto::TYPE_INT32;
+    case ProtoType::int64:
+      return Proto::TYPE_INT64;
+    case ProtoType::uint32:
+      return Proto::TYPE_UINT32;
+    case ProtoType::uint64:
+      return Proto::TYPE_UINT64;
+    case ProtoType::sint32:
+      return Proto::TYPE_SINT32;
+    case ProtoType::sint64:
+      return Proto::TYPE_SINT64;
+    case ProtoType::fixed32:
+      return Proto::TYPE_FIXED32;
+    case ProtoType::fixed64:
+      return Proto::TYPE_FIXED64;
+    case ProtoType::sfixed32:
+      return Proto::TYPE_SFIXED32;
+    case ProtoType::sfixed64:
+      return Proto::TYPE_SFIXED64;
+    case ProtoType::float32:
+      return Proto::TYPE_FLOAT;
+    case ProtoType::float64:
+      return Proto::TYPE_DOUBLE;
+    case ProtoType::boolean:
+      return Proto::TYPE_BOOL;
     case ProtoType::string:
-    case ProtoType::by_type: return Proto::TYPE_STRING;
+    case ProtoType::by_type:
+      return Proto::TYPE_STRING;
   }
   return Proto::TYPE_STRING;
 }
@@ -477,7 +537,8 @@ class ProtobufEncoder final : public Encoder {
       }
       case bad_varint: {
         // Eleven bytes with the continuation bit: longer than any varint may be.
-        std::uint64_t number = varints.empty() ? 0 : resolved_proto_number(schema_, pick(varints, which));
+        std::uint64_t number =
+            varints.empty() ? 0 : resolved_proto_number(schema_, pick(varints, which));
         if (number != 0) append_varint(body_, number << 3);
         body_.append(10, '\xff');
         body_ += '\x01';
@@ -548,7 +609,8 @@ class ProtobufEncoder final : public Encoder {
         case protobuf::FieldDescriptor::CPPTYPE_BOOL:
           reflection->SetBool(message_.get(), proto, as_flag(value));
           break;
-        default: LDH_EXPECTS(false, "unexpected protobuf field type");
+        default:
+          LDH_EXPECTS(false, "unexpected protobuf field type");
       }
     }
     body_.clear();
@@ -568,9 +630,12 @@ class ProtobufEncoder final : public Encoder {
 std::unique_ptr<Encoder> make_encoder(Format format, const Schema& schema,
                                       std::uint32_t frame_records) {
   switch (format) {
-    case Format::json: return std::make_unique<JsonEncoder>(schema);
-    case Format::binary: return std::make_unique<BinaryEncoder>(schema, frame_records);
-    case Format::protobuf: return std::make_unique<ProtobufEncoder>(schema);
+    case Format::json:
+      return std::make_unique<JsonEncoder>(schema);
+    case Format::binary:
+      return std::make_unique<BinaryEncoder>(schema, frame_records);
+    case Format::protobuf:
+      return std::make_unique<ProtobufEncoder>(schema);
   }
   LDH_EXPECTS(false, "unknown format");
   return nullptr;

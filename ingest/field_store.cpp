@@ -7,9 +7,12 @@ namespace ldh {
 DeadLetterReason reason_of(StoreStatus status) {
   switch (status) {
     case StoreStatus::ok:
-    case StoreStatus::wrong_type: return DeadLetterReason::wrong_type;
-    case StoreStatus::out_of_range: return DeadLetterReason::out_of_range;
-    case StoreStatus::not_a_number: return DeadLetterReason::not_a_number;
+    case StoreStatus::wrong_type:
+      return DeadLetterReason::wrong_type;
+    case StoreStatus::out_of_range:
+      return DeadLetterReason::out_of_range;
+    case StoreStatus::not_a_number:
+      return DeadLetterReason::not_a_number;
   }
   return DeadLetterReason::wrong_type;
 }
@@ -58,12 +61,17 @@ namespace {
 
 std::string expected_text(const Field& field) {
   switch (field.type) {
-    case DataType::int32: return "an int32 integer";
-    case DataType::int64: return "an int64 integer";
+    case DataType::int32:
+      return "an int32 integer";
+    case DataType::int64:
+      return "an int64 integer";
     case DataType::float32:
-    case DataType::float64: return "a number";
-    case DataType::boolean: return "a boolean";
-    case DataType::string: return "a string";
+    case DataType::float64:
+      return "a number";
+    case DataType::boolean:
+      return "a boolean";
+    case DataType::string:
+      return "a string";
     case DataType::timestamp:
       if (field.time_unit == TimeUnit::iso8601) return "an ISO-8601 timestamp";
       return "an integer timestamp in " + std::string(to_string(field.time_unit));
@@ -84,11 +92,13 @@ std::string describe_store_failure(const Field& field, StoreStatus status, std::
     case StoreStatus::out_of_range:
       text += got;
       text += " is out of range for ";
-      text += field.type == DataType::timestamp ? std::string("a timestamp in ") +
-                                                      std::string(to_string(field.time_unit))
-                                                : std::string(to_string(field.type));
+      text += field.type == DataType::timestamp
+                  ? std::string("a timestamp in ") + std::string(to_string(field.time_unit))
+                  : std::string(to_string(field.type));
       break;
-    case StoreStatus::not_a_number: text += "NaN is not allowed"; break;
+    case StoreStatus::not_a_number:
+      text += "NaN is not allowed";
+      break;
   }
   return text;
 }

@@ -38,8 +38,8 @@ struct FieldOutput {
     if (validity != nullptr) validity[row] = 1;
   }
   void put_null(std::size_t row) const {
-    if (data != nullptr) std::memset(static_cast<char*>(data) + row * storage_width(type), 0,
-                                     storage_width(type));
+    if (data != nullptr)
+      std::memset(static_cast<char*>(data) + row * storage_width(type), 0, storage_width(type));
     if (validity != nullptr) validity[row] = 0;
   }
 };
@@ -59,17 +59,25 @@ inline StoreStatus store_signed(const FieldOutput& out, std::size_t row, std::in
       }
       out.put(row, static_cast<std::int32_t>(value));
       return StoreStatus::ok;
-    case DataType::int64: out.put(row, value); return StoreStatus::ok;
-    case DataType::float32: out.put(row, static_cast<float>(value)); return StoreStatus::ok;
-    case DataType::float64: out.put(row, static_cast<double>(value)); return StoreStatus::ok;
+    case DataType::int64:
+      out.put(row, value);
+      return StoreStatus::ok;
+    case DataType::float32:
+      out.put(row, static_cast<float>(value));
+      return StoreStatus::ok;
+    case DataType::float64:
+      out.put(row, static_cast<double>(value));
+      return StoreStatus::ok;
     case DataType::timestamp: {
       std::int64_t nanoseconds;
-      if (__builtin_mul_overflow(value, out.unit_ns, &nanoseconds)) return StoreStatus::out_of_range;
+      if (__builtin_mul_overflow(value, out.unit_ns, &nanoseconds))
+        return StoreStatus::out_of_range;
       out.put(row, nanoseconds);
       return StoreStatus::ok;
     }
     case DataType::boolean:
-    case DataType::string: return StoreStatus::wrong_type;
+    case DataType::string:
+      return StoreStatus::wrong_type;
   }
   return StoreStatus::wrong_type;
 }
@@ -80,11 +88,17 @@ inline StoreStatus store_unsigned(const FieldOutput& out, std::size_t row, std::
     return store_signed(out, row, static_cast<std::int64_t>(value));
   }
   switch (out.type) {
-    case DataType::float32: out.put(row, static_cast<float>(value)); return StoreStatus::ok;
-    case DataType::float64: out.put(row, static_cast<double>(value)); return StoreStatus::ok;
+    case DataType::float32:
+      out.put(row, static_cast<float>(value));
+      return StoreStatus::ok;
+    case DataType::float64:
+      out.put(row, static_cast<double>(value));
+      return StoreStatus::ok;
     case DataType::boolean:
-    case DataType::string: return StoreStatus::wrong_type;
-    default: return StoreStatus::out_of_range;
+    case DataType::string:
+      return StoreStatus::wrong_type;
+    default:
+      return StoreStatus::out_of_range;
   }
 }
 
@@ -121,7 +135,8 @@ inline StoreStatus store_double(const FieldOutput& out, std::size_t row, double 
       return store_signed(out, row, integer);
     }
     case DataType::boolean:
-    case DataType::string: return StoreStatus::wrong_type;
+    case DataType::string:
+      return StoreStatus::wrong_type;
   }
   return StoreStatus::wrong_type;
 }

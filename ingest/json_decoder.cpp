@@ -25,13 +25,15 @@ struct Failure {
   std::string detail;
 };
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /// A JSON number read in one pass: its decimal digits as an integer and a power of ten.
 struct ScannedNumber {
   bool negative = false;
-  bool integer = true;      // written without fraction or exponent
-  bool exact = true;        // at most 19 significant digits, so `mantissa` holds them all
+  bool integer = true;  // written without fraction or exponent
+  bool exact = true;    // at most 19 significant digits, so `mantissa` holds them all
   std::uint64_t mantissa = 0;
   std::int64_t exponent = 0;  // value = mantissa * 10^exponent
 };
@@ -252,8 +254,8 @@ class JsonDecoder final : public Decoder {
 
  private:
   /// Parses one line into `row`; on failure fills `failure` (the row is then left unused).
-  bool decode_line(const char* line, std::size_t length, std::size_t available,
-                   bool unterminated, std::size_t row, DecodeTarget& target, Failure& failure) {
+  bool decode_line(const char* line, std::size_t length, std::size_t available, bool unterminated,
+                   std::size_t row, DecodeTarget& target, Failure& failure) {
     simdjson::padded_string_view view;
     if (available >= length + simdjson::SIMDJSON_PADDING) {
       // The following lines of the chunk are the padding simdjson may read into.
@@ -288,9 +290,9 @@ class JsonDecoder final : public Decoder {
       if (index < 0) continue;
       hint = static_cast<std::size_t>(index) + 1;
       if (seen_[static_cast<std::size_t>(index)] == generation_) {
-        failure = {DeadLetterReason::malformed,
-                   "field '" + schema_.fields[static_cast<std::size_t>(index)].name +
-                       "' appears twice"};
+        failure = {
+            DeadLetterReason::malformed,
+            "field '" + schema_.fields[static_cast<std::size_t>(index)].name + "' appears twice"};
         return false;
       }
       seen_[static_cast<std::size_t>(index)] = generation_;
@@ -348,8 +350,8 @@ class JsonDecoder final : public Decoder {
     return -1;
   }
 
-  bool store_value(std::size_t index, ondemand::value& value, std::size_t row,
-                   DecodeTarget& target, Failure& failure) {
+  bool store_value(std::size_t index, ondemand::value& value, std::size_t row, DecodeTarget& target,
+                   Failure& failure) {
     const Field& field = schema_.fields[index];
     const FieldOutput& out = outputs_[index];
     std::string_view token = value.raw_json_token();
@@ -371,10 +373,10 @@ class JsonDecoder final : public Decoder {
         simdjson::error_code error = value.get_string().get(text);
         if (error) {
           bool surrogate = error == simdjson::STRING_ERROR && has_surrogate_escape(token);
-          failure = {surrogate ? DeadLetterReason::invalid_utf8 : DeadLetterReason::malformed,
-                     "field '" + field.name + "': " +
-                         (surrogate ? "a \\u escape is not a valid code point"
-                                    : "bad escape in string")};
+          failure = {
+              surrogate ? DeadLetterReason::invalid_utf8 : DeadLetterReason::malformed,
+              "field '" + field.name + "': " +
+                  (surrogate ? "a \\u escape is not a valid code point" : "bad escape in string")};
           return false;
         }
         if (field.type == DataType::string) {
@@ -391,8 +393,10 @@ class JsonDecoder final : public Decoder {
         out.put(row, *nanoseconds);
         return true;
       }
-      case '{': return wrong(StoreStatus::wrong_type, "an object");
-      case '[': return wrong(StoreStatus::wrong_type, "an array");
+      case '{':
+        return wrong(StoreStatus::wrong_type, "an object");
+      case '[':
+        return wrong(StoreStatus::wrong_type, "an array");
       case 't':
       case 'f':
         if (token != "true" && token != "false") break;
@@ -410,7 +414,8 @@ class JsonDecoder final : public Decoder {
         return true;
       case '-':
       case 'N':
-      case 'I': return store_number(field, out, token, row, failure);
+      case 'I':
+        return store_number(field, out, token, row, failure);
       default:
         if (token.front() >= '0' && token.front() <= '9') {
           return store_number(field, out, token, row, failure);

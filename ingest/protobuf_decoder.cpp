@@ -19,12 +19,18 @@ namespace ldh {
 ProtoType resolved_proto_type(const Field& field) {
   if (field.proto_type != ProtoType::by_type) return field.proto_type;
   switch (field.type) {
-    case DataType::int32: return ProtoType::int32;
-    case DataType::int64: return ProtoType::int64;
-    case DataType::float32: return ProtoType::float32;
-    case DataType::float64: return ProtoType::float64;
-    case DataType::boolean: return ProtoType::boolean;
-    case DataType::string: return ProtoType::string;
+    case DataType::int32:
+      return ProtoType::int32;
+    case DataType::int64:
+      return ProtoType::int64;
+    case DataType::float32:
+      return ProtoType::float32;
+    case DataType::float64:
+      return ProtoType::float64;
+    case DataType::boolean:
+      return ProtoType::boolean;
+    case DataType::string:
+      return ProtoType::string;
     case DataType::timestamp:
       return field.time_unit == TimeUnit::iso8601 ? ProtoType::string : ProtoType::int64;
   }
@@ -41,24 +47,48 @@ namespace {
 /// Returns whether a field of `type` can be read from a protobuf field of `proto`.
 bool compatible(DataType type, ProtoType proto) {
   switch (type) {
-    case DataType::string: return proto == ProtoType::string;
-    case DataType::boolean: return proto == ProtoType::boolean;
+    case DataType::string:
+      return proto == ProtoType::string;
+    case DataType::boolean:
+      return proto == ProtoType::boolean;
     case DataType::timestamp:
       return proto != ProtoType::boolean && proto != ProtoType::float32 &&
              proto != ProtoType::float64;
     case DataType::int32:
     case DataType::int64:
     case DataType::float32:
-    case DataType::float64: return proto != ProtoType::boolean && proto != ProtoType::string;
+    case DataType::float64:
+      return proto != ProtoType::boolean && proto != ProtoType::string;
   }
   return false;
 }
 
 /// How one schema field is read.
+/// The pairings of proto type and column type that sensor-like feeds use, read without the
+/// general conversion path; `general` covers everything else (and every failure).
+enum class FastPath : std::uint8_t { general, int32, int64, timestamp, float32, float64, string };
+
 struct FieldPlan {
   ProtoType type = ProtoType::int64;
   WireType wire = WireType::varint;
+  FastPath fast = FastPath::general;
 };
+
+FastPath fast_path_of(const Field& field, ProtoType type) {
+  switch (field.type) {
+    case DataType::int32: return type == ProtoType::int32 ? FastPath::int32 : FastPath::general;
+    case DataType::int64: return type == ProtoType::int64 ? FastPath::int64 : FastPath::general;
+    case DataType::timestamp:
+      return type == ProtoType::int64 ? FastPath::timestamp : FastPath::general;
+    case DataType::float32:
+      return type == ProtoType::float32 ? FastPath::float32 : FastPath::general;
+    case DataType::float64:
+      return type == ProtoType::float64 ? FastPath::float64 : FastPath::general;
+    case DataType::string: return type == ProtoType::string ? FastPath::string : FastPath::general;
+    case DataType::boolean: return FastPath::general;
+  }
+  return FastPath::general;
+}
 
 /// Why a message was rejected.
 struct Failure {
@@ -76,6 +106,7 @@ class ProtobufDecoder final : public Decoder {
       FieldPlan plan;
       plan.type = resolved_proto_type(field);
       plan.wire = wire_type_of(plan.type);
+      plan.fast = fast_path_of(field, plan.type);
       LDH_USER_CHECK(compatible(field.type, plan.type),
                      "field '" + field.name + "' of type " + std::string(to_string(field.type)) +
                          " cannot be read from a protobuf " + std::string(to_string(plan.type)));
@@ -84,8 +115,8 @@ class ProtobufDecoder final : public Decoder {
                                                     "': protobuf field number " +
                                                     std::to_string(number) + " is too large");
       LDH_USER_CHECK(by_number_.emplace(number, static_cast<int>(i)).second,
-                     "field '" + field.name + "': protobuf field number " +
-                         std::to_string(number) + " is used twice");
+                     "field '" + field.name + "': protobuf field number " + std::to_string(number) +
+                         " is used twice");
       largest = std::max(largest, number);
       plans_.push_back(plan);
     }
@@ -138,10 +169,9 @@ class ProtobufDecoder final : public Decoder {
         break;
       }
       if (prefix < 0 || length > kMaxRecordBytes) {
-        std::string detail =
-            prefix < 0 ? "length prefix is longer than 10 bytes"
-                       : "length prefix of " + std::to_string(length) +
-                             " bytes exceeds the record limit";
+        std::string detail = prefix < 0 ? "length prefix is longer than 10 bytes"
+                                        : "length prefix of " + std::to_string(length) +
+                                              " bytes exceeds the record limit";
         add_dead_letter(target, chunk, chunk_offset, start, rest,
                         prefix < 0 ? DeadLetterReason::bad_varint : DeadLetterReason::malformed,
                         detail + "; the rest of the stream is skipped");
@@ -211,13 +241,75 @@ class ProtobufDecoder final : public Decoder {
         continue;
       }
       std::size_t field_index = static_cast<std::size_t>(index);
-      if (!read_field(field_index, wire, p, end, row, strings, failure)) return false;
+      if (wire != plans_[field_index].wire || !read_fast(field_index, p, end, row)) {
+        if (!read_field(field_index, wire, p, end, row, strings, failure)) return false;
+      }
       seen_[field_index] = generation_;
     }
     for (std::size_t i = 0; i < schema_.fields.size(); ++i) {
       if (seen_[i] != generation_) store_absent(i, row);
     }
     return true;
+  }
+
+  /// Reads a field of a fast-path pairing and advances `p`; false (with `p` unchanged) when the
+  /// pairing is not fast or the value needs the general path (bad bytes, a failed check).
+  bool read_fast(std::size_t index, const std::uint8_t*& p, const std::uint8_t* end,
+                 std::size_t row) {
+    const FieldOutput& out = outputs_[index];
+    std::uint64_t bits;
+    switch (plans_[index].fast) {
+      case FastPath::general: return false;
+      case FastPath::int32:
+      case FastPath::int64:
+      case FastPath::timestamp: {
+        int used = read_varint(p, end, bits);
+        if (used <= 0) return false;
+        if (plans_[index].fast == FastPath::int32) {
+          out.put(row, static_cast<std::int32_t>(static_cast<std::uint32_t>(bits)));
+        } else if (plans_[index].fast == FastPath::int64) {
+          out.put(row, static_cast<std::int64_t>(bits));
+        } else {
+          std::int64_t nanoseconds;
+          if (__builtin_mul_overflow(static_cast<std::int64_t>(bits), out.unit_ns, &nanoseconds)) {
+            return false;
+          }
+          out.put(row, nanoseconds);
+        }
+        p += used;
+        return true;
+      }
+      case FastPath::float32: {
+        float value;
+        if (end - p < 4) return false;
+        std::memcpy(&value, p, 4);
+        if (value != value && out.reject_nan) return false;
+        out.put(row, value);
+        p += 4;
+        return true;
+      }
+      case FastPath::float64: {
+        double value;
+        if (end - p < 8) return false;
+        std::memcpy(&value, p, 8);
+        if (value != value && out.reject_nan) return false;
+        out.put(row, value);
+        p += 8;
+        return true;
+      }
+      case FastPath::string: {
+        std::uint64_t length;
+        int used = read_varint(p, end, length);
+        if (used <= 0 || length > static_cast<std::uint64_t>(end - p - used)) return false;
+        const char* text = reinterpret_cast<const char*>(p + used);
+        std::int32_t id = cache_.find(text, static_cast<std::size_t>(length));
+        if (id < 0) return false;
+        out.put(row, id);
+        p += used + static_cast<std::ptrdiff_t>(length);
+        return true;
+      }
+    }
+    return false;
   }
 
   /// Stores what an absent field means: null when optional, else proto3's default value.
@@ -228,26 +320,37 @@ class ProtobufDecoder final : public Decoder {
       return;
     }
     switch (out.type) {
-      case DataType::int32: out.put(row, std::int32_t{0}); break;
+      case DataType::int32:
+        out.put(row, std::int32_t{0});
+        break;
       case DataType::int64:
-      case DataType::timestamp: out.put(row, std::int64_t{0}); break;
-      case DataType::float32: out.put(row, 0.0f); break;
-      case DataType::float64: out.put(row, 0.0); break;
-      case DataType::boolean: out.put(row, std::uint8_t{0}); break;
-      case DataType::string: out.put(row, empty_string_id_); break;
+      case DataType::timestamp:
+        out.put(row, std::int64_t{0});
+        break;
+      case DataType::float32:
+        out.put(row, 0.0f);
+        break;
+      case DataType::float64:
+        out.put(row, 0.0);
+        break;
+      case DataType::boolean:
+        out.put(row, std::uint8_t{0});
+        break;
+      case DataType::string:
+        out.put(row, empty_string_id_);
+        break;
     }
   }
 
-  bool read_field(std::size_t index, WireType wire, const std::uint8_t*& p,
-                  const std::uint8_t* end, std::size_t row, StringDictionary& strings,
-                  Failure& failure) {
+  bool read_field(std::size_t index, WireType wire, const std::uint8_t*& p, const std::uint8_t* end,
+                  std::size_t row, StringDictionary& strings, Failure& failure) {
     const FieldPlan& plan = plans_[index];
     const Field& field = schema_.fields[index];
     const FieldOutput& out = outputs_[index];
     if (wire != plan.wire) {
-      failure = {DeadLetterReason::wrong_type,
-                 "field '" + field.name + "': expected wire type " +
-                     std::string(to_string(plan.wire)) + ", got " + std::string(to_string(wire))};
+      failure = {DeadLetterReason::wrong_type, "field '" + field.name + "': expected wire type " +
+                                                   std::string(to_string(plan.wire)) + ", got " +
+                                                   std::string(to_string(wire))};
       return false;
     }
     StoreStatus status = StoreStatus::ok;
@@ -291,31 +394,39 @@ class ProtobufDecoder final : public Decoder {
         p += length;
         return store_text(index, text, static_cast<std::size_t>(length), row, strings, failure);
       }
-      default: break;
+      default:
+        break;
     }
     switch (plan.type) {
       case ProtoType::int32:
       case ProtoType::sfixed32:
-        status = store_signed(out, row, static_cast<std::int32_t>(static_cast<std::uint32_t>(bits)));
+        status =
+            store_signed(out, row, static_cast<std::int32_t>(static_cast<std::uint32_t>(bits)));
         break;
       case ProtoType::int64:
-      case ProtoType::sfixed64: status = store_signed(out, row, static_cast<std::int64_t>(bits)); break;
+      case ProtoType::sfixed64:
+        status = store_signed(out, row, static_cast<std::int64_t>(bits));
+        break;
       case ProtoType::uint32:
       case ProtoType::fixed32:
         status = store_signed(out, row, static_cast<std::uint32_t>(bits));
         break;
       case ProtoType::uint64:
-      case ProtoType::fixed64: status = store_unsigned(out, row, bits); break;
+      case ProtoType::fixed64:
+        status = store_unsigned(out, row, bits);
+        break;
       case ProtoType::sint32: {
         auto value = static_cast<std::uint32_t>(bits);
-        status = store_signed(out, row,
-                              static_cast<std::int32_t>((value >> 1) ^ (0u - (value & 1))));
+        status =
+            store_signed(out, row, static_cast<std::int32_t>((value >> 1) ^ (0u - (value & 1))));
         break;
       }
       case ProtoType::sint64:
         status = store_signed(out, row, static_cast<std::int64_t>((bits >> 1) ^ (0 - (bits & 1))));
         break;
-      case ProtoType::boolean: out.put(row, static_cast<std::uint8_t>(bits != 0)); break;
+      case ProtoType::boolean:
+        out.put(row, static_cast<std::uint8_t>(bits != 0));
+        break;
       case ProtoType::float32: {
         float value;
         auto narrow = static_cast<std::uint32_t>(bits);
@@ -330,7 +441,8 @@ class ProtobufDecoder final : public Decoder {
         break;
       }
       case ProtoType::string:
-      case ProtoType::by_type: break;
+      case ProtoType::by_type:
+        break;
     }
     if (status != StoreStatus::ok) {
       failure = {reason_of(status),
@@ -372,12 +484,15 @@ class ProtobufDecoder final : public Decoder {
   static std::string describe_bits(ProtoType type, std::uint64_t bits) {
     switch (type) {
       case ProtoType::uint64:
-      case ProtoType::fixed64: return std::to_string(bits);
+      case ProtoType::fixed64:
+        return std::to_string(bits);
       case ProtoType::int64:
-      case ProtoType::sfixed64: return std::to_string(static_cast<std::int64_t>(bits));
+      case ProtoType::sfixed64:
+        return std::to_string(static_cast<std::int64_t>(bits));
       case ProtoType::sint64:
         return std::to_string(static_cast<std::int64_t>((bits >> 1) ^ (0 - (bits & 1))));
-      default: return "the value " + std::to_string(static_cast<std::int64_t>(bits));
+      default:
+        return "the value " + std::to_string(static_cast<std::int64_t>(bits));
     }
   }
 

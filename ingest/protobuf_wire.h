@@ -25,23 +25,33 @@ constexpr WireType wire_type_of(ProtoType type) {
   switch (type) {
     case ProtoType::fixed64:
     case ProtoType::sfixed64:
-    case ProtoType::float64: return WireType::fixed64;
+    case ProtoType::float64:
+      return WireType::fixed64;
     case ProtoType::fixed32:
     case ProtoType::sfixed32:
-    case ProtoType::float32: return WireType::fixed32;
-    case ProtoType::string: return WireType::length_delimited;
-    default: return WireType::varint;
+    case ProtoType::float32:
+      return WireType::fixed32;
+    case ProtoType::string:
+      return WireType::length_delimited;
+    default:
+      return WireType::varint;
   }
 }
 
 inline std::string_view to_string(WireType wire) {
   switch (wire) {
-    case WireType::varint: return "0 (varint)";
-    case WireType::fixed64: return "1 (64-bit)";
-    case WireType::length_delimited: return "2 (length-delimited)";
-    case WireType::start_group: return "3 (start group)";
-    case WireType::end_group: return "4 (end group)";
-    case WireType::fixed32: return "5 (32-bit)";
+    case WireType::varint:
+      return "0 (varint)";
+    case WireType::fixed64:
+      return "1 (64-bit)";
+    case WireType::length_delimited:
+      return "2 (length-delimited)";
+    case WireType::start_group:
+      return "3 (start group)";
+    case WireType::end_group:
+      return "4 (end group)";
+    case WireType::fixed32:
+      return "5 (32-bit)";
   }
   return "invalid";
 }
@@ -49,21 +59,36 @@ inline std::string_view to_string(WireType wire) {
 /// Returns the .proto spelling of a proto type.
 inline std::string_view to_string(ProtoType type) {
   switch (type) {
-    case ProtoType::by_type: return "default";
-    case ProtoType::int32: return "int32";
-    case ProtoType::int64: return "int64";
-    case ProtoType::uint32: return "uint32";
-    case ProtoType::uint64: return "uint64";
-    case ProtoType::sint32: return "sint32";
-    case ProtoType::sint64: return "sint64";
-    case ProtoType::fixed32: return "fixed32";
-    case ProtoType::fixed64: return "fixed64";
-    case ProtoType::sfixed32: return "sfixed32";
-    case ProtoType::sfixed64: return "sfixed64";
-    case ProtoType::float32: return "float";
-    case ProtoType::float64: return "double";
-    case ProtoType::boolean: return "bool";
-    case ProtoType::string: return "string";
+    case ProtoType::by_type:
+      return "default";
+    case ProtoType::int32:
+      return "int32";
+    case ProtoType::int64:
+      return "int64";
+    case ProtoType::uint32:
+      return "uint32";
+    case ProtoType::uint64:
+      return "uint64";
+    case ProtoType::sint32:
+      return "sint32";
+    case ProtoType::sint64:
+      return "sint64";
+    case ProtoType::fixed32:
+      return "fixed32";
+    case ProtoType::fixed64:
+      return "fixed64";
+    case ProtoType::sfixed32:
+      return "sfixed32";
+    case ProtoType::sfixed64:
+      return "sfixed64";
+    case ProtoType::float32:
+      return "float";
+    case ProtoType::float64:
+      return "double";
+    case ProtoType::boolean:
+      return "bool";
+    case ProtoType::string:
+      return "string";
   }
   return "?";
 }

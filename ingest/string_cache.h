@@ -75,10 +75,12 @@ class StringCache {
       std::uint32_t high;
       std::memcpy(&low, p, 4);
       std::memcpy(&high, p + size - 4, 4);
-      return static_cast<std::uint64_t>(low) | (static_cast<std::uint64_t>(high) << (8 * (size - 4)));
+      return static_cast<std::uint64_t>(low) |
+             (static_cast<std::uint64_t>(high) << (8 * (size - 4)));
     }
     if (size == 0) return 0;
-    return static_cast<std::uint64_t>(p[0]) | (static_cast<std::uint64_t>(p[size / 2]) << (8 * (size / 2))) |
+    return static_cast<std::uint64_t>(p[0]) |
+           (static_cast<std::uint64_t>(p[size / 2]) << (8 * (size / 2))) |
            (static_cast<std::uint64_t>(p[size - 1]) << (8 * (size - 1)));
   }
 

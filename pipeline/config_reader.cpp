@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "pipeline/config.h"
 
@@ -11,6 +14,27 @@ namespace ldh {
 namespace {
 
 constexpr std::size_t kDescribedTextLength = 40;
+
+/// Notes where each document of a stream starts. yaml-cpp 0.7 reads a stray token between
+/// documents (the ',' of "{a: 1},") as endless empty documents at one place, allocating without
+/// bound (jbeder/yaml-cpp#1040); a start that does not move reveals it.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 std::string format_number(double value) {
   char buffer[32];
@@ -54,30 +78,41 @@ ConfigReader::ConfigReader(std::string file, std::string text)
 }
 
 std::optional<ConfigNode> ConfigReader::parse() {
-  std::vector<YAML::Node> documents;
+  DocumentStarts starts;
+  ConfigNode root;
   try {
-    documents = YAML::LoadAll(text_);
+    std::istringstream stream(text_);
+    YAML::Parser parser(stream);
+    // Two documents are already one too many; a third start shows whether the parser is stuck.
+    while (starts.marks.size() < 3 && parser.HandleNextDocument(starts)) {
+      const std::size_t count = starts.marks.size();
+      if (count >= 2 && starts.marks[count - 1].pos == starts.marks[count - 2].pos) {
+        const YAML::Mark& mark = starts.marks.back();
+        const auto at = std::min(static_cast<std::size_t>(mark.pos), text_.size());
+        report(location(mark), "YAML syntax error: unexpected '" + text_.substr(at, 1) + "'");
+        return std::nullopt;
+      }
+    }
+    root.node = YAML::Load(text_);
   } catch (const YAML::Exception& error) {
-    SourceLocation where{file_, error.mark.line + 1, error.mark.column + 1};
-    if (error.mark.line < 0) where = {file_, 0, 0};
-    report(where, "YAML syntax error: " + error.msg);
+    report(location(error.mark), "YAML syntax error: " + error.msg);
     return std::nullopt;
   }
-  if (documents.size() > 1) {
-    report(location(documents[1]),
-           "expected one YAML document, found " + std::to_string(documents.size()));
+  if (starts.marks.size() > 1) {
+    report(location(starts.marks[1]), "expected one YAML document; a second one starts here");
   }
-  ConfigNode root;
-  if (!documents.empty()) root.node = documents.front();
   root.where = location(root.node);
   if (root.where.line == 0) root.where = {file_, 1, 1};
   return root;
 }
 
-SourceLocation ConfigReader::location(const YAML::Node& node) const {
-  const YAML::Mark mark = node.Mark();
+SourceLocation ConfigReader::location(const YAML::Mark& mark) const {
   if (mark.line < 0 || mark.column < 0) return {file_, 0, 0};
   return {file_, mark.line + 1, mark.column + 1};
+}
+
+SourceLocation ConfigReader::location(const YAML::Node& node) const {
+  return location(node.Mark());
 }
 
 SourceLocation ConfigReader::text_location(const YAML::Node& node) const {

@@ -41,6 +41,7 @@ class ConfigReader {
 
   /// Returns the 1-based position of `node` (line 0 when yaml-cpp knows none).
   SourceLocation location(const YAML::Node& node) const;
+  SourceLocation location(const YAML::Mark& mark) const;
   /// Returns where the text of a scalar starts: inside its quotes, past any anchor or tag, on
   /// the first content line of a block scalar. Expression compilers add offsets to this.
   SourceLocation text_location(const YAML::Node& node) const;

@@ -31,22 +31,38 @@ std::optional<std::pair<DataType, ProtoType>> map_type(const protobuf::FieldDesc
   using Descriptor = protobuf::FieldDescriptor;
   if (field.is_repeated() || field.is_map()) return std::nullopt;
   switch (field.type()) {
-    case Descriptor::TYPE_INT32: return std::pair{DataType::int32, ProtoType::int32};
-    case Descriptor::TYPE_SINT32: return std::pair{DataType::int32, ProtoType::sint32};
-    case Descriptor::TYPE_SFIXED32: return std::pair{DataType::int32, ProtoType::sfixed32};
-    case Descriptor::TYPE_ENUM: return std::pair{DataType::int32, ProtoType::int32};
-    case Descriptor::TYPE_INT64: return std::pair{DataType::int64, ProtoType::int64};
-    case Descriptor::TYPE_SINT64: return std::pair{DataType::int64, ProtoType::sint64};
-    case Descriptor::TYPE_SFIXED64: return std::pair{DataType::int64, ProtoType::sfixed64};
-    case Descriptor::TYPE_UINT32: return std::pair{DataType::int64, ProtoType::uint32};
-    case Descriptor::TYPE_FIXED32: return std::pair{DataType::int64, ProtoType::fixed32};
-    case Descriptor::TYPE_UINT64: return std::pair{DataType::int64, ProtoType::uint64};
-    case Descriptor::TYPE_FIXED64: return std::pair{DataType::int64, ProtoType::fixed64};
-    case Descriptor::TYPE_FLOAT: return std::pair{DataType::float32, ProtoType::float32};
-    case Descriptor::TYPE_DOUBLE: return std::pair{DataType::float64, ProtoType::float64};
-    case Descriptor::TYPE_BOOL: return std::pair{DataType::boolean, ProtoType::boolean};
-    case Descriptor::TYPE_STRING: return std::pair{DataType::string, ProtoType::string};
-    default: return std::nullopt;  // bytes, message, group
+    case Descriptor::TYPE_INT32:
+      return std::pair{DataType::int32, ProtoType::int32};
+    case Descriptor::TYPE_SINT32:
+      return std::pair{DataType::int32, ProtoType::sint32};
+    case Descriptor::TYPE_SFIXED32:
+      return std::pair{DataType::int32, ProtoType::sfixed32};
+    case Descriptor::TYPE_ENUM:
+      return std::pair{DataType::int32, ProtoType::int32};
+    case Descriptor::TYPE_INT64:
+      return std::pair{DataType::int64, ProtoType::int64};
+    case Descriptor::TYPE_SINT64:
+      return std::pair{DataType::int64, ProtoType::sint64};
+    case Descriptor::TYPE_SFIXED64:
+      return std::pair{DataType::int64, ProtoType::sfixed64};
+    case Descriptor::TYPE_UINT32:
+      return std::pair{DataType::int64, ProtoType::uint32};
+    case Descriptor::TYPE_FIXED32:
+      return std::pair{DataType::int64, ProtoType::fixed32};
+    case Descriptor::TYPE_UINT64:
+      return std::pair{DataType::int64, ProtoType::uint64};
+    case Descriptor::TYPE_FIXED64:
+      return std::pair{DataType::int64, ProtoType::fixed64};
+    case Descriptor::TYPE_FLOAT:
+      return std::pair{DataType::float32, ProtoType::float32};
+    case Descriptor::TYPE_DOUBLE:
+      return std::pair{DataType::float64, ProtoType::float64};
+    case Descriptor::TYPE_BOOL:
+      return std::pair{DataType::boolean, ProtoType::boolean};
+    case Descriptor::TYPE_STRING:
+      return std::pair{DataType::string, ProtoType::string};
+    default:
+      return std::nullopt;  // bytes, message, group
   }
 }
 
@@ -84,8 +100,8 @@ Schema schema_from_proto(const std::string& proto_path, const std::string& messa
     for (int i = 0; i < file->message_type_count(); ++i) {
       known += (i == 0 ? "" : ", ") + file->message_type(i)->full_name();
     }
-    throw UserError(proto_path + ": no message '" + message_name + "' (the file declares: " +
-                    (known.empty() ? std::string("none") : known) + ")");
+    throw UserError(proto_path + ": no message '" + message_name +
+                    "' (the file declares: " + (known.empty() ? std::string("none") : known) + ")");
   }
 
   Schema schema;

@@ -95,7 +95,8 @@ TEST(BinaryDecoder, CutsLongStringsAtCharacterBoundaries) {
   schema.fields.push_back(make_field("name", DataType::string));
   schema.fields.back().binary_size = 4;
   schema.id = schema.layout_id();
-  std::string bytes = encode_rows(Format::binary, schema, {{std::string("aéé")}, {std::string("abcdef")}});
+  std::string bytes =
+      encode_rows(Format::binary, schema, {{std::string("aéé")}, {std::string("abcdef")}});
   auto decoded = decode_stream(Format::binary, schema, bytes);
   ASSERT_EQ(decoded.rows.size(), 2u);
   EXPECT_EQ(decoded.rows[0][0], "aé");
@@ -121,12 +122,12 @@ TEST(BinaryDecoder, DeadLettersEveryKindWithOffsets) {
   auto expected = expected_rows(schema, rows);
   auto encoder = make_encoder(Format::binary, schema, 3);
 
-  std::string stream = "garbage!";                    // [0, 8): malformed
+  std::string stream = "garbage!";                               // [0, 8): malformed
   for (int i = 0; i < 3; ++i) encoder->append(rows[i], stream);  // frame of 3 good records
   std::size_t frame_two = stream.size();
   encoder->append(rows[3], stream);
-  encoder->append_malformed(rows[4], 0, stream);      // NaN in a float field
-  encoder->append_malformed(rows[5], 1, stream);      // invalid UTF-8 in a string slot
+  encoder->append_malformed(rows[4], 0, stream);  // NaN in a float field
+  encoder->append_malformed(rows[5], 1, stream);  // invalid UTF-8 in a string slot
   std::size_t mismatch = stream.size();
   {
     FrameHeader header;
@@ -298,8 +299,13 @@ TEST(BinaryDecoder, IgnoresFieldsWithoutSlots) {
 // The worked example of docs/formats.md, byte for byte.
 TEST(BinaryDecoder, MatchesTheDocumentedExample) {
   Schema schema = sensor_schema();
-  std::vector<FieldValue> row = {std::int64_t{1'795'000'000'123} * 1'000'000, std::int64_t{42},
-                                 std::string("lab-1"), std::string("temp"), 21.5, 40.25, 1013.5};
+  std::vector<FieldValue> row = {std::int64_t{1'795'000'000'123} * 1'000'000,
+                                 std::int64_t{42},
+                                 std::string("lab-1"),
+                                 std::string("temp"),
+                                 21.5,
+                                 40.25,
+                                 1013.5};
   std::string bytes = encode_rows(Format::binary, schema, {row});
   static const char* const kHex =
       "4c 44 48 46 01 00 18 00 22 0a 9f 6c 01 00 00 00 30 00 00 00 00 00 00 00 "

@@ -738,7 +738,15 @@ TEST(ConfigErrorTest, OddDocumentsGiveErrorsNotCrashes) {
   EXPECT_THAT(errors_of("[1, 2]")[0].message, HasSubstr("got a list"));
 
   const auto two = errors_of(with_pipeline("") + "---\ninput: {}\n");
-  expect_error(two, "inline.yaml:16:1", "", "expected one YAML document, found 2");
+  expect_error(two, "inline.yaml:15:1", "", "expected one YAML document; a second one starts here");
+
+  // yaml-cpp 0.7 alone would loop without bound on a stray ',' between documents.
+  for (const std::string stray : {",", "{\"input\": {}},\n", "[1],"}) {
+    const auto errors = errors_of(stray);
+    ASSERT_EQ(errors.size(), 1u) << listing(errors);
+    EXPECT_EQ(errors[0].message, "YAML syntax error: unexpected ','");
+  }
+  EXPECT_EQ(errors_of("{\"input\": {}},")[0].where.to_string(), "inline.yaml:1:14");
 
   // An alias that contains itself.
   expect_message(errors_of("input: &a [*a]\noutput: {destinations: [{type: stdout}]}\n"), "input",

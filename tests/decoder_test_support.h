@@ -44,13 +44,19 @@ inline Row render_row(const Schema& schema, const EventBatch& batch, std::size_t
       continue;
     }
     switch (column.type()) {
-      case DataType::int32: out.push_back(std::to_string(column.data<std::int32_t>()[row])); break;
+      case DataType::int32:
+        out.push_back(std::to_string(column.data<std::int32_t>()[row]));
+        break;
       case DataType::int64:
       case DataType::timestamp:
         out.push_back(std::to_string(column.data<std::int64_t>()[row]));
         break;
-      case DataType::float32: out.push_back(real_text(column.data<float>()[row])); break;
-      case DataType::float64: out.push_back(real_text(column.data<double>()[row])); break;
+      case DataType::float32:
+        out.push_back(real_text(column.data<float>()[row]));
+        break;
+      case DataType::float64:
+        out.push_back(real_text(column.data<double>()[row]));
+        break;
       case DataType::boolean:
         out.push_back(column.data<std::uint8_t>()[row] != 0 ? "true" : "false");
         break;
@@ -69,11 +75,16 @@ inline std::string expected_text(const Field& field, const FieldValue& value) {
   switch (field.type) {
     case DataType::int32:
     case DataType::int64:
-    case DataType::timestamp: return std::to_string(std::get<std::int64_t>(value));
-    case DataType::float32: return real_text(static_cast<float>(std::get<double>(value)));
-    case DataType::float64: return real_text(std::get<double>(value));
-    case DataType::boolean: return std::get<bool>(value) ? "true" : "false";
-    case DataType::string: return std::get<std::string>(value);
+    case DataType::timestamp:
+      return std::to_string(std::get<std::int64_t>(value));
+    case DataType::float32:
+      return real_text(static_cast<float>(std::get<double>(value)));
+    case DataType::float64:
+      return real_text(std::get<double>(value));
+    case DataType::boolean:
+      return std::get<bool>(value) ? "true" : "false";
+    case DataType::string:
+      return std::get<std::string>(value);
   }
   return "";
 }
@@ -101,13 +112,13 @@ inline std::vector<std::vector<FieldValue>> sensor_rows(std::size_t count, std::
   };
   for (std::size_t i = 0; i < count; ++i) {
     std::int64_t millis = 1'795'000'000'000 + static_cast<std::int64_t>(i * 250 + next() % 100);
-    rows.push_back({FieldValue(millis * 1'000'000),
-                    FieldValue(static_cast<std::int64_t>(next() % 500) - 3),
-                    FieldValue(std::string(kLocations[next() % 6])),
-                    FieldValue(std::string(kTypes[next() % 4])),
-                    FieldValue(static_cast<double>(static_cast<std::int64_t>(next() % 8000) - 2000) / 100.0),
-                    FieldValue(static_cast<double>(next() % 1000) / 10.0),
-                    FieldValue(950.0 + static_cast<double>(next() % 10000) / 100.0)});
+    rows.push_back(
+        {FieldValue(millis * 1'000'000), FieldValue(static_cast<std::int64_t>(next() % 500) - 3),
+         FieldValue(std::string(kLocations[next() % 6])),
+         FieldValue(std::string(kTypes[next() % 4])),
+         FieldValue(static_cast<double>(static_cast<std::int64_t>(next() % 8000) - 2000) / 100.0),
+         FieldValue(static_cast<double>(next() % 1000) / 10.0),
+         FieldValue(950.0 + static_cast<double>(next() % 10000) / 100.0)});
   }
   return rows;
 }
@@ -126,11 +137,11 @@ struct Decoded {
 };
 
 struct StreamOptions {
-  std::size_t capacity = 1024;        // rows per batch
-  std::size_t chunk_records = 1000;   // max_records passed to frame()
+  std::size_t capacity = 1024;                                  // rows per batch
+  std::size_t chunk_records = 1000;                             // max_records passed to frame()
   std::size_t block = std::numeric_limits<std::size_t>::max();  // bytes a source reads at once
   bool validate = true;
-  std::uint64_t stream_offset = 0;    // offset of the first byte in the stream
+  std::uint64_t stream_offset = 0;  // offset of the first byte in the stream
 };
 
 /// Decodes `bytes` the way a source and a worker would: frame() over a growing window of

@@ -16,7 +16,8 @@ namespace {
 
 std::vector<std::string> corpus_files(const std::string& target) {
   std::vector<std::string> files;
-  std::filesystem::path folder = std::filesystem::path(LDH_SOURCE_DIR) / "tests/fuzz/corpus" / target;
+  std::filesystem::path folder =
+      std::filesystem::path(LDH_SOURCE_DIR) / "tests/fuzz/corpus" / target;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
     if (entry.is_regular_file()) files.push_back(entry.path().string());
   }
@@ -47,9 +48,15 @@ void replay(Format format) {
   }
 }
 
-TEST(FuzzCorpus, ReplaysJson) { replay(Format::json); }
-TEST(FuzzCorpus, ReplaysBinary) { replay(Format::binary); }
-TEST(FuzzCorpus, ReplaysProtobuf) { replay(Format::protobuf); }
+TEST(FuzzCorpus, ReplaysJson) {
+  replay(Format::json);
+}
+TEST(FuzzCorpus, ReplaysBinary) {
+  replay(Format::binary);
+}
+TEST(FuzzCorpus, ReplaysProtobuf) {
+  replay(Format::protobuf);
+}
 
 }  // namespace
 }  // namespace ldh

@@ -263,7 +263,8 @@ TEST(JsonDecoder, EncoderMalformedKindsGiveTheirReasons) {
   auto rows = sensor_rows(5);
   auto encoder = make_encoder(Format::json, schema);
   std::string text;
-  for (std::uint64_t choice = 0; choice < 5; ++choice) encoder->append_malformed(rows[choice], choice, text);
+  for (std::uint64_t choice = 0; choice < 5; ++choice)
+    encoder->append_malformed(rows[choice], choice, text);
   auto decoded = decode_text(schema, text);
   EXPECT_TRUE(decoded.rows.empty());
   ASSERT_EQ(decoded.dead_letters.size(), 5u);

@@ -55,14 +55,17 @@ class SensorMessages {
     auto message = make();
     const protobuf::Reflection* reflection = message->GetReflection();
     auto field = [&](const char* name) { return descriptor_->FindFieldByName(name); };
-    reflection->SetInt64(message.get(), field("timestamp"), std::get<std::int64_t>(row[0]) / 1'000'000);
+    reflection->SetInt64(message.get(), field("timestamp"),
+                         std::get<std::int64_t>(row[0]) / 1'000'000);
     reflection->SetInt32(message.get(), field("sensor_id"),
                          static_cast<std::int32_t>(std::get<std::int64_t>(row[1])));
     reflection->SetString(message.get(), field("location"), std::get<std::string>(row[2]));
     reflection->SetString(message.get(), field("type"), std::get<std::string>(row[3]));
     reflection->SetDouble(message.get(), field("temperature"), std::get<double>(row[4]));
-    reflection->SetFloat(message.get(), field("humidity"), static_cast<float>(std::get<double>(row[5])));
-    reflection->SetFloat(message.get(), field("pressure"), static_cast<float>(std::get<double>(row[6])));
+    reflection->SetFloat(message.get(), field("humidity"),
+                         static_cast<float>(std::get<double>(row[5])));
+    reflection->SetFloat(message.get(), field("pressure"),
+                         static_cast<float>(std::get<double>(row[6])));
     return message;
   }
 
@@ -154,7 +157,8 @@ TEST(ProtobufDecoder, SkipsUnknownFieldsAndReadsFieldsInAnyOrder) {
     std::string body = late->SerializeAsString() + early->SerializeAsString();
     auto check = messages.make();
     ASSERT_TRUE(check->ParseFromString(body));
-    EXPECT_EQ(check->GetReflection()->GetString(*check, messages.descriptor()->FindFieldByName("location")),
+    EXPECT_EQ(check->GetReflection()->GetString(*check,
+                                                messages.descriptor()->FindFieldByName("location")),
               std::get<std::string>(row[2]));
     append_delimited(bytes, body);
   }
@@ -176,8 +180,8 @@ TEST(ProtobufDecoder, LastOccurrenceWinsAndAbsentFieldsTakeDefaults) {
   append_delimited(bytes, "");  // an empty message: every field at its default
   auto decoded = decode_stream(Format::protobuf, schema, bytes);
   EXPECT_TRUE(decoded.dead_letters.empty());
-  EXPECT_EQ(decoded.rows,
-            (std::vector<Row>{{"0", "0", "", "", "2.5", "0", "0"}, {"0", "0", "", "", "0", "0", "0"}}));
+  EXPECT_EQ(decoded.rows, (std::vector<Row>{{"0", "0", "", "", "2.5", "0", "0"},
+                                            {"0", "0", "", "", "0", "0", "0"}}));
 }
 
 Schema every_proto_type_schema() {
@@ -221,8 +225,9 @@ TEST(ProtobufDecoder, RoundTripsEveryProtoType) {
        std::int64_t{-5'000'000}, std::int64_t{1'795'000'000'000'000'001}, 0.0},
       {std::int64_t{Limits32::max()}, Limits64::min(), std::int64_t{0}, std::int64_t{0},
        std::int64_t{Limits32::max()}, Limits64::max(), std::int64_t{0}, std::int64_t{0},
-       std::int64_t{Limits32::max()}, Limits64::max(), -0.0, -std::numeric_limits<double>::infinity(),
-       false, std::string(""), std::int64_t{0}, std::int64_t{0}, std::monostate{}},
+       std::int64_t{Limits32::max()}, Limits64::max(), -0.0,
+       -std::numeric_limits<double>::infinity(), false, std::string(""), std::int64_t{0},
+       std::int64_t{0}, std::monostate{}},
       {std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, std::int64_t{0},
        std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, std::int64_t{0}, 0.0,
        0.0, false, std::string("x"), std::int64_t{0}, std::int64_t{-1}, -2.0},
@@ -261,8 +266,7 @@ TEST(ProtobufDecoder, DeadLettersEveryKindWithOffsets) {
   schema.fields.push_back(make_field("at", DataType::timestamp, ProtoType::by_type, 5));
   schema.fields.back().time_unit = TimeUnit::s;
   schema.id = schema.layout_id();
-  const std::string nan(
-      "\x00\x00\x00\x00\x00\x00\xf8\x7f", 8);
+  const std::string nan("\x00\x00\x00\x00\x00\x00\xf8\x7f", 8);
   const std::string huge_double("\x00\x00\x00\x00\x00\x00\xf0\x47", 8);  // 2^128
   struct Bad {
     std::string body;
@@ -362,7 +366,8 @@ TEST(ProtobufDecoder, OptionalFieldsAreNullWhenAbsent) {
       {std::int64_t{1}, std::monostate{}, std::int64_t{0}},
       {std::int64_t{0}, std::string(""), std::monostate{}},
   };
-  auto decoded = decode_stream(Format::protobuf, schema, encode_rows(Format::protobuf, schema, rows));
+  auto decoded =
+      decode_stream(Format::protobuf, schema, encode_rows(Format::protobuf, schema, rows));
   EXPECT_EQ(decoded.rows, (std::vector<Row>{{"1", "<null>", "0"}, {"0", "", "<null>"}}));
 }
 
@@ -371,7 +376,8 @@ TEST(ProtobufDecoder, EncoderMalformedKindsGiveTheirReasons) {
   auto rows = sensor_rows(3);
   auto encoder = make_encoder(Format::protobuf, schema);
   std::string bytes;
-  for (std::uint64_t choice = 0; choice < 3; ++choice) encoder->append_malformed(rows[choice], choice, bytes);
+  for (std::uint64_t choice = 0; choice < 3; ++choice)
+    encoder->append_malformed(rows[choice], choice, bytes);
   auto decoded = decode_stream(Format::protobuf, schema, bytes);
   EXPECT_TRUE(decoded.rows.empty());
   ASSERT_EQ(decoded.dead_letters.size(), 3u);
@@ -395,6 +401,27 @@ TEST(ProtobufDecoder, FrameNeverSplitsAMessage) {
   EXPECT_EQ(decoder->frame(span(bytes.size()), 1, false), first);
   EXPECT_EQ(decoder->frame(span(bytes.size()), 10, false), bytes.size());
   EXPECT_EQ(decoder->frame(span(first - 1), 10, true), first - 1);
+}
+
+// The worked example of docs/formats.md, byte for byte, as libprotobuf writes it.
+TEST(ProtobufDecoder, MatchesTheDocumentedExample) {
+  Schema schema = sensor_schema();
+  std::vector<FieldValue> row = {std::int64_t{1'795'000'000'123} * 1'000'000,
+                                 std::int64_t{42},
+                                 std::string("lab-1"),
+                                 std::string("temp"),
+                                 21.5,
+                                 40.25,
+                                 1013.5};
+  std::string bytes = encode_rows(Format::protobuf, schema, {row});
+  const std::string expected(
+      "\x29\x08\xfb\xbc\xd9\xf2\x9e\x34\x10\x2a\x1a\x05lab-1\x22\x04temp"
+      "\x29\x00\x00\x00\x00\x00\x80\x35\x40\x35\x00\x00\x21\x42\x3d\x00\x60\x7d\x44",
+      42);
+  EXPECT_EQ(bytes, expected);
+  auto decoded = decode_stream(Format::protobuf, schema, bytes);
+  ASSERT_EQ(decoded.rows.size(), 1u);
+  EXPECT_EQ(decoded.rows[0], testing::expected_row(schema, row));
 }
 
 TEST(ProtobufDecoder, RejectsSchemasItCannotRead) {
@@ -423,10 +450,12 @@ TEST(ProtoSchema, MapsEveryScalarTypeAndSkipsTheRest) {
   Schema schema = schema_from_proto(kTestProtos + "/every_type.proto", "Everything");
   std::vector<std::string> names;
   for (const auto& field : schema.fields) names.push_back(field.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"i32", "i64", "u32", "u64", "s32", "s64", "f32",
-                                             "f64", "sf32", "sf64", "real32", "real64", "flag",
-                                             "text", "mood", "maybe", "left", "right"}));
-  auto field = [&](const char* name) { return schema.fields[static_cast<std::size_t>(schema.find(name))]; };
+  EXPECT_EQ(names, (std::vector<std::string>{"i32", "i64", "u32", "u64", "s32", "s64", "f32", "f64",
+                                             "sf32", "sf64", "real32", "real64", "flag", "text",
+                                             "mood", "maybe", "left", "right"}));
+  auto field = [&](const char* name) {
+    return schema.fields[static_cast<std::size_t>(schema.find(name))];
+  };
   EXPECT_EQ(field("u32").type, DataType::int64);
   EXPECT_EQ(field("u32").proto_type, ProtoType::uint32);
   EXPECT_EQ(field("s64").proto_type, ProtoType::sint64);
