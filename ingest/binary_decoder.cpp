@@ -51,7 +51,7 @@ class BinaryDecoder final : public Decoder {
   }
 
   std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream) const override {
+                    bool end_of_stream, bool* /*framing_lost*/) const override {
     std::size_t position = 0;
     std::size_t records = 0;
     while (position < bytes.size() && records < max_records) {

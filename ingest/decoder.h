@@ -45,8 +45,11 @@ class Decoder {
   /// about `max_records` records, so a source can cut its stream into independent chunks.
   /// Returns 0 when more bytes are needed; with `end_of_stream`, a non-empty input always gives
   /// a non-zero length (a trailing partial record is then dead-lettered by decode()).
+  /// Sets `*framing_lost` when the prefix ends in bytes after which the stream cannot be framed
+  /// again (a broken protobuf length prefix): the source then ends the stream there, and
+  /// decode() dead-letters the rest of the chunk saying so.
   virtual std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                            bool end_of_stream) const = 0;
+                            bool end_of_stream, bool* framing_lost = nullptr) const = 0;
 
   /// Decodes records of `chunk` from `cursor` on, appending rows to target.batch until the chunk
   /// is consumed or the batch is full, and advances `cursor`. `chunk_offset` is the chunk's

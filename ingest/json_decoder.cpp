@@ -182,7 +182,7 @@ class JsonDecoder final : public Decoder {
       : schema_(schema), validate_(validate), seen_(schema.fields.size(), 0) {}
 
   std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream) const override {
+                    bool end_of_stream, bool* /*framing_lost*/) const override {
     const char* data = reinterpret_cast<const char*>(bytes.data());
     std::size_t size = bytes.size();
     std::size_t position = 0;

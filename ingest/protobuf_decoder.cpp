@@ -76,16 +76,20 @@ struct FieldPlan {
 
 FastPath fast_path_of(const Field& field, ProtoType type) {
   switch (field.type) {
-    case DataType::int32: return type == ProtoType::int32 ? FastPath::int32 : FastPath::general;
-    case DataType::int64: return type == ProtoType::int64 ? FastPath::int64 : FastPath::general;
+    case DataType::int32:
+      return type == ProtoType::int32 ? FastPath::int32 : FastPath::general;
+    case DataType::int64:
+      return type == ProtoType::int64 ? FastPath::int64 : FastPath::general;
     case DataType::timestamp:
       return type == ProtoType::int64 ? FastPath::timestamp : FastPath::general;
     case DataType::float32:
       return type == ProtoType::float32 ? FastPath::float32 : FastPath::general;
     case DataType::float64:
       return type == ProtoType::float64 ? FastPath::float64 : FastPath::general;
-    case DataType::string: return type == ProtoType::string ? FastPath::string : FastPath::general;
-    case DataType::boolean: return FastPath::general;
+    case DataType::string:
+      return type == ProtoType::string ? FastPath::string : FastPath::general;
+    case DataType::boolean:
+      return FastPath::general;
   }
   return FastPath::general;
 }
@@ -127,7 +131,7 @@ class ProtobufDecoder final : public Decoder {
   }
 
   std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream) const override {
+                    bool end_of_stream, bool* framing_lost) const override {
     const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
     const std::uint8_t* end = data + bytes.size();
     std::size_t position = 0;
@@ -137,7 +141,10 @@ class ProtobufDecoder final : public Decoder {
       int prefix = read_varint(data + position, end, length);
       if (prefix == 0) return end_of_stream ? bytes.size() : position;
       // A broken length prefix loses the framing for good: hand over all there is.
-      if (prefix < 0 || length > kMaxRecordBytes) return bytes.size();
+      if (prefix < 0 || length > kMaxRecordBytes) {
+        if (framing_lost != nullptr) *framing_lost = true;
+        return bytes.size();
+      }
       std::size_t total = static_cast<std::size_t>(prefix) + static_cast<std::size_t>(length);
       if (total > bytes.size() - position) return end_of_stream ? bytes.size() : position;
       position += total;
@@ -148,10 +155,6 @@ class ProtobufDecoder final : public Decoder {
 
   void decode(std::span<const std::byte> chunk, std::uint64_t chunk_offset, DecodeCursor& cursor,
               DecodeTarget& target) override {
-    if (cursor.offset == 0 && skip_lost_chunk(chunk, chunk_offset, target.source_index)) {
-      cursor.offset = chunk.size();
-      return;
-    }
     EventBatch& batch = *target.batch;
     const auto* data = reinterpret_cast<const std::uint8_t*>(chunk.data());
     const std::uint8_t* end = data + chunk.size();
@@ -175,7 +178,6 @@ class ProtobufDecoder final : public Decoder {
         add_dead_letter(target, chunk, chunk_offset, start, rest,
                         prefix < 0 ? DeadLetterReason::bad_varint : DeadLetterReason::malformed,
                         detail + "; the rest of the stream is skipped");
-        lose_framing(target.source_index, chunk_offset + chunk.size());
         cursor.offset = chunk.size();
         break;
       }
@@ -259,7 +261,8 @@ class ProtobufDecoder final : public Decoder {
     const FieldOutput& out = outputs_[index];
     std::uint64_t bits;
     switch (plans_[index].fast) {
-      case FastPath::general: return false;
+      case FastPath::general:
+        return false;
       case FastPath::int32:
       case FastPath::int64:
       case FastPath::timestamp: {
@@ -542,29 +545,6 @@ class ProtobufDecoder final : public Decoder {
     return false;
   }
 
-  /// Once a length prefix is broken nothing after it can be framed; remembers where this
-  /// chunk ended so the chunks that continue the stream are skipped, not misread.
-  void lose_framing(std::uint32_t source, std::uint64_t stream_end) {
-    for (auto& [index, end] : lost_) {
-      if (index == source) {
-        end = stream_end;
-        return;
-      }
-    }
-    lost_.emplace_back(source, stream_end);
-  }
-
-  bool skip_lost_chunk(std::span<const std::byte> chunk, std::uint64_t chunk_offset,
-                       std::uint32_t source) {
-    for (auto& [index, end] : lost_) {
-      if (index == source && end == chunk_offset && !chunk.empty()) {
-        end = chunk_offset + chunk.size();
-        return true;
-      }
-    }
-    return false;
-  }
-
   Schema schema_;
   bool validate_;
   std::vector<FieldPlan> plans_;
@@ -575,7 +555,6 @@ class ProtobufDecoder final : public Decoder {
   std::vector<FieldOutput> outputs_;
   StringCache cache_;
   std::int32_t empty_string_id_ = 0;
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> lost_;
 };
 
 }  // namespace

@@ -53,7 +53,15 @@ class StreamSource : public Source {
         std::span<const std::byte> rest(
             reinterpret_cast<const std::byte*>(block_->data()) + position_,
             block_->size() - position_);
-        std::size_t length = framer_->frame(rest, options_.chunk_records, end_of_stream_);
+        bool framing_lost = false;
+        std::size_t length =
+            framer_->frame(rest, options_.chunk_records, end_of_stream_, &framing_lost);
+        if (framing_lost) {
+          // Nothing after a broken length prefix can be framed: this chunk is the last one,
+          // and decode() dead-letters it saying the rest of the stream is skipped.
+          end_of_stream_ = true;
+          length = rest.size();
+        }
         if (length > 0) {
           chunk.source_index = index_;
           chunk.stream_offset = block_offset_ + position_;

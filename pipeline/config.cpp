@@ -57,6 +57,25 @@ const Names<TransformKind> kTransformKinds = {{"add-field", TransformKind::add_f
                                               {"rename", TransformKind::rename},
                                               {"drop", TransformKind::drop},
                                               {"cast", TransformKind::cast}};
+const Names<WindowType> kWindowTypes = {{"tumbling", WindowType::tumbling},
+                                        {"sliding", WindowType::sliding},
+                                        {"session", WindowType::session}};
+// `processing.time`: whether windows use processing time.
+const Names<bool> kTimeModes = {{"event", false}, {"processing", true}};
+const Names<FilterOperator> kAlertOperators = {
+    {"gt", FilterOperator::gt}, {"ge", FilterOperator::ge}, {"lt", FilterOperator::lt},
+    {"le", FilterOperator::le}, {"eq", FilterOperator::eq}, {"ne", FilterOperator::ne}};
+// Columns every result row has besides the group-by fields and `<measure>_<metric>`.
+const std::vector<std::string> kResultColumns = {"window", "start", "end", "count", "revision"};
+// Metrics of a window that lists none, when `processing.metrics` gives none either.
+const std::vector<std::string> kDefaultMetrics = {"count", "avg", "min", "max"};
+
+constexpr std::string_view kSizeExpected = "the window length, a duration such as 1m";
+constexpr std::string_view kSlideExpected =
+    "how far each window starts after the previous, a "
+    "duration such as 30s";
+constexpr std::string_view kGapExpected =
+    "the inactivity that closes a session, a duration such as 30s";
 
 constexpr std::int64_t kMaxUint32 = std::numeric_limits<std::uint32_t>::max();
 constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
@@ -89,8 +108,180 @@ bool is_float(DataType type) {
   return type == DataType::float32 || type == DataType::float64;
 }
 
+/// Tells whether a field can be a measure: a number, not a timestamp, text or boolean.
+bool is_measurable(DataType type) {
+  return type == DataType::int32 || type == DataType::int64 || is_float(type);
+}
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void add_once(std::vector<std::string>& names, const std::string& name) {
+  if (!contains(names, name)) names.push_back(name);
+}
+
 std::string where_text(const SourceLocation& where) {
   return "line " + std::to_string(where.line) + ", column " + std::to_string(where.column);
+}
+
+/// Formats nanoseconds in the largest unit that divides them, as durations are written.
+std::string duration_text(std::int64_t nanoseconds) {
+  static constexpr std::pair<std::string_view, std::int64_t> kUnits[] = {
+      {"d", 86'400'000'000'000}, {"h", 3'600'000'000'000}, {"m", 60'000'000'000},
+      {"s", 1'000'000'000},      {"ms", 1'000'000},        {"us", 1'000}};
+  for (const auto& [unit, size] : kUnits) {
+    if (nanoseconds != 0 && nanoseconds % size == 0) {
+      return std::to_string(nanoseconds / size) + std::string(unit);
+    }
+  }
+  return std::to_string(nanoseconds) + "ns";
+}
+
+/// Describes a window for messages that list the windows: "minute (tumbling, size 1m)".
+std::string window_text(const WindowConfig& window) {
+  switch (window.type) {
+    case WindowType::tumbling:
+      return window.name + " (tumbling, size " + duration_text(window.size_ns) + ")";
+    case WindowType::sliding:
+      return window.name + " (sliding, size " + duration_text(window.size_ns) + ", slide " +
+             duration_text(window.slide_ns) + ")";
+    case WindowType::session:
+      return window.name + " (session, gap " + duration_text(window.gap_ns) + ")";
+  }
+  return window.name;
+}
+
+/// A metric word that needs no number.
+struct MetricWord {
+  std::string_view word;
+  MetricConfig::Kind kind;
+  std::string_view name;  // the column suffix
+};
+
+using MetricKind = MetricConfig::Kind;
+constexpr MetricWord kMetricWords[] = {{"count", MetricKind::count, "count"},
+                                       {"sum", MetricKind::sum, "sum"},
+                                       {"avg", MetricKind::avg, "avg"},
+                                       {"mean", MetricKind::avg, "avg"},
+                                       {"min", MetricKind::min, "min"},
+                                       {"max", MetricKind::max, "max"},
+                                       {"variance", MetricKind::variance, "variance"},
+                                       {"variance_pop", MetricKind::variance_pop, "variance_pop"},
+                                       {"stddev", MetricKind::stddev, "stddev"},
+                                       {"stddev_pop", MetricKind::stddev_pop, "stddev_pop"},
+                                       {"median", MetricKind::percentile, "median"},
+                                       {"trend", MetricKind::trend, "trend"},
+                                       {"first", MetricKind::first, "first"},
+                                       {"last", MetricKind::last, "last"}};
+
+/// The seed's words for a family of percentiles, each standing for p50, p95 and p99.
+struct PercentileFamily {
+  std::string_view word;
+  std::string_view prefix;
+  std::string_view suffix;
+};
+constexpr PercentileFamily kPercentileFamilies[] = {
+    {"percentile", "", ""}, {"percentile_disc", "", "_disc"}, {"approx_percentile", "approx_", ""}};
+constexpr std::string_view kFamilyPercentiles[] = {"p50", "p95", "p99"};
+
+constexpr std::string_view kMetricPatterns =
+    "pN, pN_disc or approx_pN with N greater than 0 and at most 100 (p95, p99.9)";
+
+/// Reads pN, pN_disc or approx_pN. Returns nullopt with `problem` empty when `word` has none of
+/// these shapes, and with `problem` set when it has one but N is wrong.
+std::optional<MetricConfig> read_percentile(std::string_view word, std::string& problem) {
+  MetricConfig metric;
+  metric.kind = MetricKind::percentile;
+  std::string_view body = word;
+  std::string_view prefix;
+  std::string_view suffix;
+  if (body.starts_with("approx_")) {
+    metric.kind = MetricKind::approx_percentile;
+    prefix = "approx_";
+    body.remove_prefix(prefix.size());
+  } else if (body.ends_with("_disc")) {
+    metric.kind = MetricKind::percentile_disc;
+    suffix = "_disc";
+    body.remove_suffix(suffix.size());
+  }
+  if (body.size() < 2 || body[0] != 'p' || body[1] < '0' || body[1] > '9') return std::nullopt;
+  body.remove_prefix(1);
+  if (body.find_first_not_of("0123456789.") != std::string_view::npos) return std::nullopt;
+
+  const std::size_t dot = body.find('.');
+  std::string_view integer = body.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? "" : body.substr(dot + 1);
+  if (dot != std::string_view::npos &&
+      (fraction.empty() || fraction.find('.') != std::string_view::npos)) {
+    problem = "expected " + std::string(kMetricPatterns) + ", got '" + std::string(word) + "'";
+    return std::nullopt;
+  }
+  // One spelling per quantile, so that each has one column name.
+  while (integer.size() > 1 && integer.front() == '0') integer.remove_prefix(1);
+  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  std::string canonical = std::string(prefix) + "p" + std::string(integer);
+  if (!fraction.empty()) canonical += "." + std::string(fraction);
+  canonical += suffix;
+  const bool zero = integer == "0" && fraction.empty();
+  if (zero || integer.size() > 3 ||
+      (integer.size() == 3 && (integer != "100" || !fraction.empty()))) {
+    problem = "percentile '" + std::string(word) +
+              "' is out of range: N must be greater than 0 and at most 100";
+    return std::nullopt;
+  }
+  if (canonical != word) {
+    problem = "write '" + canonical + "' instead of '" + std::string(word) +
+              "', so that each percentile has one column name";
+    return std::nullopt;
+  }
+  // N/100 as decimal text ("99.9" -> "0.999"), so the quantile is the double nearest to it.
+  std::string padded = std::string(3 - std::min<std::size_t>(integer.size(), 3), '0');
+  padded += integer;
+  const std::string decimal = padded.substr(0, padded.size() - 2) + "." +
+                              padded.substr(padded.size() - 2) + std::string(fraction);
+  std::from_chars(decimal.data(), decimal.data() + decimal.size(), metric.quantile);
+  metric.name = std::string(prefix) + "p" + std::string(integer);
+  if (!fraction.empty()) metric.name += "_" + std::string(fraction);
+  metric.name += suffix;
+  return metric;
+}
+
+/// Turns one metric word into the metrics it stands for (several for `percentile`), or sets
+/// `problem` and returns nothing.
+std::vector<MetricConfig> metrics_of(std::string_view word, std::string& problem) {
+  for (const auto& entry : kMetricWords) {
+    if (entry.word != word) continue;
+    MetricConfig metric;
+    metric.kind = entry.kind;
+    metric.name = entry.name;
+    return {metric};
+  }
+  for (const auto& family : kPercentileFamilies) {
+    if (family.word != word) continue;
+    std::vector<MetricConfig> metrics;
+    for (const auto& percentile : kFamilyPercentiles) {
+      const std::string member =
+          std::string(family.prefix) + std::string(percentile) + std::string(family.suffix);
+      metrics.push_back(*read_percentile(member, problem));
+    }
+    return metrics;
+  }
+  if (auto metric = read_percentile(word, problem)) return {*metric};
+  if (!problem.empty()) return {};
+  std::vector<std::string> words;
+  for (const auto& entry : kMetricWords) words.emplace_back(entry.word);
+  for (const auto& family : kPercentileFamilies) words.emplace_back(family.word);
+  std::vector<std::string> candidates = words;
+  for (const auto& family : kPercentileFamilies) {
+    for (const auto& percentile : kFamilyPercentiles) {
+      candidates.push_back(std::string(family.prefix) + std::string(percentile) +
+                           std::string(family.suffix));
+    }
+  }
+  problem = "unknown metric '" + std::string(word) + "'" + did_you_mean(word, candidates) +
+            "; expected one of: " + join_names(words) + ", or " + std::string(kMetricPatterns);
+  return {};
 }
 
 /// Follows which fields exist at each point of the pipeline, and their types, so that a rule or
@@ -105,6 +296,7 @@ class FieldScope {
   /// False when the schema could not be read: then references are not checked at all.
   bool known = false;
 
+  const std::vector<Entry>& entries() const { return entries_; }
   const Entry* find(std::string_view name) const {
     for (const auto& entry : entries_) {
       if (entry.name == name) return &entry;
@@ -138,6 +330,30 @@ class FieldScope {
   std::vector<Entry> entries_;
 };
 
+/// Names as written, each with the node it came from, so later checks can point at it.
+using NamedNodes = std::vector<std::pair<std::string, ConfigNode>>;
+
+/// What `processing.groupBy`, `aggregations` and `metrics` give every window that does not set
+/// its own.
+struct WindowDefaults {
+  std::optional<NamedNodes> group_by;
+  std::optional<NamedNodes> measures;
+  std::optional<std::vector<MetricConfig>> metrics;
+};
+
+/// A window as read, before the defaults fill what it leaves out; keeps nodes for messages.
+struct WindowDraft {
+  WindowConfig window;
+  ConfigNode node;
+  std::optional<ConfigNode> name;
+  std::optional<NamedNodes> group_by;
+  std::optional<NamedNodes> measures;
+  std::optional<std::vector<MetricConfig>> metrics;
+  std::optional<ConfigNode> accuracy;
+};
+
+enum class FieldRole : std::uint8_t { group_by, measure };
+
 /// Turns a parsed document into a Config, reporting every problem through the reader.
 class ConfigLoader {
  public:
@@ -160,6 +376,21 @@ class ConfigLoader {
   void read_file_source(MapReader& map, FileSourceConfig& file);
   void read_generator(MapReader& map, GeneratorConfig& generator);
   void read_processing(const ConfigNode& value);
+  void read_watermark(const ConfigNode& value);
+  WindowDefaults read_window_defaults(const std::optional<ConfigNode>& group_by,
+                                      const std::optional<ConfigNode>& aggregations,
+                                      const std::optional<ConfigNode>& metrics);
+  std::optional<NamedNodes> read_window_fields(const ConfigNode& value, FieldRole role);
+  std::optional<std::vector<MetricConfig>> read_default_metrics(const ConfigNode& value);
+  std::optional<std::vector<MetricConfig>> read_metrics(const ConfigNode& owner,
+                                                        const std::vector<ConfigNode>& items);
+  void read_windows(const ConfigNode& value, const WindowDefaults& defaults);
+  std::optional<WindowDraft> read_window(const ConfigNode& item);
+  std::vector<WindowDraft> read_window_types(const ConfigNode& value);
+  bool slide_fits(const ConfigNode& slide, std::int64_t slide_ns, std::int64_t size_ns);
+  void finish_window(WindowDraft& draft, const WindowDefaults& defaults);
+  void check_result_columns(const WindowDraft& draft, const NamedNodes* group_by);
+  void check_event_time(const ConfigNode& windows);
   void read_stage(const ConfigNode& item);
   void read_filter(const ConfigNode& value, FilterConfig& filter);
   void read_rule(const ConfigNode& item, FilterConfig& filter);
@@ -170,6 +401,10 @@ class ConfigLoader {
   void read_calculate(MapReader& map, TransformOperation& operation);
   void read_output(const ConfigNode& value);
   void read_destination(const ConfigNode& item);
+  void read_alerts(const ConfigNode& value);
+  void read_alert_condition(const ConfigNode& item);
+  void check_alert(const AlertCondition& condition, const ConfigNode& metric, const ConfigNode& op,
+                   const std::optional<ConfigNode>& window);
 
   std::optional<std::string> read_path(const ConfigNode& value);
   std::optional<std::string> read_name(const ConfigNode& value);
@@ -187,6 +422,10 @@ class ConfigLoader {
   std::filesystem::path folder_;
   Config config_;
   FieldScope scope_;
+  /// Whether input.format.schema named an event-time field (even a wrong one).
+  bool event_time_given_ = false;
+  /// False once a window could not be read: alerts are then not matched against the windows.
+  bool windows_complete_ = true;
 };
 
 Config ConfigLoader::load(const ConfigNode& root) {
@@ -296,6 +535,7 @@ void ConfigLoader::read_schema(const ConfigNode& value) {
 
   Schema& schema = config_.format.schema;
   scope_.known = complete;
+  event_time_given_ = event_time.has_value();
   if (event_time && complete) read_event_time(*event_time);
   if (event_time && !complete) reader_.text(*event_time, "a field name");
   schema.id = schema.layout_id();
@@ -576,12 +816,536 @@ void ConfigLoader::read_generator(MapReader& map, GeneratorConfig& generator) {
 // Processing
 
 void ConfigLoader::read_processing(const ConfigNode& value) {
-  MapReader map(reader_, value, "a map with pipeline");
+  MapReader map(reader_, value, "a map with pipeline and windows");
   auto pipeline = map.optional("pipeline");
-  map.not_supported("windows", "windowed aggregation is not supported by this build yet");
+  auto time = map.optional("time");
+  auto watermark = map.optional("watermark");
+  auto late_events = map.optional("lateEvents");
+  auto group_by = map.optional("groupBy");
+  auto aggregations = map.optional("aggregations");
+  auto metrics = map.optional("metrics");
+  auto windows = map.optional("windows");
   map.finish();
-  if (!pipeline) return;
-  for (const auto& item : reader_.items(*pipeline, "a list of stages")) read_stage(item);
+  if (pipeline) {
+    for (const auto& item : reader_.items(*pipeline, "a list of stages")) read_stage(item);
+  }
+  if (time) {
+    if (auto processing = reader_.choice(*time, "time mode", kTimeModes)) {
+      config_.processing_time = *processing;
+    }
+  }
+  if (watermark) read_watermark(*watermark);
+  if (late_events) {
+    if (auto path = read_path(*late_events)) config_.late_path = *path;
+  }
+  // Windows see the fields that leave the last stage, so they are read after the pipeline.
+  const WindowDefaults defaults = read_window_defaults(group_by, aggregations, metrics);
+  if (!windows) return;
+  read_windows(*windows, defaults);
+  check_event_time(*windows);
+}
+
+void ConfigLoader::read_watermark(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map with maxOutOfOrderness, allowedLateness and idleTimeout");
+  auto out_of_orderness = map.optional("maxOutOfOrderness");
+  auto allowed_lateness = map.optional("allowedLateness");
+  auto idle_timeout = map.optional("idleTimeout");
+  map.finish();
+  WatermarkConfig& watermark = config_.watermark;
+  if (out_of_orderness) {
+    if (auto ns = reader_.duration(*out_of_orderness)) watermark.max_out_of_orderness_ns = *ns;
+  }
+  if (allowed_lateness) {
+    if (auto ns = reader_.duration(*allowed_lateness)) watermark.allowed_lateness_ns = *ns;
+  }
+  if (idle_timeout) {
+    if (auto ns = reader_.duration(*idle_timeout)) watermark.idle_timeout_ns = *ns;
+  }
+}
+
+WindowDefaults ConfigLoader::read_window_defaults(const std::optional<ConfigNode>& group_by,
+                                                  const std::optional<ConfigNode>& aggregations,
+                                                  const std::optional<ConfigNode>& metrics) {
+  WindowDefaults defaults;
+  std::optional<ConfigNode> dimensions;
+  std::optional<ConfigNode> measures;
+  if (aggregations) {
+    MapReader map(reader_, *aggregations, "a map with dimensions and measures");
+    dimensions = map.optional("dimensions");
+    measures = map.optional("measures");
+    map.finish();
+  }
+  // A default that cannot be read becomes empty rather than absent, so that windows do not fall
+  // back to another one and report mistakes that are not there.
+  auto settle = [&](auto read, auto& slot) {
+    slot = read();
+    if (slot) return;
+    slot.emplace();
+    windows_complete_ = false;
+  };
+  if (group_by) {
+    settle([&] { return read_window_fields(*group_by, FieldRole::group_by); }, defaults.group_by);
+  }
+  if (dimensions && group_by) {
+    reader_.report(*dimensions,
+                   "give either processing.groupBy or aggregations.dimensions, not both");
+  } else if (dimensions) {
+    settle([&] { return read_window_fields(*dimensions, FieldRole::group_by); }, defaults.group_by);
+  }
+  if (measures) {
+    settle([&] { return read_window_fields(*measures, FieldRole::measure); }, defaults.measures);
+  }
+  if (metrics) settle([&] { return read_default_metrics(*metrics); }, defaults.metrics);
+  return defaults;
+}
+
+std::optional<NamedNodes> ConfigLoader::read_window_fields(const ConfigNode& value,
+                                                           FieldRole role) {
+  const bool measure = role == FieldRole::measure;
+  auto items = reader_.items(value, "a list of field names");
+  if (!value.node.IsSequence()) return std::nullopt;
+  if (measure && items.empty()) {
+    reader_.report(value, "expected at least one measure");
+    return std::nullopt;
+  }
+  NamedNodes names;
+  for (const auto& item : items) {
+    auto name = reader_.text(item, "a field name");
+    if (!name) continue;
+    if (scope_.known) {
+      const FieldScope::Entry* entry = scope_.find(*name);
+      if (entry == nullptr) {
+        const std::vector<std::string> fields = scope_.names();
+        reader_.report(item, "unknown field '" + *name + "'" + did_you_mean(*name, fields) +
+                                 "; fields after the pipeline: " + join_names(fields));
+        continue;
+      }
+      if (measure && entry->type && !is_measurable(*entry->type)) {
+        reader_.report(item, "a measure must be an int32, int64, float32 or float64 field; '" +
+                                 *name + "' is " + std::string(to_string(*entry->type)));
+        continue;
+      }
+    }
+    auto first = std::find_if(names.begin(), names.end(),
+                              [&](const auto& other) { return other.first == *name; });
+    if (first != names.end()) {
+      reader_.report(item, "duplicate " + std::string(measure ? "measure" : "group-by field") +
+                               " '" + *name + "' (first at " + where_text(first->second.where) +
+                               ")");
+      continue;
+    }
+    names.emplace_back(*name, item);
+  }
+  return names;
+}
+
+std::optional<std::vector<MetricConfig>> ConfigLoader::read_default_metrics(
+    const ConfigNode& value) {
+  if (value.node.IsSequence()) return read_metrics(value, reader_.items(value));
+  MapReader map(reader_, value, "a list of metric names, or a map with basic and advanced");
+  auto basic = map.optional("basic");
+  auto advanced = map.optional("advanced");
+  map.finish();
+  if (!map.is_map()) return std::nullopt;
+  if (!basic && !advanced) {
+    map.report_missing("basic", "a list of metric names; or give 'advanced'");
+    return std::nullopt;
+  }
+  std::vector<ConfigNode> items;
+  bool lists = true;
+  for (const auto& list : {basic, advanced}) {
+    if (!list) continue;
+    auto more = reader_.items(*list, "a list of metric names");
+    lists = lists && list->node.IsSequence();
+    items.insert(items.end(), more.begin(), more.end());
+  }
+  if (!lists) return std::nullopt;
+  return read_metrics(value, items);
+}
+
+std::optional<std::vector<MetricConfig>> ConfigLoader::read_metrics(
+    const ConfigNode& owner, const std::vector<ConfigNode>& items) {
+  if (items.empty()) {
+    reader_.report(owner, "expected at least one metric");
+    return std::nullopt;
+  }
+  std::vector<MetricConfig> metrics;
+  std::vector<std::string> words;  // the word each metric came from
+  bool complete = true;
+  for (const auto& item : items) {
+    auto word = reader_.text(item, "a metric name");
+    if (!word) {
+      complete = false;
+      continue;
+    }
+    std::string problem;
+    std::vector<MetricConfig> expanded = metrics_of(*word, problem);
+    if (!problem.empty()) {
+      reader_.report(item, problem);
+      complete = false;
+      continue;
+    }
+    for (auto& metric : expanded) {
+      metric.where = item.where;
+      auto first = std::find_if(metrics.begin(), metrics.end(), [&](const MetricConfig& other) {
+        return other.name == metric.name;
+      });
+      if (first == metrics.end()) {
+        metrics.push_back(std::move(metric));
+        words.push_back(*word);
+        continue;
+      }
+      const std::string& first_word = words[static_cast<std::size_t>(first - metrics.begin())];
+      std::string message = "duplicate metric '" + metric.name + "'";
+      if (*word != metric.name) message += " from '" + *word + "'";
+      message += " (first";
+      if (first_word != metric.name) message += " from '" + first_word + "'";
+      reader_.report(item, message + " at " + where_text(first->where) + ")");
+      complete = false;
+    }
+  }
+  if (!complete) return std::nullopt;
+  return metrics;
+}
+
+void ConfigLoader::read_windows(const ConfigNode& value, const WindowDefaults& defaults) {
+  std::vector<WindowDraft> drafts;
+  if (value.node.IsMap()) {
+    drafts = read_window_types(value);
+  } else if (value.node.IsSequence()) {
+    const auto items = reader_.items(value);
+    if (items.empty()) {
+      reader_.report(value, "expected at least one window");
+      windows_complete_ = false;
+    }
+    for (const auto& item : items) {
+      if (auto draft = read_window(item)) drafts.push_back(std::move(*draft));
+    }
+  } else {
+    reader_.report(value, "expected a list of windows, or a map with types and default, got " +
+                              ConfigReader::describe(value.node));
+    windows_complete_ = false;
+    return;
+  }
+  for (auto& draft : drafts) {
+    const ConfigNode& at = draft.name ? *draft.name : draft.node;
+    auto first =
+        std::find_if(config_.windows.begin(), config_.windows.end(),
+                     [&](const WindowConfig& other) { return other.name == draft.window.name; });
+    if (first != config_.windows.end()) {
+      std::string message = "duplicate window name '" + draft.window.name + "' (first at " +
+                            where_text(first->where) + ")";
+      if (!draft.name)
+        message += "; an unnamed window is named after its type, so give it a 'name'";
+      reader_.report(at, message);
+    }
+    finish_window(draft, defaults);
+    config_.windows.push_back(std::move(draft.window));
+  }
+}
+
+std::optional<WindowDraft> ConfigLoader::read_window(const ConfigNode& item) {
+  MapReader map(reader_, item, "a map with type and size");
+  auto name = map.optional("name");
+  auto type_node = map.required("type", "one of: " + names_text(kWindowTypes));
+  auto size = map.optional("size");
+  auto slide = map.optional("slide");
+  auto gap = map.optional("gap");
+  auto metrics = map.optional("metrics");
+  auto group_by = map.optional("groupBy");
+  auto measures = map.optional("measures");
+  auto accuracy = map.optional("accuracy");
+  map.finish();
+  if (!map.is_map()) {
+    windows_complete_ = false;
+    return std::nullopt;
+  }
+  WindowDraft draft;
+  draft.node = item;
+  draft.window.where = item.where;
+  draft.accuracy = accuracy;
+  bool complete = true;
+  if (name) {
+    draft.name = name;
+    if (auto text = read_name(*name)) {
+      draft.window.name = *text;
+    } else {
+      complete = false;
+    }
+  }
+  // A key that cannot be read becomes empty, not absent, so the defaults do not step in.
+  if (metrics) {
+    auto items = reader_.items(*metrics, "a list of metric names");
+    if (metrics->node.IsSequence()) draft.metrics = read_metrics(*metrics, items);
+    complete = complete && draft.metrics;
+    if (!draft.metrics) draft.metrics.emplace();
+  }
+  if (group_by) {
+    draft.group_by = read_window_fields(*group_by, FieldRole::group_by);
+    complete = complete && draft.group_by;
+    if (!draft.group_by) draft.group_by.emplace();
+  }
+  if (measures) {
+    draft.measures = read_window_fields(*measures, FieldRole::measure);
+    complete = complete && draft.measures;
+    if (!draft.measures) draft.measures.emplace();
+  }
+  std::optional<WindowType> type;
+  if (type_node) type = reader_.choice(*type_node, "window type", kWindowTypes);
+  if (!type) {
+    windows_complete_ = false;
+    return std::nullopt;
+  }
+  WindowConfig& window = draft.window;
+  window.type = *type;
+  if (!name) window.name = type_node->node.Scalar();
+  auto misplaced = [&](const std::optional<ConfigNode>& node, std::string_view key,
+                       std::string_view applies) {
+    if (!node) return;
+    reader_.report(*node, "'" + std::string(key) + "' applies only to " + std::string(applies) +
+                              " windows; this one is " + type_node->node.Scalar());
+    complete = false;
+  };
+  auto needed = [&](const std::optional<ConfigNode>& node, std::string_view key,
+                    std::string_view expected) -> std::optional<std::int64_t> {
+    std::optional<std::int64_t> nanoseconds;
+    if (node) nanoseconds = reader_.duration(*node, 1);
+    if (!node) map.report_missing(key, expected);
+    if (!nanoseconds) complete = false;
+    return nanoseconds;
+  };
+  if (window.type == WindowType::session) {
+    misplaced(size, "size", "tumbling and sliding");
+    misplaced(slide, "slide", "sliding");
+    window.size_ns = 0;
+    if (auto gap_ns = needed(gap, "gap", kGapExpected)) window.gap_ns = *gap_ns;
+  } else {
+    misplaced(gap, "gap", "session");
+    const auto size_ns = needed(size, "size", kSizeExpected);
+    if (size_ns) window.size_ns = *size_ns;
+    if (window.type == WindowType::tumbling) {
+      misplaced(slide, "slide", "sliding");
+    } else if (auto slide_ns = needed(slide, "slide", kSlideExpected); slide_ns && size_ns) {
+      window.slide_ns = *slide_ns;
+      complete = slide_fits(*slide, *slide_ns, *size_ns) && complete;
+    }
+  }
+  if (!complete) windows_complete_ = false;
+  return draft;
+}
+
+bool ConfigLoader::slide_fits(const ConfigNode& slide, std::int64_t slide_ns,
+                              std::int64_t size_ns) {
+  if (slide_ns <= size_ns) return true;
+  reader_.report(slide, "the slide (" + duration_text(slide_ns) + ") must not exceed the size (" +
+                            duration_text(size_ns) + ")");
+  return false;
+}
+
+std::vector<WindowDraft> ConfigLoader::read_window_types(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map with types and default");
+  auto types = map.required("types", "a list of window types: " + names_text(kWindowTypes));
+  auto defaults = map.required("default", "a map with size, slide and gap");
+  map.finish();
+  std::optional<ConfigNode> size;
+  std::optional<ConfigNode> slide;
+  std::optional<ConfigNode> gap;
+  bool have_defaults = false;
+  if (defaults) {
+    MapReader durations(reader_, *defaults, "a map with size, slide and gap");
+    size = durations.optional("size");
+    slide = durations.optional("slide");
+    gap = durations.optional("gap");
+    durations.finish();
+    have_defaults = durations.is_map();
+  }
+  std::vector<WindowDraft> drafts;
+  if (!types || !have_defaults) windows_complete_ = false;
+  if (!types) return drafts;
+  const auto items = reader_.items(*types, "a list of window types");
+  if (types->node.IsSequence() && items.empty()) {
+    reader_.report(*types, "expected at least one window type");
+  }
+  bool uses[3] = {false, false, false};
+  for (const auto& item : items) {
+    auto type = reader_.choice(item, "window type", kWindowTypes);
+    if (!type) {
+      windows_complete_ = false;
+      continue;
+    }
+    const std::string& word = item.node.Scalar();
+    auto first = std::find_if(drafts.begin(), drafts.end(),
+                              [&](const WindowDraft& other) { return other.window.name == word; });
+    if (first != drafts.end()) {
+      reader_.report(item, "duplicate window type '" + word + "' (first at " +
+                               where_text(first->node.where) + ")");
+      continue;
+    }
+    uses[static_cast<int>(*type)] = true;
+    WindowDraft draft;
+    draft.node = item;
+    draft.window.where = item.where;
+    draft.window.type = *type;
+    draft.window.name = word;
+    drafts.push_back(std::move(draft));
+  }
+  if (!have_defaults) return drafts;
+
+  const bool tumbling = uses[static_cast<int>(WindowType::tumbling)];
+  const bool sliding = uses[static_cast<int>(WindowType::sliding)];
+  const bool session = uses[static_cast<int>(WindowType::session)];
+  const bool any = tumbling || sliding || session;
+  std::optional<std::int64_t> size_ns;
+  std::optional<std::int64_t> slide_ns;
+  std::optional<std::int64_t> gap_ns;
+  auto read = [&](const std::optional<ConfigNode>& node, std::string_view key, bool used,
+                  std::string_view applies, std::string_view expected,
+                  std::optional<std::int64_t>& nanoseconds) {
+    if (node && any && !used) {
+      reader_.report(*node, "'" + std::string(key) + "' applies only to " + std::string(applies) +
+                                " windows, and types has none");
+      windows_complete_ = false;
+    } else if (node) {
+      nanoseconds = reader_.duration(*node, 1);
+    } else if (used) {
+      reader_.report(*defaults, "missing required key '" + std::string(key) + "' (" +
+                                    std::string(expected) + ")");
+    }
+    if (used && !nanoseconds) windows_complete_ = false;
+  };
+  read(size, "size", tumbling || sliding, "tumbling and sliding", kSizeExpected, size_ns);
+  read(slide, "slide", sliding, "sliding", kSlideExpected, slide_ns);
+  read(gap, "gap", session, "session", kGapExpected, gap_ns);
+  if (slide_ns && size_ns && !slide_fits(*slide, *slide_ns, *size_ns)) {
+    windows_complete_ = false;
+  }
+  for (auto& draft : drafts) {
+    WindowConfig& window = draft.window;
+    if (window.type == WindowType::session) {
+      window.size_ns = 0;
+      if (gap_ns) window.gap_ns = *gap_ns;
+      continue;
+    }
+    if (size_ns) window.size_ns = *size_ns;
+    if (window.type == WindowType::sliding && slide_ns) window.slide_ns = *slide_ns;
+  }
+  return drafts;
+}
+
+void ConfigLoader::finish_window(WindowDraft& draft, const WindowDefaults& defaults) {
+  WindowConfig& window = draft.window;
+  const std::string label = "window '" + window.name + "'";
+  const NamedNodes* group_by = draft.group_by      ? &*draft.group_by
+                               : defaults.group_by ? &*defaults.group_by
+                                                   : nullptr;
+  if (group_by != nullptr) {
+    for (const auto& entry : *group_by) window.group_by.push_back(entry.first);
+  }
+  const NamedNodes* measures = draft.measures      ? &*draft.measures
+                               : defaults.measures ? &*defaults.measures
+                                                   : nullptr;
+  if (measures != nullptr) {
+    for (const auto& [name, node] : *measures) {
+      if (contains(window.group_by, name)) {
+        reader_.report(node, "'" + name + "' is a group-by field of " + label +
+                                 ", so it cannot also be a measure");
+        continue;
+      }
+      window.measures.push_back(name);
+    }
+  } else if (scope_.known) {
+    for (const auto& entry : scope_.entries()) {
+      if (entry.type && is_measurable(*entry.type) && !contains(window.group_by, entry.name)) {
+        window.measures.push_back(entry.name);
+      }
+    }
+    if (window.measures.empty()) {
+      reader_.report(draft.node, "no numeric field outside the group-by reaches " + label +
+                                     ", so it has nothing to measure; fields after the "
+                                     "pipeline: " +
+                                     join_names(scope_.names()));
+    }
+  }
+  if (draft.metrics) {
+    window.metrics = *draft.metrics;
+  } else if (defaults.metrics) {
+    window.metrics = *defaults.metrics;
+  } else {
+    for (const auto& word : kDefaultMetrics) {
+      std::string unused;
+      MetricConfig metric = metrics_of(word, unused).front();
+      metric.where = window.where;
+      window.metrics.push_back(std::move(metric));
+    }
+  }
+  if (draft.accuracy) {
+    const auto accuracy = ConfigReader::as_number(draft.accuracy->node);
+    const bool approximate = std::any_of(
+        window.metrics.begin(), window.metrics.end(),
+        [](const MetricConfig& metric) { return metric.kind == MetricKind::approx_percentile; });
+    if (!accuracy || *accuracy <= 0 || *accuracy >= 1) {
+      reader_.report(*draft.accuracy, "expected a number greater than 0 and less than 1, got " +
+                                          ConfigReader::describe(draft.accuracy->node));
+    } else if (!approximate && !window.metrics.empty()) {
+      reader_.report(*draft.accuracy,
+                     "'accuracy' applies only to approximate percentiles (approx_p95, "
+                     "approx_percentile, ...); " +
+                         label + " computes none");
+    } else {
+      window.relative_accuracy = *accuracy;
+    }
+  }
+  check_result_columns(draft, group_by);
+}
+
+void ConfigLoader::check_result_columns(const WindowDraft& draft, const NamedNodes* group_by) {
+  const WindowConfig& window = draft.window;
+  std::vector<std::string> columns = kResultColumns;
+  if (group_by != nullptr) {
+    for (const auto& [name, node] : *group_by) {
+      if (contains(kResultColumns, name)) {
+        reader_.report(node, "group-by field '" + name + "' has the name of the result column '" +
+                                 name + "'; rename it in a transform first");
+      }
+      add_once(columns, name);
+    }
+  }
+  for (const auto& measure : window.measures) {
+    for (const auto& metric : window.metrics) {
+      const std::string column = measure + "_" + metric.name;
+      if (contains(columns, column)) {
+        reader_.report(draft.node, "window '" + window.name + "' would write the column '" +
+                                       column + "' twice (measure '" + measure + "', metric '" +
+                                       metric.name + "'); rename a field in a transform first");
+      }
+      columns.push_back(column);
+    }
+  }
+}
+
+void ConfigLoader::check_event_time(const ConfigNode& windows) {
+  if (config_.processing_time) return;
+  const Schema& schema = config_.format.schema;
+  if (schema.event_time < 0) {
+    if (event_time_given_) return;  // reported where eventTime is
+    reader_.report(windows,
+                   "windows on event time need input.format.schema.eventTime (a timestamp "
+                   "field); set it, or set processing.time: processing");
+    return;
+  }
+  if (!scope_.known) return;
+  const std::string& name = schema.fields[static_cast<std::size_t>(schema.event_time)].name;
+  const FieldScope::Entry* entry = scope_.find(name);
+  if (entry == nullptr) {
+    reader_.report(windows, "windows on event time read the field '" + name +
+                                "', which the pipeline removes or renames; keep it, or set "
+                                "processing.time: processing");
+  } else if (entry->type && *entry->type != DataType::timestamp) {
+    reader_.report(windows, "windows on event time read the field '" + name +
+                                "', which the pipeline turns into " +
+                                std::string(to_string(*entry->type)) +
+                                "; keep it a timestamp, or set processing.time: processing");
+  }
 }
 
 void ConfigLoader::read_stage(const ConfigNode& item) {
@@ -916,8 +1680,9 @@ void ConfigLoader::read_calculate(MapReader& map, TransformOperation& operation)
 void ConfigLoader::read_output(const ConfigNode& value) {
   MapReader map(reader_, value, "a map with destinations");
   auto destinations = map.required("destinations", "a list of destinations");
-  map.not_supported("alerts", "alerts are not supported by this build yet");
+  auto alerts = map.optional("alerts");
   map.finish();
+  if (alerts) read_alerts(*alerts);
   if (!destinations) return;
   auto items = reader_.items(*destinations, "a list of destinations");
   if (destinations->node.IsSequence() && items.empty()) {
@@ -957,6 +1722,135 @@ void ConfigLoader::read_destination(const ConfigNode& item) {
   }
   map.finish();
   config_.destinations.push_back(std::move(sink));
+}
+
+void ConfigLoader::read_alerts(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map with conditions");
+  auto conditions = map.required("conditions", "a list of {metric, operator, value, window}");
+  auto path = map.optional("path");
+  // Names the channels the file asks for, so the message says what is missing.
+  std::string channels;
+  for (const auto& pair : map.is_map() ? value.node : YAML::Node()) {
+    if (!pair.first.IsScalar() || pair.first.Scalar() != "notifications") continue;
+    const YAML::Node& given = pair.second;
+    std::vector<std::string> names;
+    if (given.IsScalar()) names.push_back(given.Scalar());
+    if (given.IsSequence()) {
+      for (const auto& channel : given) {
+        if (channel.IsScalar()) names.push_back(channel.Scalar());
+      }
+    }
+    if (!names.empty()) channels = " (" + join_names(names) + ")";
+  }
+  map.not_supported("notifications", "alert notifications" + channels +
+                                         " are not supported by this build yet; alert records "
+                                         "go to output.alerts.path or the destinations");
+  map.finish();
+  if (path) {
+    if (auto resolved = read_path(*path)) config_.alerts.path = *resolved;
+  }
+  if (!conditions) return;
+  auto items = reader_.items(*conditions, "a list of conditions");
+  if (conditions->node.IsSequence() && items.empty()) {
+    reader_.report(*conditions, "expected at least one condition");
+  }
+  if (windows_complete_ && config_.windows.empty() && !items.empty()) {
+    reader_.report(value,
+                   "alerts are checked on window results, but processing.windows defines none");
+    windows_complete_ = false;  // nothing to match the conditions against
+  }
+  for (const auto& item : items) read_alert_condition(item);
+}
+
+void ConfigLoader::read_alert_condition(const ConfigNode& item) {
+  MapReader map(reader_, item, "a map with metric, operator and value");
+  auto metric = map.required("metric", "a result column such as temperature_max, or a measure");
+  auto op = map.required("operator", "one of: " + names_text(kAlertOperators));
+  auto value = map.required("value", "the number to compare with");
+  auto window = map.optional("window");
+  map.finish();
+  if (!map.is_map()) return;
+  AlertCondition condition;
+  condition.where = item.where;
+  std::optional<std::string> metric_name;
+  std::optional<FilterOperator> op_value;
+  std::optional<double> number;
+  std::optional<std::string> window_name;
+  if (metric) metric_name = read_name(*metric);
+  if (op) op_value = reader_.choice(*op, "operator", kAlertOperators);
+  if (value) {
+    number = ConfigReader::as_number(value->node);
+    if (!number) {
+      reader_.report(*value, "expected a number, got " + ConfigReader::describe(value->node));
+    }
+  }
+  if (window) window_name = read_name(*window);
+  if (!metric_name || !op_value || !number || (window && !window_name)) return;
+  condition.metric = *metric_name;
+  condition.op = *op_value;
+  condition.value = *number;
+  if (window_name) condition.window = *window_name;
+  if (windows_complete_ && scope_.known) check_alert(condition, *metric, *op, window);
+  config_.alerts.conditions.push_back(std::move(condition));
+}
+
+void ConfigLoader::check_alert(const AlertCondition& condition, const ConfigNode& metric,
+                               const ConfigNode& op, const std::optional<ConfigNode>& window) {
+  std::vector<const WindowConfig*> matched;
+  std::optional<std::int64_t> size_ns;
+  for (const auto& candidate : config_.windows) {
+    if (!window || candidate.name == condition.window) matched.push_back(&candidate);
+  }
+  if (window && matched.empty()) {
+    size_ns = parse_duration_ns(condition.window);
+    for (const auto& candidate : config_.windows) {
+      if (size_ns && candidate.type != WindowType::session && candidate.size_ns == *size_ns) {
+        matched.push_back(&candidate);
+      }
+    }
+  }
+  if (matched.empty()) {
+    std::vector<std::string> names;
+    std::vector<std::string> described;
+    for (const auto& candidate : config_.windows) {
+      names.push_back(candidate.name);
+      described.push_back(window_text(candidate));
+    }
+    std::string message = "no window is named '" + condition.window + "'";
+    message += size_ns ? " or has size " + condition.window : did_you_mean(condition.window, names);
+    reader_.report(*window, message + "; windows: " + join_names(described));
+    return;
+  }
+
+  std::vector<std::string> measures;
+  std::vector<std::string> columns = {"count"};
+  for (const WindowConfig* candidate : matched) {
+    for (const auto& measure : candidate->measures) {
+      add_once(measures, measure);
+      for (const auto& result : candidate->metrics) add_once(columns, measure + "_" + result.name);
+    }
+  }
+  if (contains(columns, condition.metric)) return;
+  if (contains(measures, condition.metric)) {
+    if (condition.op == FilterOperator::eq || condition.op == FilterOperator::ne) {
+      reader_.report(op, "operator '" + op.node.Scalar() + "' needs a result column such as '" +
+                             condition.metric +
+                             "_max'; a bare measure compares the window's "
+                             "max (gt, ge) or min (lt, le)");
+    }
+    return;
+  }
+  std::string scope = "any window";
+  if (matched.size() == 1) {
+    scope = "window '" + matched.front()->name + "'";
+  } else if (window) {
+    scope = "the windows of size " + condition.window;
+  }
+  std::vector<std::string> candidates = measures;
+  candidates.insert(candidates.end(), columns.begin(), columns.end());
+  reader_.report(metric, "'" + condition.metric + "' is neither a measure nor a result column of " +
+                             scope + did_you_mean(condition.metric, candidates) + "; measures: " +
+                             join_names(measures) + "; columns: " + join_names(columns));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,6 +119,66 @@ struct SinkConfig {
   SourceLocation where;
 };
 
+enum class WindowType : std::uint8_t { tumbling, sliding, session };
+
+/// One metric a window computes for each of its measures.
+struct MetricConfig {
+  enum class Kind : std::uint8_t {
+    count, sum, avg, min, max, variance, variance_pop, stddev, stddev_pop,
+    percentile,       // continuous (Hyndman-Fan type 7); `quantile` in [0, 1]
+    percentile_disc,  // DuckDB quantile_disc
+    approx_percentile,  // DDSketch; `quantile` in [0, 1]
+    trend, first, last
+  };
+  Kind kind = Kind::avg;
+  double quantile = 0.5;
+  /// The column suffix: `avg`, `p95`, `p99_9`, `median`, `p95_disc`, `approx_p99`, ...
+  std::string name;
+  SourceLocation where;
+};
+
+/// One entry of `processing.windows`.
+struct WindowConfig {
+  std::string name;  // the configured name, else the type
+  WindowType type = WindowType::tumbling;
+  std::int64_t size_ns = 60'000'000'000;
+  std::int64_t slide_ns = 0;  // sliding only
+  std::int64_t gap_ns = 0;    // session only
+  std::vector<MetricConfig> metrics;
+  /// Group-by fields (`groupBy`); defaults to `processing.groupBy` / `aggregations.dimensions`.
+  std::vector<std::string> group_by;
+  /// Numeric fields the metrics apply to; defaults to `aggregations.measures`, else every
+  /// numeric field that reaches the windows.
+  std::vector<std::string> measures;
+  /// DDSketch relative accuracy for approx_percentile.
+  double relative_accuracy = 0.01;
+  SourceLocation where;
+};
+
+/// `processing.watermark`: how event time advances and how late data is treated.
+struct WatermarkConfig {
+  std::int64_t max_out_of_orderness_ns = 0;
+  std::int64_t allowed_lateness_ns = 0;
+  /// A source with no events for this long (processing time) stops holding the watermark back;
+  /// 0 = never.
+  std::int64_t idle_timeout_ns = 0;
+};
+
+/// One of `output.alerts.conditions`: compares a window result column with a constant.
+struct AlertCondition {
+  std::string metric;   // a measure (`temperature`: its avg) or a result column (`temperature_max`)
+  FilterOperator op = FilterOperator::gt;
+  double value = 0;
+  std::string window;   // a window name, or a size such as "5m"; empty = every window
+  SourceLocation where;
+};
+
+struct AlertConfig {
+  std::vector<AlertCondition> conditions;
+  /// Where alert records go (JSON lines); empty = the run's destinations.
+  std::string path;
+};
+
 /// The whole configuration file.
 struct Config {
   std::string path;
@@ -128,6 +188,13 @@ struct Config {
   std::vector<SinkConfig> destinations;
   /// Where bad records go (`input.deadLetter`); empty means "dead-letter.jsonl".
   std::string dead_letter_path;
+  std::vector<WindowConfig> windows;
+  WatermarkConfig watermark;
+  /// `processing.time: processing` windows on arrival time instead of the event-time field.
+  bool processing_time = false;
+  /// Where events too late for their windows go (`processing.lateEvents`); empty = counted only.
+  std::string late_path;
+  AlertConfig alerts;
 };
 
 /// Parses a duration: 500ms, 10s, 1m, 24h, 2d, 250us, 100ns (an integer and a unit).

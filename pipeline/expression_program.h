@@ -186,9 +186,9 @@ LDH_HOST_DEVICE LDH_FORCE_INLINE double apply_binary(OpCode op, double a, double
     case OpCode::greater_equal:
       return from_bool(a >= b);
     case OpCode::logical_and:
-      return from_bool(truth(a) & truth(b));
+      return from_bool(truth(a) + truth(b) == 2);
     case OpCode::logical_or:
-      return from_bool(truth(a) | truth(b));
+      return from_bool(truth(a) + truth(b) != 0);
     case OpCode::minimum:
       return math::min(a, b);
     case OpCode::maximum:

@@ -142,14 +142,14 @@ LDH_HOST_DEVICE LDH_FORCE_INLINE double fmod(double x, double y) {
 LDH_HOST_DEVICE LDH_FORCE_INLINE double min(double a, double b) {
   const double smaller = select(a < b, a, b);
   const double equal = from_bits(to_bits(a) | to_bits(b));  // picks -0 over +0
-  return select(is_nan(a) | is_nan(b), quiet_nan(), select(a == b, equal, smaller));
+  return select(is_nan(a) + is_nan(b) != 0, quiet_nan(), select(a == b, equal, smaller));
 }
 
 /// Returns the larger value; NaN when either is NaN; max(-0, +0) is +0. Branch-free.
 LDH_HOST_DEVICE LDH_FORCE_INLINE double max(double a, double b) {
   const double larger = select(a > b, a, b);
   const double equal = from_bits(to_bits(a) & to_bits(b));  // picks +0 over -0
-  return select(is_nan(a) | is_nan(b), quiet_nan(), select(a == b, equal, larger));
+  return select(is_nan(a) + is_nan(b) != 0, quiet_nan(), select(a == b, equal, larger));
 }
 
 /// Returns min(max(x, low), high): NaN when any argument is NaN, `high` when low > high.

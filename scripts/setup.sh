@@ -7,7 +7,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libyaml-cpp-dev libsimdjson-dev
   libprotobuf-dev libprotoc-dev protobuf-compiler
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev
   clang libclang-rt-14-dev
   python3
 )

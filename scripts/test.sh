@@ -23,7 +23,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   # shellcheck disable=SC2086
   cmake --build "$fuzz_build" --parallel "$(nproc)" --target $targets
   for target in $targets; do
-    corpus=$root/tests/fuzz/corpus/${target%_fuzz}
+    corpus=$root/tests/fuzz/corpus/$target
     work=$(mktemp -d)
     cp -r "$corpus"/. "$work"/ 2>/dev/null || true
     echo "fuzz: $target for ${fuzz_seconds}s"

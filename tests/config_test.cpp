@@ -385,6 +385,287 @@ TEST(ConfigTest, TransformsTrackFieldsThroughThePipeline) {
   EXPECT_EQ(operations[8].type, DataType::string);
 }
 
+/// Builds a document with `body` as the keys of `processing` (starting on line 14) and
+/// `alerts` as the lines of output.alerts (after `output` and `destinations`).
+std::string with_processing(const std::string& body, const std::string& alerts = "") {
+  std::string text = kInput + "processing:\n" + body + kFooter;
+  if (!alerts.empty()) text += "  alerts:\n" + alerts;
+  return text;
+}
+
+/// Returns the result column names of `window` in order: `<measure>_<metric>`.
+std::vector<std::string> columns_of(const WindowConfig& window) {
+  std::vector<std::string> columns;
+  for (const auto& measure : window.measures) {
+    for (const auto& metric : window.metrics) columns.push_back(measure + "_" + metric.name);
+  }
+  return columns;
+}
+
+std::vector<std::string> metric_names(const WindowConfig& window) {
+  std::vector<std::string> names;
+  for (const auto& metric : window.metrics) names.push_back(metric.name);
+  return names;
+}
+
+using Strings = std::vector<std::string>;
+constexpr std::int64_t kSecond = 1'000'000'000;
+constexpr std::int64_t kMinute = 60 * kSecond;
+
+TEST(ConfigTest, SeedStreamProcessorWindowsAndAlert) {
+  const std::string path = data_path("good/stream_processor.yaml");
+  const Config config = load_config(path);
+  EXPECT_FALSE(config.processing_time);
+  ASSERT_EQ(config.windows.size(), 2u);
+
+  const WindowConfig& minute = config.windows[0];
+  EXPECT_EQ(minute.name, "tumbling");
+  EXPECT_EQ(minute.type, WindowType::tumbling);
+  EXPECT_EQ(minute.size_ns, kMinute);
+  EXPECT_EQ(minute.slide_ns, 0);
+  EXPECT_EQ(minute.gap_ns, 0);
+  EXPECT_EQ(minute.where.to_string(), path + ":34:7");
+  ASSERT_EQ(minute.metrics.size(), 3u);
+  EXPECT_EQ(minute.metrics[0].kind, MetricConfig::Kind::avg);
+  EXPECT_EQ(minute.metrics[1].kind, MetricConfig::Kind::max);
+  EXPECT_EQ(minute.metrics[2].kind, MetricConfig::Kind::min);
+  EXPECT_EQ(metric_names(minute), (Strings{"avg", "max", "min"}));
+  EXPECT_EQ(minute.metrics[1].where.to_string(), path + ":36:22");
+  // No group-by anywhere: one group; the measures are every number that leaves the pipeline,
+  // heat_index (added by the enrichment stage) included.
+  EXPECT_TRUE(minute.group_by.empty());
+  EXPECT_EQ(minute.measures,
+            (Strings{"sensor_id", "temperature", "humidity", "pressure", "heat_index"}));
+  EXPECT_EQ(minute.relative_accuracy, 0.01);
+
+  const WindowConfig& trend = config.windows[1];
+  EXPECT_EQ(trend.name, "sliding");
+  EXPECT_EQ(trend.type, WindowType::sliding);
+  EXPECT_EQ(trend.size_ns, 5 * kMinute);
+  EXPECT_EQ(trend.slide_ns, kMinute);
+  ASSERT_EQ(trend.metrics.size(), 1u);
+  EXPECT_EQ(trend.metrics[0].kind, MetricConfig::Kind::trend);
+  EXPECT_EQ(columns_of(trend)[1], "temperature_trend");
+
+  const WatermarkConfig defaults;
+  EXPECT_EQ(config.watermark.max_out_of_orderness_ns, defaults.max_out_of_orderness_ns);
+  EXPECT_EQ(config.watermark.allowed_lateness_ns, 0);
+  EXPECT_EQ(config.watermark.idle_timeout_ns, 0);
+  EXPECT_TRUE(config.late_path.empty());
+
+  ASSERT_EQ(config.alerts.conditions.size(), 1u);
+  const AlertCondition& alert = config.alerts.conditions[0];
+  EXPECT_EQ(alert.metric, "temperature");
+  EXPECT_EQ(alert.op, FilterOperator::gt);
+  EXPECT_EQ(alert.value, 100);
+  EXPECT_EQ(alert.window, "5m");
+  EXPECT_EQ(alert.where.to_string(), path + ":46:9");
+  EXPECT_TRUE(config.alerts.path.empty());
+}
+
+TEST(ConfigTest, SeedAnalyticsEngineMapForm) {
+  const std::string path = data_path("good/analytics.yaml");
+  const std::string folder = kDataFolder + "good/";
+  const Config config = load_config(path);
+  EXPECT_FALSE(config.processing_time);
+  EXPECT_EQ(config.watermark.max_out_of_orderness_ns, 5 * kSecond);
+  EXPECT_EQ(config.watermark.allowed_lateness_ns, kMinute);
+  EXPECT_EQ(config.watermark.idle_timeout_ns, 30 * kSecond);
+  EXPECT_EQ(config.late_path, folder + "out/late.jsonl");
+
+  ASSERT_EQ(config.windows.size(), 3u);
+  const Strings metrics = {"count", "sum", "avg", "min",    "max",
+                           "p50",   "p95", "p99", "stddev", "trend"};
+  for (const auto& window : config.windows) {
+    EXPECT_EQ(window.group_by, (Strings{"sensor_id", "location", "type"})) << window.name;
+    EXPECT_EQ(window.measures, (Strings{"temperature", "humidity", "pressure"})) << window.name;
+    EXPECT_EQ(metric_names(window), metrics) << window.name;
+  }
+  const WindowConfig& tumbling = config.windows[0];
+  EXPECT_EQ(tumbling.name, "tumbling");
+  EXPECT_EQ(tumbling.size_ns, kMinute);
+  EXPECT_EQ(tumbling.slide_ns, 0);
+  EXPECT_EQ(tumbling.where.to_string(), path + ":23:13");
+  const WindowConfig& sliding = config.windows[1];
+  EXPECT_EQ(sliding.name, "sliding");
+  EXPECT_EQ(sliding.type, WindowType::sliding);
+  EXPECT_EQ(sliding.size_ns, kMinute);
+  EXPECT_EQ(sliding.slide_ns, 30 * kSecond);
+  const WindowConfig& session = config.windows[2];
+  EXPECT_EQ(session.name, "session");
+  EXPECT_EQ(session.type, WindowType::session);
+  EXPECT_EQ(session.gap_ns, 30 * kSecond);
+  EXPECT_EQ(session.size_ns, 0);
+  EXPECT_EQ(session.slide_ns, 0);
+
+  // `percentile` is p50, p95 and p99, each pointing at the word.
+  const MetricConfig& p95 = tumbling.metrics[6];
+  EXPECT_EQ(p95.kind, MetricConfig::Kind::percentile);
+  EXPECT_EQ(p95.quantile, 0.95);
+  EXPECT_EQ(p95.where.to_string(), path + ":30:16");
+  EXPECT_EQ(tumbling.metrics[7].quantile, 0.99);
+  EXPECT_EQ(tumbling.metrics[0].where.to_string(), path + ":29:13");
+  EXPECT_EQ(tumbling.metrics[8].kind, MetricConfig::Kind::stddev);
+  const Strings columns = columns_of(tumbling);
+  ASSERT_EQ(columns.size(), 30u);
+  EXPECT_EQ(columns[0], "temperature_count");
+  EXPECT_EQ(columns[6], "temperature_p95");
+  EXPECT_EQ(columns[29], "pressure_trend");
+
+  EXPECT_EQ(config.alerts.path, folder + "out/alerts.jsonl");
+  ASSERT_EQ(config.alerts.conditions.size(), 3u);
+  EXPECT_EQ(config.alerts.conditions[0].metric, "temperature_p99");
+  EXPECT_EQ(config.alerts.conditions[0].op, FilterOperator::ge);
+  EXPECT_EQ(config.alerts.conditions[0].window, "session");
+  EXPECT_EQ(config.alerts.conditions[1].op, FilterOperator::lt);
+  EXPECT_EQ(config.alerts.conditions[1].window, "");
+  EXPECT_EQ(config.alerts.conditions[2].op, FilterOperator::ne);
+  EXPECT_EQ(config.alerts.conditions[2].value, 0);
+}
+
+TEST(ConfigTest, WindowsTakeProcessingDefaultsUnlessTheySetTheirOwn) {
+  const Config config = parse_config(
+      with_processing("  groupBy: [location]\n"
+                      "  metrics: [sum, p99.9]\n"
+                      "  windows:\n"
+                      "    - {type: tumbling, size: 90s}\n"
+                      "    - {name: fine, type: sliding, size: 10s, slide: 5s, groupBy: [], "
+                      "measures: [humidity], metrics: [approx_p95, last], accuracy: 0.001}\n"
+                      "    - {type: session, gap: 2m, groupBy: [ok, location]}\n"),
+      "inline.yaml");
+  ASSERT_EQ(config.windows.size(), 3u);
+  const WindowConfig& inherited = config.windows[0];
+  EXPECT_EQ(inherited.size_ns, 90 * kSecond);
+  EXPECT_EQ(inherited.group_by, (Strings{"location"}));
+  // Default measures: every number after the pipeline that is not grouped by.
+  EXPECT_EQ(inherited.measures, (Strings{"temperature", "humidity"}));
+  EXPECT_EQ(columns_of(inherited),
+            (Strings{"temperature_sum", "temperature_p99_9", "humidity_sum", "humidity_p99_9"}));
+  EXPECT_EQ(inherited.metrics[1].where.to_string(), "inline.yaml:15:18");
+  const WindowConfig& fine = config.windows[1];
+  EXPECT_EQ(fine.name, "fine");
+  EXPECT_TRUE(fine.group_by.empty());
+  EXPECT_EQ(fine.measures, (Strings{"humidity"}));
+  EXPECT_EQ(metric_names(fine), (Strings{"approx_p95", "last"}));
+  EXPECT_EQ(fine.relative_accuracy, 0.001);
+  EXPECT_EQ(config.windows[2].group_by, (Strings{"ok", "location"}));
+
+  // Without processing.metrics a window computes count, avg, min and max.
+  const Config plain =
+      parse_config(with_processing("  windows: [{type: tumbling, size: 1m}]\n"), "inline.yaml");
+  ASSERT_EQ(plain.windows.size(), 1u);
+  EXPECT_EQ(metric_names(plain.windows[0]), (Strings{"count", "avg", "min", "max"}));
+  EXPECT_EQ(plain.windows[0].metrics[0].where.to_string(), "inline.yaml:14:13");
+  EXPECT_EQ(plain.windows[0].measures, (Strings{"temperature", "humidity"}));
+}
+
+TEST(ConfigTest, ProcessingTimeNeedsNoEventTimeField) {
+  const std::string text =
+      "input:\n  sources: [{type: generator}]\n"
+      "  format: {type: json, schema: {fields: [{name: x, type: float64}]}}\n"
+      "processing:\n  time: processing\n  windows: [{type: tumbling, size: 1s}]\n" +
+      kFooter;
+  const Config config = parse_config(text, "inline.yaml");
+  EXPECT_TRUE(config.processing_time);
+  ASSERT_EQ(config.windows.size(), 1u);
+  EXPECT_EQ(config.windows[0].measures, (Strings{"x"}));
+}
+
+TEST(ConfigTest, AlertsMatchWindowsByNameOrSize) {
+  const Config config = parse_config(
+      with_processing("  windows:\n"
+                      "    - {name: a, type: tumbling, size: 5m, metrics: [max]}\n"
+                      "    - {name: b, type: sliding, size: 5m, slide: 1m, metrics: [p95]}\n"
+                      "    - {name: 5m, type: session, gap: 1m, metrics: [min]}\n",
+                      "    conditions:\n"
+                      // Size 5m: a or b; the column exists in b.
+                      "      - {metric: humidity_p95, operator: le, value: -2.5, window: 300s}\n"
+                      // A window's name wins over sizes.
+                      "      - {metric: temperature_min, operator: eq, value: 0, window: 5m}\n"
+                      // Every window has a count.
+                      "      - {metric: count, operator: gt, value: 1e3}\n"),
+      "inline.yaml");
+  ASSERT_EQ(config.alerts.conditions.size(), 3u);
+  EXPECT_EQ(config.alerts.conditions[0].value, -2.5);
+  EXPECT_EQ(config.alerts.conditions[0].window, "300s");
+  EXPECT_EQ(config.alerts.conditions[1].op, FilterOperator::eq);
+  EXPECT_EQ(config.alerts.conditions[2].value, 1000);
+}
+
+TEST(MetricNameTest, NamesGiveKindQuantileAndColumn) {
+  using Kind = MetricConfig::Kind;
+  struct Row {
+    std::string word;
+    Kind kind;
+    double quantile;
+    std::string name;
+  };
+  const Row rows[] = {
+      {"count", Kind::count, 0.5, "count"},
+      {"sum", Kind::sum, 0.5, "sum"},
+      {"avg", Kind::avg, 0.5, "avg"},
+      {"mean", Kind::avg, 0.5, "avg"},
+      {"min", Kind::min, 0.5, "min"},
+      {"max", Kind::max, 0.5, "max"},
+      {"variance", Kind::variance, 0.5, "variance"},
+      {"variance_pop", Kind::variance_pop, 0.5, "variance_pop"},
+      {"stddev", Kind::stddev, 0.5, "stddev"},
+      {"stddev_pop", Kind::stddev_pop, 0.5, "stddev_pop"},
+      {"trend", Kind::trend, 0.5, "trend"},
+      {"first", Kind::first, 0.5, "first"},
+      {"last", Kind::last, 0.5, "last"},
+      {"median", Kind::percentile, 0.5, "median"},
+      {"p50", Kind::percentile, 0.5, "p50"},
+      {"p95", Kind::percentile, 0.95, "p95"},
+      {"p99", Kind::percentile, 0.99, "p99"},
+      // 99.9 / 100 in doubles is 0.9990000000000001; the quantile is the double nearest 0.999.
+      {"p99.9", Kind::percentile, 0.999, "p99_9"},
+      {"p99.99", Kind::percentile, 0.9999, "p99_99"},
+      {"p0.1", Kind::percentile, 0.001, "p0_1"},
+      {"p7", Kind::percentile, 0.07, "p7"},
+      {"p57.3", Kind::percentile, 0.573, "p57_3"},
+      {"p100", Kind::percentile, 1.0, "p100"},
+      {"p95_disc", Kind::percentile_disc, 0.95, "p95_disc"},
+      {"p99.9_disc", Kind::percentile_disc, 0.999, "p99_9_disc"},
+      {"approx_p50", Kind::approx_percentile, 0.5, "approx_p50"},
+      {"approx_p99.9", Kind::approx_percentile, 0.999, "approx_p99_9"},
+  };
+  for (const Row& row : rows) {
+    const Config config = parse_config(
+        with_processing("  windows: [{type: tumbling, size: 1m, metrics: [" + row.word + "]}]\n"),
+        "inline.yaml");
+    ASSERT_EQ(config.windows[0].metrics.size(), 1u) << row.word;
+    const MetricConfig& metric = config.windows[0].metrics[0];
+    EXPECT_EQ(metric.kind, row.kind) << row.word;
+    EXPECT_EQ(metric.quantile, row.quantile) << row.word;
+    EXPECT_EQ(metric.name, row.name) << row.word;
+  }
+
+  struct Family {
+    std::string word;
+    Kind kind;
+    Strings names;
+  };
+  const Family families[] = {
+      {"percentile", Kind::percentile, {"p50", "p95", "p99"}},
+      {"percentile_disc", Kind::percentile_disc, {"p50_disc", "p95_disc", "p99_disc"}},
+      {"approx_percentile", Kind::approx_percentile, {"approx_p50", "approx_p95", "approx_p99"}},
+  };
+  for (const Family& family : families) {
+    const Config config =
+        parse_config(with_processing("  windows: [{type: tumbling, size: 1m, metrics: [" +
+                                     family.word + "]}]\n"),
+                     "inline.yaml");
+    const WindowConfig& window = config.windows[0];
+    EXPECT_EQ(metric_names(window), family.names) << family.word;
+    ASSERT_EQ(window.metrics.size(), 3u);
+    EXPECT_EQ(window.metrics[0].quantile, 0.5);
+    EXPECT_EQ(window.metrics[1].quantile, 0.95);
+    EXPECT_EQ(window.metrics[2].quantile, 0.99);
+    for (const auto& metric : window.metrics) EXPECT_EQ(metric.kind, family.kind);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One test per kind of error
 
@@ -544,15 +825,15 @@ TEST(ConfigErrorTest, KnownButUnsupportedFeaturesSaySo) {
                "generator)");
   expect_error(errors, file + ":8:13", "input.sources[1].type",
                "source type 'websocket' is not supported by this build yet");
-  expect_error(errors, file + ":16:3", "processing.windows",
-               "windowed aggregation is not supported by this build yet");
-  expect_error(errors, file + ":20:13", "output.destinations[0].type",
+  expect_error(errors, file + ":21:13", "output.destinations[0].type",
                "destination type 'elasticsearch' is not supported by this build yet (supported: "
                "stdout, jsonl)");
-  expect_error(errors, file + ":22:3", "output.alerts", "alerts are not supported by this build");
-  expect_error(errors, file + ":24:1", "state", "state storage and recovery are not supported");
+  expect_error(errors, file + ":25:5", "output.alerts.notifications",
+               "alert notifications (email, webhook) are not supported by this build yet; alert "
+               "records go to output.alerts.path or the destinations");
+  expect_error(errors, file + ":26:1", "state", "state storage and recovery are not supported");
   // The kafka source's own keys (topic, config) are not reported as unknown.
-  EXPECT_EQ(errors.size(), 6u) << listing(errors);
+  EXPECT_EQ(errors.size(), 5u) << listing(errors);
 
   const auto events = errors_of(with_pipeline("") + "events: {}\nhandlers: {}\n");
   expect_message(events, "events", "event routing is not supported by this build yet");
@@ -766,7 +1047,8 @@ TEST(ConfigErrorTest, OddDocumentsGiveErrorsNotCrashes) {
                  "expected a map with name and type, got nothing");
   expect_error(nulls, "inline.yaml:6:3", "input.deadLetter",
                "expected a file path or a map with path, got nothing");
-  expect_error(nulls, "inline.yaml:7:1", "processing", "expected a map with pipeline, got nothing");
+  expect_error(nulls, "inline.yaml:7:1", "processing",
+               "expected a map with pipeline and windows, got nothing");
 
   const auto keys = errors_of("? [a, b]\n: 1\n" + with_pipeline(""));
   expect_error(keys, "inline.yaml:1:3", "", "expected a key name, got a list");

@@ -109,6 +109,22 @@ TEST(Executor, TheSameEventsInEveryFormatGiveTheSameOutput) {
   EXPECT_EQ(json.results, protobuf.results);
 }
 
+TEST(Executor, ABrokenProtobufLengthPrefixEndsTheStreamTheSameWayOnAnyThreadCount) {
+  std::string input = generate(Format::protobuf, 2000, 0, 21);
+  std::string broken = input + std::string(11, '\xFF') + generate(Format::protobuf, 500, 0, 22);
+  auto reference = run_pipeline(kSensorPipeline, broken, Format::protobuf, 1, 65536);
+  EXPECT_EQ(reference.summary.rows_decoded, 2000u);
+  EXPECT_EQ(reference.summary.dead_letters.total(), 1u);
+  EXPECT_NE(reference.dead_letters.find("the rest of the stream is skipped"), std::string::npos);
+  for (unsigned threads : {2u, 3u}) {
+    for (std::size_t batch : {1u, 64u, 1000u}) {
+      auto output = run_pipeline(kSensorPipeline, broken, Format::protobuf, threads, batch);
+      EXPECT_EQ(output.results, reference.results) << threads << " threads, batch " << batch;
+      EXPECT_EQ(output.summary.dead_letters.total(), 1u) << threads << " threads, batch " << batch;
+    }
+  }
+}
+
 TEST(Executor, WritesRejectsToTheirSink) {
   testing::ScratchFolder scratch;
   std::string yaml = std::string(kSensorPipeline);
