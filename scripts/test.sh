@@ -27,7 +27,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     work=$(mktemp -d)
     cp -r "$corpus"/. "$work"/ 2>/dev/null || true
     echo "fuzz: $target for ${fuzz_seconds}s"
-    if ! "$fuzz_build/$target" -max_total_time="$fuzz_seconds" -max_len=65536 \
+    if ! "$fuzz_build/tests/$target" -max_total_time="$fuzz_seconds" -max_len=65536 \
         -artifact_prefix="$work/" -print_final_stats=1 "$work" >"$work.log" 2>&1; then
       tail -n 40 "$work.log"
       echo "fuzz: $target found a failing input (kept in $work)"
