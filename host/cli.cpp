@@ -111,6 +111,17 @@ void print_summary(const RunSummary& summary, const Config& config) {
                    static_cast<unsigned long long>(stage.rows_in));
     }
   }
+  if (!config.windows.empty()) {
+    std::fprintf(stderr,
+                 "ldh:   windows: %llu results, %llu alerts, %llu late events revised windows, "
+                 "%llu too late%s; at most %zu (key, window) states held\n",
+                 static_cast<unsigned long long>(summary.windows.results),
+                 static_cast<unsigned long long>(summary.windows.alerts),
+                 static_cast<unsigned long long>(summary.windows.late_revised),
+                 static_cast<unsigned long long>(summary.windows.late_dropped),
+                 config.late_path.empty() ? "" : (" (in " + config.late_path + ")").c_str(),
+                 summary.window_states_peak);
+  }
   std::uint64_t dead = summary.dead_letters.total();
   if (dead > 0) {
     std::string reasons;

@@ -14,6 +14,7 @@
 #include "host/memory.h"
 #include "ingest/decoder.h"
 #include "pipeline/time.h"
+#include "pipeline/window.h"
 
 namespace ldh {
 
@@ -24,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 struct Work {
   std::uint64_t sequence = 0;
   RawChunk chunk;
+  /// Marks the end of a source's stream (no bytes), so windows learn it in sequence order.
+  bool end_of_source = false;
 };
 
 /// What a worker made of one chunk, written later in sequence order.
@@ -31,8 +34,12 @@ struct ChunkResult {
   std::string output;
   std::vector<std::string> rejects;  // one per reject target
   std::vector<DeadLetter> dead_letters;
+  /// With windows: the live rows of each batch, for the writer's window engine.
+  std::vector<WindowRows> window_rows;
   std::uint64_t rows = 0;
   std::uint64_t rows_out = 0;
+  bool end_of_source = false;
+  std::uint32_t source_index = 0;
 };
 
 /// Everything the threads of one run share, behind one mutex: chunks are large (tens of
@@ -64,9 +71,10 @@ struct RunState {
 /// Per-thread state: a decoder per format, a batch and the JSON writers.
 class Worker {
  public:
-  Worker(const Plan& plan, StringDictionary& strings, const RunOptions& options,
-         const std::vector<Format>& source_formats, bool validate)
+  Worker(const Plan& plan, const WindowEngine* windows, StringDictionary& strings,
+         const RunOptions& options, const std::vector<Format>& source_formats, bool validate)
       : plan_(plan),
+        windows_(windows),
         validate_(validate),
         strings_(strings),
         options_(options),
@@ -79,6 +87,9 @@ class Worker {
   }
 
   void process(const Work& work, ChunkResult& result) {
+    result.source_index = work.chunk.source_index;
+    result.end_of_source = work.end_of_source;
+    if (work.end_of_source) return;
     Format format = source_formats_[work.chunk.source_index];
     std::unique_ptr<Decoder>& decoder = decoders_[static_cast<int>(format)];
     if (!decoder) decoder = make_decoder(format, plan_.schema(), validate_);
@@ -106,7 +117,11 @@ class Worker {
       result.rows += batch_.size();
       plan_.apply(batch_);
       result.rows_out += batch_.live_count();
-      if (!options_.discard_output) output_writer_.append_rows(batch_, kLive, result.output);
+      if (windows_ != nullptr) {
+        windows_->extract(batch_, result.window_rows.emplace_back());
+      } else if (!options_.discard_output) {
+        output_writer_.append_rows(batch_, kLive, result.output);
+      }
       for (std::size_t i = 0; i < plan_.reject_targets().size(); ++i) {
         const RejectTarget& reject = plan_.reject_targets()[i];
         if (!reject.path.empty()) {
@@ -118,6 +133,7 @@ class Worker {
 
  private:
   const Plan& plan_;
+  const WindowEngine* windows_;
   bool validate_;
   StringDictionary& strings_;
   const RunOptions& options_;
@@ -152,6 +168,26 @@ Executor::Executor(const Config& config, RunOptions options)
 }
 
 Executor::~Executor() = default;
+
+void Executor::write_window_output(const WindowOutput& output,
+                                   std::vector<std::unique_ptr<Sink>>& sinks,
+                                   std::unique_ptr<Sink>& late_sink,
+                                   std::unique_ptr<Sink>& alert_sink) {
+  for (auto& sink : sinks) sink->write(output.results);
+  if (!output.alerts.empty()) {
+    if (config_.alerts.path.empty()) {
+      for (auto& sink : sinks) sink->write(output.alerts);
+    } else {
+      if (!alert_sink) alert_sink = std::make_unique<FileSink>(config_.alerts.path);
+      alert_sink->write(output.alerts);
+    }
+  }
+  if (!output.late.empty() && !config_.late_path.empty()) {
+    if (!late_sink) late_sink = std::make_unique<FileSink>(config_.late_path);
+    late_sink->write(output.late);
+  }
+  peak_window_states_ = std::max(peak_window_states_, windows_->active_states());
+}
 
 SourceOptions Executor::source_options() const {
   SourceOptions source_options;
@@ -190,6 +226,11 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   // Reject and dead-letter files open on first use, so a clean run leaves none behind.
   std::vector<std::unique_ptr<Sink>> reject_sinks(plan_->reject_targets().size());
   std::unique_ptr<Sink> dead_letter_sink;
+  std::unique_ptr<Sink> late_sink;
+  std::unique_ptr<Sink> alert_sink;
+  if (!config_.windows.empty()) {
+    windows_ = std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size());
+  }
 
   RunState state;
   state.in_flight_limit = 2 * options_.threads + 2;
@@ -197,8 +238,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   const auto started = Clock::now();
 
   std::vector<std::thread> source_threads;
-  for (auto& source : sources) {
-    source_threads.emplace_back([&state, &source, this] {
+  for (std::uint32_t source_index = 0; source_index < sources.size(); ++source_index) {
+    auto& source = sources[source_index];
+    source_threads.emplace_back([&state, &source, source_index, this] {
       try {
         RawChunk chunk;
         while (source->next(chunk)) {
@@ -209,6 +251,16 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
           if (state.error) break;
           ++state.in_flight;
           state.queue.push_back({state.next_sequence++, std::move(chunk)});
+          state.work_ready.notify_one();
+        }
+        std::unique_lock lock(state.mutex);
+        if (!state.error) {
+          Work marker;
+          marker.sequence = state.next_sequence++;
+          marker.chunk.source_index = source_index;
+          marker.end_of_source = true;
+          ++state.in_flight;
+          state.queue.push_back(std::move(marker));
           state.work_ready.notify_one();
         }
       } catch (...) {
@@ -226,7 +278,8 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   for (unsigned t = 0; t < options_.threads; ++t) {
     workers.emplace_back([&state, &formats, this] {
       try {
-        Worker worker(*plan_, strings_, options_, formats, config_.format.validation);
+        Worker worker(*plan_, windows_.get(), strings_, options_, formats,
+                      config_.format.validation);
         while (true) {
           Work work;
           {
@@ -301,6 +354,12 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       state.results.erase(found);
     }
     try {
+      if (windows_) {
+        WindowOutput window_output;
+        for (const auto& rows : result.window_rows) windows_->add(rows, window_output);
+        if (result.end_of_source) windows_->end_source(result.source_index, window_output);
+        write_window_output(window_output, sinks, late_sink, alert_sink);
+      }
       for (auto& sink : sinks) sink->write(result.output);
       for (std::size_t i = 0; i < result.rejects.size(); ++i) {
         if (result.rejects[i].empty()) continue;
@@ -344,7 +403,16 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   if (status_thread.joinable()) status_thread.join();
   if (failure) std::rethrow_exception(failure);
 
+  if (windows_) {
+    WindowOutput window_output;
+    windows_->finish(window_output);
+    write_window_output(window_output, sinks, late_sink, alert_sink);
+    summary.windows = windows_->counters();
+    summary.window_states_peak = peak_window_states_;
+  }
   for (auto& sink : sinks) sink->flush();
+  if (late_sink) late_sink->flush();
+  if (alert_sink) alert_sink->flush();
   for (auto& sink : reject_sinks) {
     if (sink) sink->flush();
   }

@@ -12,6 +12,7 @@
 #include "pipeline/config.h"
 #include "pipeline/plan.h"
 #include "pipeline/string_dictionary.h"
+#include "pipeline/window.h"
 
 namespace ldh {
 
@@ -45,6 +46,9 @@ struct RunSummary {
   std::vector<StageSummary> stages;
   double seconds = 0;
   std::string dead_letter_path;
+  /// With windows: what the window engine did, and the most (key, window) states held at once.
+  WindowCounters windows;
+  std::size_t window_states_peak = 0;
 };
 
 /// Runs a pipeline: one thread per source cuts its stream into chunks; `threads` workers decode
@@ -69,10 +73,14 @@ class Executor {
   SourceOptions source_options() const;
 
  private:
+  void write_window_output(const WindowOutput& output, std::vector<std::unique_ptr<Sink>>& sinks,
+                           std::unique_ptr<Sink>& late_sink, std::unique_ptr<Sink>& alert_sink);
   Config config_;
   RunOptions options_;
   StringDictionary strings_;
   std::unique_ptr<Plan> plan_;
+  std::unique_ptr<WindowEngine> windows_;
+  std::size_t peak_window_states_ = 0;
   std::atomic<bool> stop_{false};
 };
 

@@ -72,8 +72,7 @@ const std::vector<std::string> kDefaultMetrics = {"count", "avg", "min", "max"};
 
 constexpr std::string_view kSizeExpected = "the window length, a duration such as 1m";
 constexpr std::string_view kSlideExpected =
-    "how far each window starts after the previous, a "
-    "duration such as 30s";
+    "how far each window starts after the previous, a duration such as 30s";
 constexpr std::string_view kGapExpected =
     "the inactivity that closes a session, a duration such as 30s";
 

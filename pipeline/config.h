@@ -166,7 +166,9 @@ struct WatermarkConfig {
 
 /// One of `output.alerts.conditions`: compares a window result column with a constant.
 struct AlertCondition {
-  std::string metric;   // a measure (`temperature`: its avg) or a result column (`temperature_max`)
+  /// A result column (`temperature_max`), or a bare measure (`temperature`): then gt/ge compare
+  /// the window's max and lt/le its min ("some reading above 100").
+  std::string metric;
   FilterOperator op = FilterOperator::gt;
   double value = 0;
   std::string window;   // a window name, or a size such as "5m"; empty = every window

@@ -115,22 +115,25 @@ LDH_HOST_DEVICE inline double divide_rounded(NumberView numerator, NumberView de
                     numerator.negative != denominator.negative);
 }
 
-/// Returns floor(sqrt(value)) and sets `inexact` when value is not its square.
+/// Returns floor(sqrt(value)) for value < 2^120 and sets `inexact` when value is not its square.
+/// Starts from the double square root (IEEE-exact on host and device) and corrects it with
+/// exact integer comparisons, so the result is the exact floor whatever the estimate was.
 LDH_HOST_DEVICE inline UInt128 integer_square_root(UInt128 value, bool* inexact) {
-  UInt128 remainder = value;
-  UInt128 root = 0;
-  UInt128 bit = UInt128{1} << 126;
-  while (bit > remainder) bit >>= 2;
-  while (bit != 0) {
-    if (remainder >= root + bit) {
-      remainder -= root + bit;
-      root = (root >> 1) + bit;
-    } else {
-      root >>= 1;
-    }
-    bit >>= 2;
+  const double approximate = static_cast<double>(static_cast<std::uint64_t>(value >> 64)) * 0x1p64 +
+                             static_cast<double>(static_cast<std::uint64_t>(value));
+  UInt128 root = static_cast<std::uint64_t>(math::sqrt(approximate));
+  if (root != 0) {
+    // One Newton step on the exact remainder brings the estimate within a unit or two.
+    const UInt128 square = root * root;
+    const double remainder =
+        square > value ? -static_cast<double>(square - value) : static_cast<double>(value - square);
+    root =
+        static_cast<UInt128>(static_cast<__int128>(root) +
+                             static_cast<__int128>(remainder / (2.0 * static_cast<double>(root))));
   }
-  *inexact = remainder != 0;
+  while (root * root > value) --root;
+  while ((root + 1) * (root + 1) <= value) ++root;
+  *inexact = root * root != value;
   return root;
 }
 

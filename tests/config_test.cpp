@@ -1290,6 +1290,472 @@ TEST(ConfigErrorTest, OutputChecks) {
   expect_message(errors_of(head), "", "missing required key 'output'");
 }
 
+/// Expects a diagnostic at `where` (FILE:LINE:COL) whose whole message is `message`.
+void expect_exact(const std::vector<ConfigDiagnostic>& diagnostics, const std::string& where,
+                  const std::string& message) {
+  for (const auto& diagnostic : diagnostics) {
+    if (diagnostic.where.to_string() == where && diagnostic.message == message) return;
+  }
+  ADD_FAILURE() << "no error at " << where << " reading '" << message << "'; got:\n"
+                << listing(diagnostics);
+}
+
+TEST(WindowErrorTest, TypesAndDurations) {
+  const auto errors =
+      errors_of(with_processing("  windows:\n"
+                                "    - {type: tumblin, size: 1m}\n"
+                                "    - {name: a, type: tumbling}\n"
+                                "    - {name: b, type: tumbling, size: 1m, slide: 1m, gap: 1s}\n"
+                                "    - {name: c, type: sliding, size: 1m, slide: 2m}\n"
+                                "    - {name: d, type: session, size: 1m, gap: 0s}\n"
+                                "    - {name: e, type: sliding, size: 1m}\n"
+                                "    - {name: f, type: session}\n"
+                                "    - {name: g, type: tumbling, size: 1m, sise: 1m}\n"));
+  expect_exact(errors, "inline.yaml:15:14",
+               "processing.windows[0].type: unknown window type 'tumblin' (did you mean "
+               "'tumbling'?); expected one of: tumbling, sliding, session");
+  expect_exact(errors, "inline.yaml:16:7",
+               "processing.windows[1]: missing required key 'size' (the window length, a "
+               "duration such as 1m)");
+  expect_exact(errors, "inline.yaml:17:50",
+               "processing.windows[2].slide: 'slide' applies only to sliding windows; this one "
+               "is tumbling");
+  expect_exact(errors, "inline.yaml:17:59",
+               "processing.windows[2].gap: 'gap' applies only to session windows; this one is "
+               "tumbling");
+  expect_exact(errors, "inline.yaml:18:49",
+               "processing.windows[3].slide: the slide (2m) must not exceed the size (1m)");
+  expect_exact(errors, "inline.yaml:19:38",
+               "processing.windows[4].size: 'size' applies only to tumbling and sliding windows; "
+               "this one is session");
+  expect_exact(errors, "inline.yaml:19:47",
+               "processing.windows[4].gap: expected a duration of at least 1ns, got '0s'");
+  expect_exact(errors, "inline.yaml:20:7",
+               "processing.windows[5]: missing required key 'slide' (how far each window starts "
+               "after the previous, a duration such as 30s)");
+  expect_exact(errors, "inline.yaml:21:7",
+               "processing.windows[6]: missing required key 'gap' (the inactivity that closes a "
+               "session, a duration such as 30s)");
+  expect_exact(errors, "inline.yaml:22:43",
+               "processing.windows[7].sise: unknown key (did you mean 'size'?); expected one of: "
+               "name, type, size, slide, gap, metrics, groupBy, measures, accuracy");
+  EXPECT_EQ(errors.size(), 10u) << listing(errors);
+
+  const auto scalar = errors_of(with_processing("  windows: tumbling\n"));
+  ASSERT_EQ(scalar.size(), 1u) << listing(scalar);
+  expect_exact(scalar, "inline.yaml:14:12",
+               "processing.windows: expected a list of windows, or a map with types and default, "
+               "got 'tumbling'");
+  const auto empty = errors_of(with_processing("  windows: []\n"));
+  ASSERT_EQ(empty.size(), 1u) << listing(empty);
+  expect_exact(empty, "inline.yaml:14:12", "processing.windows: expected at least one window");
+}
+
+TEST(WindowErrorTest, NamesAreUnique) {
+  const auto errors =
+      errors_of(with_processing("  windows:\n"
+                                "    - {type: tumbling, size: 1m}\n"
+                                "    - {type: tumbling, size: 5m}\n"
+                                "    - {name: x, type: session, gap: 1s}\n"
+                                "    - {name: x, type: session, gap: 2s}\n"
+                                "    - {name: '', type: session, gap: 2s}\n"));
+  expect_exact(errors, "inline.yaml:16:7",
+               "processing.windows[1]: duplicate window name 'tumbling' (first at line 15, column "
+               "7); an unnamed window is named after its type, so give it a 'name'");
+  expect_exact(errors, "inline.yaml:18:14",
+               "processing.windows[3].name: duplicate window name 'x' (first at line 17, column "
+               "7)");
+  expect_exact(errors, "inline.yaml:19:14",
+               "processing.windows[4].name: expected a name, got the string ''");
+  EXPECT_EQ(errors.size(), 3u) << listing(errors);
+}
+
+TEST(WindowErrorTest, MetricNamesAreChecked) {
+  const std::string expected =
+      "; expected one of: count, sum, avg, mean, min, max, variance, variance_pop, stddev, "
+      "stddev_pop, median, trend, first, last, percentile, percentile_disc, approx_percentile, "
+      "or pN, pN_disc or approx_pN with N greater than 0 and at most 100 (p95, p99.9)";
+  const auto errors = errors_of(with_processing(
+      "  windows:\n"
+      "    - name: a\n"
+      "      type: tumbling\n"
+      "      size: 1m\n"
+      "      metrics: [stdev, p95_dsic, p0, p101, p05, p99.90, p99., avg, mean, percentile, p95, "
+      "x]\n"
+      "    - {name: b, type: tumbling, size: 1m, metrics: []}\n"
+      "    - {name: c, type: tumbling, size: 1m, metrics: avg}\n"));
+  const std::string at = "processing.windows[0].metrics";
+  expect_exact(errors, "inline.yaml:18:17",
+               at + "[0]: unknown metric 'stdev' (did you mean 'stddev'?)" + expected);
+  expect_exact(errors, "inline.yaml:18:24",
+               at + "[1]: unknown metric 'p95_dsic' (did you mean 'p95_disc'?)" + expected);
+  expect_exact(errors, "inline.yaml:18:34",
+               at + "[2]: percentile 'p0' is out of range: N must be greater than 0 and at most "
+                    "100");
+  expect_exact(errors, "inline.yaml:18:38",
+               at + "[3]: percentile 'p101' is out of range: N must be greater than 0 and at "
+                    "most 100");
+  expect_exact(errors, "inline.yaml:18:44",
+               at + "[4]: write 'p5' instead of 'p05', so that each percentile has one column "
+                    "name");
+  expect_exact(errors, "inline.yaml:18:49",
+               at + "[5]: write 'p99.9' instead of 'p99.90', so that each percentile has one "
+                    "column name");
+  expect_exact(errors, "inline.yaml:18:57",
+               at + "[6]: expected pN, pN_disc or approx_pN with N greater than 0 and at most "
+                    "100 (p95, p99.9), got 'p99.'");
+  expect_exact(errors, "inline.yaml:18:68",
+               at + "[8]: duplicate metric 'avg' from 'mean' (first at line 18, column 63)");
+  expect_exact(errors, "inline.yaml:18:86",
+               at + "[10]: duplicate metric 'p95' (first from 'percentile' at line 18, column "
+                    "74)");
+  expect_exact(errors, "inline.yaml:18:91", at + "[11]: unknown metric 'x'" + expected);
+  expect_exact(errors, "inline.yaml:19:52",
+               "processing.windows[1].metrics: expected at least one metric");
+  expect_exact(errors, "inline.yaml:20:52",
+               "processing.windows[2].metrics: expected a list of metric names, got 'avg'");
+  EXPECT_EQ(errors.size(), 12u) << listing(errors);
+
+  const std::string window = "  windows: [{type: tumbling, size: 1m}]\n";
+  const auto map = errors_of(with_processing("  metrics: {basics: [avg]}\n" + window));
+  expect_exact(map, "inline.yaml:14:12",
+               "processing.metrics: missing required key 'basic' (a list of metric names; or "
+               "give 'advanced')");
+  expect_exact(map, "inline.yaml:14:13",
+               "processing.metrics.basics: unknown key (did you mean 'basic'?); expected one of: "
+               "basic, advanced");
+  EXPECT_EQ(map.size(), 2u) << listing(map);
+  const auto across =
+      errors_of(with_processing("  metrics: {basic: [sum], advanced: [stddev, sum]}\n" + window));
+  ASSERT_EQ(across.size(), 1u) << listing(across);
+  expect_exact(across, "inline.yaml:14:46",
+               "processing.metrics.advanced[1]: duplicate metric 'sum' (first at line 14, column "
+               "21)");
+}
+
+TEST(WindowErrorTest, MapFormChecks) {
+  const auto errors =
+      errors_of(with_processing("  windows:\n"
+                                "    types: [tumbling, session, tumbling, hopping]\n"
+                                "    default: {size: 1m, slide: 30s, gapp: 1s}\n"));
+  expect_exact(errors, "inline.yaml:15:32",
+               "processing.windows.types[2]: duplicate window type 'tumbling' (first at line 15, "
+               "column 13)");
+  expect_exact(errors, "inline.yaml:15:42",
+               "processing.windows.types[3]: unknown window type 'hopping'; expected one of: "
+               "tumbling, sliding, session");
+  expect_exact(errors, "inline.yaml:16:14",
+               "processing.windows.default: missing required key 'gap' (the inactivity that "
+               "closes a session, a duration such as 30s)");
+  expect_exact(errors, "inline.yaml:16:32",
+               "processing.windows.default.slide: 'slide' applies only to sliding windows, and "
+               "types has none");
+  expect_exact(errors, "inline.yaml:16:37",
+               "processing.windows.default.gapp: unknown key (did you mean 'gap'?); expected one "
+               "of: size, slide, gap");
+  EXPECT_EQ(errors.size(), 5u) << listing(errors);
+
+  const auto slide =
+      errors_of(with_processing("  windows: {types: [sliding], default: {slide: 2m, size: 1m}}\n"));
+  ASSERT_EQ(slide.size(), 1u) << listing(slide);
+  expect_exact(slide, "inline.yaml:14:48",
+               "processing.windows.default.slide: the slide (2m) must not exceed the size (1m)");
+  const auto shape = errors_of(with_processing("  windows: {default: [1]}\n"));
+  expect_exact(shape, "inline.yaml:14:12",
+               "processing.windows: missing required key 'types' (a list of window types: "
+               "tumbling, sliding, session)");
+  expect_exact(shape, "inline.yaml:14:22",
+               "processing.windows.default: expected a map with size, slide and gap, got a list");
+  EXPECT_EQ(shape.size(), 2u) << listing(shape);
+}
+
+TEST(WindowErrorTest, EventTimeMustReachTheWindows) {
+  const std::string no_event_time =
+      "input:\n  sources: [{type: generator}]\n"
+      "  format: {type: json, schema: {fields: [{name: t, type: timestamp}, {name: x, type: "
+      "float64}]}}\n"
+      "processing:\n  time: event\n  windows: [{type: tumbling, size: 1m}]\n" +
+      kFooter;
+  const auto missing = errors_of(no_event_time);
+  ASSERT_EQ(missing.size(), 1u) << listing(missing);
+  expect_exact(missing, "inline.yaml:6:12",
+               "processing.windows: windows on event time need input.format.schema.eventTime (a "
+               "timestamp field); set it, or set processing.time: processing");
+
+  const std::string window = "  windows: [{type: tumbling, size: 1m}]\n";
+  const auto dropped = errors_of(with_processing(
+      "  pipeline:\n"
+      "    - {type: transform, config: {operations: [{type: drop, field: timestamp}]}}\n" +
+      window));
+  ASSERT_EQ(dropped.size(), 1u) << listing(dropped);
+  expect_exact(dropped, "inline.yaml:16:12",
+               "processing.windows: windows on event time read the field 'timestamp', which the "
+               "pipeline removes or renames; keep it, or set processing.time: processing");
+  const auto cast = errors_of(with_processing(
+      "  pipeline:\n"
+      "    - {type: transform, config: {operations: [{type: cast, field: timestamp, to: "
+      "int64}]}}\n" +
+      window));
+  ASSERT_EQ(cast.size(), 1u) << listing(cast);
+  expect_exact(cast, "inline.yaml:16:12",
+               "processing.windows: windows on event time read the field 'timestamp', which the "
+               "pipeline turns into int64; keep it a timestamp, or set processing.time: "
+               "processing");
+
+  const auto mode = errors_of(with_processing("  time: evnt\n" + window));
+  ASSERT_EQ(mode.size(), 1u) << listing(mode);
+  expect_exact(mode, "inline.yaml:14:9",
+               "processing.time: unknown time mode 'evnt' (did you mean 'event'?); expected one "
+               "of: event, processing");
+
+  // A wrong eventTime is reported where it is written, not again at the windows.
+  const auto wrong = errors_of(
+      "input:\n  sources: [{type: generator}]\n"
+      "  format: {type: json, schema: {eventTime: x, fields: [{name: x, type: float64}]}}\n"
+      "processing:\n" +
+      window + kFooter);
+  ASSERT_EQ(wrong.size(), 1u) << listing(wrong);
+  EXPECT_THAT(wrong[0].message, HasSubstr("the event-time field must be a timestamp"));
+}
+
+TEST(WindowErrorTest, WatermarkAndLateEvents) {
+  const auto errors = errors_of(
+      with_processing("  watermark: {maxOutOfOrderness: 5, allowedLatenes: 1m, idleTimeout: -1s}\n"
+                      "  lateEvents: ''\n"));
+  expect_exact(errors, "inline.yaml:14:34",
+               "processing.watermark.maxOutOfOrderness: expected a duration like 500ms, 10s, 1m "
+               "or 24h, got '5'");
+  expect_exact(errors, "inline.yaml:14:37",
+               "processing.watermark.allowedLatenes: unknown key (did you mean "
+               "'allowedLateness'?); expected one of: maxOutOfOrderness, allowedLateness, "
+               "idleTimeout");
+  expect_exact(errors, "inline.yaml:14:70",
+               "processing.watermark.idleTimeout: expected a duration like 500ms, 10s, 1m or 24h, "
+               "got '-1s'");
+  expect_exact(errors, "inline.yaml:15:15",
+               "processing.lateEvents: expected a file path, got the string ''");
+  EXPECT_EQ(errors.size(), 4u) << listing(errors);
+  const auto scalar = errors_of(with_processing("  watermark: 5s\n"));
+  ASSERT_EQ(scalar.size(), 1u) << listing(scalar);
+  expect_exact(scalar, "inline.yaml:14:14",
+               "processing.watermark: expected a map with maxOutOfOrderness, allowedLateness and "
+               "idleTimeout, got '5s'");
+}
+
+TEST(WindowErrorTest, GroupByAndMeasuresNameFieldsThatReachTheWindows) {
+  const std::string fields =
+      "; fields after the pipeline: timestamp, temperature, humidity, location, ok";
+  const std::string numeric = "a measure must be an int32, int64, float32 or float64 field; ";
+  const auto errors =
+      errors_of(with_processing("  groupBy: [locaton, location, ok, location]\n"
+                                "  aggregations:\n"
+                                "    dimensions: [location]\n"
+                                "    measures: [temperature, location, humidty, timestamp, ok]\n"
+                                "    measure: [x]\n"
+                                "  windows:\n"
+                                "    - {type: tumbling, size: 1m}\n"));
+  expect_exact(
+      errors, "inline.yaml:14:13",
+      "processing.groupBy[0]: unknown field 'locaton' (did you mean 'location'?)" + fields);
+  expect_exact(errors, "inline.yaml:14:36",
+               "processing.groupBy[3]: duplicate group-by field 'location' (first at line 14, "
+               "column 22)");
+  expect_exact(errors, "inline.yaml:16:17",
+               "processing.aggregations.dimensions: give either processing.groupBy or "
+               "aggregations.dimensions, not both");
+  expect_exact(errors, "inline.yaml:17:29",
+               "processing.aggregations.measures[1]: " + numeric + "'location' is string");
+  expect_exact(errors, "inline.yaml:17:39",
+               "processing.aggregations.measures[2]: unknown field 'humidty' (did you mean "
+               "'humidity'?)" +
+                   fields);
+  expect_exact(errors, "inline.yaml:17:48",
+               "processing.aggregations.measures[3]: " + numeric + "'timestamp' is timestamp");
+  expect_exact(errors, "inline.yaml:17:59",
+               "processing.aggregations.measures[4]: " + numeric + "'ok' is bool");
+  expect_exact(errors, "inline.yaml:18:5",
+               "processing.aggregations.measure: unknown key (did you mean 'measures'?); expected "
+               "one of: dimensions, measures");
+  EXPECT_EQ(errors.size(), 8u) << listing(errors);
+
+  const auto overlap = errors_of(with_processing(
+      "  aggregations: {measures: [temperature, humidity]}\n"
+      "  windows:\n"
+      "    - {type: tumbling, size: 1m, groupBy: [temperature]}\n"
+      "    - {name: b, type: tumbling, size: 1m, measures: []}\n"
+      "    - {name: c, type: tumbling, size: 1m, measures: [humidity], groupBy: [humidity]}\n"));
+  expect_exact(overlap, "inline.yaml:14:29",
+               "processing.aggregations.measures[0]: 'temperature' is a group-by field of window "
+               "'tumbling', so it cannot also be a measure");
+  expect_exact(overlap, "inline.yaml:17:53",
+               "processing.windows[1].measures: expected at least one measure");
+  expect_exact(overlap, "inline.yaml:18:54",
+               "processing.windows[2].measures[0]: 'humidity' is a group-by field of window 'c', "
+               "so it cannot also be a measure");
+  EXPECT_EQ(overlap.size(), 3u) << listing(overlap);
+
+  const auto nothing = errors_of(with_processing(
+      "  windows: [{type: tumbling, size: 1m, groupBy: [temperature, humidity]}]\n"));
+  ASSERT_EQ(nothing.size(), 1u) << listing(nothing);
+  expect_exact(nothing, "inline.yaml:14:13",
+               "processing.windows[0]: no numeric field outside the group-by reaches window "
+               "'tumbling', so it has nothing to measure" +
+                   fields);
+}
+
+TEST(WindowErrorTest, AccuracyIsForApproximatePercentiles) {
+  const auto errors = errors_of(with_processing(
+      "  windows:\n"
+      "    - {name: a, type: tumbling, size: 1m, metrics: [approx_p99], accuracy: 1}\n"
+      "    - {name: b, type: tumbling, size: 1m, metrics: [p99], accuracy: 0.5}\n"
+      "    - {name: c, type: tumbling, size: 1m, metrics: [approx_p99], accuracy: low}\n"));
+  expect_exact(errors, "inline.yaml:15:76",
+               "processing.windows[0].accuracy: expected a number greater than 0 and less than 1, "
+               "got '1'");
+  expect_exact(errors, "inline.yaml:16:69",
+               "processing.windows[1].accuracy: 'accuracy' applies only to approximate "
+               "percentiles (approx_p95, approx_percentile, ...); window 'b' computes none");
+  expect_exact(errors, "inline.yaml:17:76",
+               "processing.windows[2].accuracy: expected a number greater than 0 and less than 1, "
+               "got 'low'");
+  EXPECT_EQ(errors.size(), 3u) << listing(errors);
+}
+
+TEST(WindowErrorTest, ResultColumnsMustNotCollide) {
+  const auto errors = errors_of(
+      with_processing("  pipeline:\n"
+                      "    - type: transform\n"
+                      "      config:\n"
+                      "        operations:\n"
+                      "          - {type: rename, field: ok, to: count}\n"
+                      "          - {type: rename, field: humidity, to: temperature_approx}\n"
+                      "  windows:\n"
+                      "    - {type: tumbling, size: 1m, groupBy: [count], metrics: [p50]}\n"
+                      "    - {name: x, type: tumbling, size: 1m, metrics: [p50, approx_p50]}\n"));
+  expect_exact(errors, "inline.yaml:21:44",
+               "processing.windows[0].groupBy[0]: group-by field 'count' has the name of the "
+               "result column 'count'; rename it in a transform first");
+  expect_exact(errors, "inline.yaml:22:7",
+               "processing.windows[1]: window 'x' would write the column "
+               "'temperature_approx_p50' twice (measure 'temperature_approx', metric 'p50'); "
+               "rename a field in a transform first");
+  EXPECT_EQ(errors.size(), 2u) << listing(errors);
+}
+
+// Lines 14-17 of the alert documents: three windows.
+const std::string kAlertWindows =
+    "  windows:\n"
+    "    - {name: minute, type: tumbling, size: 1m, metrics: [avg, max]}\n"
+    "    - {type: sliding, size: 5m, slide: 1m, metrics: [trend]}\n"
+    "    - {type: session, gap: 30s, metrics: [p95]}\n";
+const std::string kWindowList =
+    "windows: minute (tumbling, size 1m), sliding (sliding, size 5m, slide 1m), session "
+    "(session, gap 30s)";
+
+TEST(AlertErrorTest, ConditionsAreChecked) {
+  // Conditions start on line 22.
+  const auto errors =
+      errors_of(with_processing(kAlertWindows,
+                                "    conditions:\n"
+                                "      - {metric: temperature, operator: gte, value: 100}\n"
+                                "      - {metric: temperature_max, operator: gt, value: '100'}\n"
+                                "      - {operator: gt}\n"
+                                "      - {metric: '', operator: gt, value: 1, windw: minute}\n"));
+  const std::string at = "output.alerts.conditions";
+  expect_exact(errors, "inline.yaml:22:41",
+               at + "[0].operator: unknown operator 'gte' (did you mean 'gt'?); expected one of: "
+                    "gt, ge, lt, le, eq, ne");
+  expect_exact(errors, "inline.yaml:23:56",
+               at + "[1].value: expected a number, got the string '100'");
+  expect_exact(errors, "inline.yaml:24:9",
+               at + "[2]: missing required key 'metric' (a result column such as "
+                    "temperature_max, or a measure)");
+  expect_exact(errors, "inline.yaml:24:9",
+               at + "[2]: missing required key 'value' (the number to compare with)");
+  expect_exact(errors, "inline.yaml:25:18", at + "[3].metric: expected a name, got the string ''");
+  expect_exact(errors, "inline.yaml:25:46",
+               at + "[3].windw: unknown key (did you mean 'window'?); expected one of: metric, "
+                    "operator, value, window");
+  EXPECT_EQ(errors.size(), 6u) << listing(errors);
+
+  const auto empty = errors_of(with_processing(kAlertWindows, "    conditions: []\n"));
+  ASSERT_EQ(empty.size(), 1u) << listing(empty);
+  expect_exact(empty, "inline.yaml:21:17",
+               "output.alerts.conditions: expected at least one condition");
+}
+
+TEST(AlertErrorTest, MetricsAndWindowsMustExist) {
+  const auto errors = errors_of(
+      with_processing(kAlertWindows,
+                      "    conditions:\n"
+                      "      - {metric: temperature, operator: eq, value: 100}\n"
+                      "      - {metric: temprature_max, operator: gt, value: 1, window: minute}\n"
+                      "      - {metric: temperature_max, operator: gt, value: 1, window: minit}\n"
+                      "      - {metric: temperature_max, operator: gt, value: 1, window: 10m}\n"
+                      "      - {metric: x, operator: gt, value: 1}\n"
+                      "      - {metric: humidity_p95, operator: gt, value: 1, window: 5m}\n"));
+  const std::string at = "output.alerts.conditions";
+  expect_exact(errors, "inline.yaml:22:41",
+               at + "[0].operator: operator 'eq' needs a result column such as "
+                    "'temperature_max'; a bare measure compares the window's max (gt, ge) or min "
+                    "(lt, le)");
+  expect_exact(errors, "inline.yaml:23:18",
+               at + "[1].metric: 'temprature_max' is neither a measure nor a result column of "
+                    "window 'minute' (did you mean 'temperature_max'?); measures: temperature, "
+                    "humidity; columns: count, temperature_avg, temperature_max, humidity_avg, "
+                    "humidity_max");
+  expect_exact(
+      errors, "inline.yaml:24:67",
+      at + "[2].window: no window is named 'minit' (did you mean 'minute'?); " + kWindowList);
+  expect_exact(errors, "inline.yaml:25:67",
+               at + "[3].window: no window is named '10m' or has size 10m; " + kWindowList);
+  expect_exact(errors, "inline.yaml:26:18",
+               at + "[4].metric: 'x' is neither a measure nor a result column of any window; "
+                    "measures: temperature, humidity; columns: count, temperature_avg, "
+                    "temperature_max, humidity_avg, humidity_max, temperature_trend, "
+                    "humidity_trend, temperature_p95, humidity_p95");
+  expect_exact(errors, "inline.yaml:27:18",
+               at + "[5].metric: 'humidity_p95' is neither a measure nor a result column of "
+                    "window 'sliding' (did you mean 'humidity'?); measures: temperature, "
+                    "humidity; columns: count, temperature_trend, humidity_trend");
+  EXPECT_EQ(errors.size(), 6u) << listing(errors);
+
+  const auto sized = errors_of(with_processing(
+      "  windows:\n"
+      "    - {name: a, type: tumbling, size: 5m, metrics: [max]}\n"
+      "    - {name: b, type: sliding, size: 5m, slide: 1m, metrics: [p95]}\n",
+      "    conditions: [{metric: humidity_min, operator: lt, value: 1, window: 5m}]\n"));
+  ASSERT_EQ(sized.size(), 1u) << listing(sized);
+  expect_exact(sized, "inline.yaml:20:27",
+               at + "[0].metric: 'humidity_min' is neither a measure nor a result column of the "
+                    "windows of size 5m (did you mean 'humidity_max'?); measures: temperature, "
+                    "humidity; columns: count, temperature_max, humidity_max, temperature_p95, "
+                    "humidity_p95");
+
+  const auto no_windows =
+      errors_of(with_pipeline("") +
+                "  alerts:\n    conditions: [{metric: temperature, operator: gt, value: 1}]\n");
+  ASSERT_EQ(no_windows.size(), 1u) << listing(no_windows);
+  expect_exact(no_windows, "inline.yaml:16:5",
+               "output.alerts: alerts are checked on window results, but processing.windows "
+               "defines none");
+}
+
+TEST(AlertErrorTest, NotificationsAreNotSupportedYet) {
+  const std::string conditions = "    conditions: [{metric: count, operator: gt, value: 1}]\n";
+  const auto list = errors_of(
+      with_processing(kAlertWindows, conditions + "    notifications: [email, webhook]\n"));
+  ASSERT_EQ(list.size(), 1u) << listing(list);
+  expect_exact(list, "inline.yaml:22:5",
+               "output.alerts.notifications: alert notifications (email, webhook) are not "
+               "supported by this build yet; alert records go to output.alerts.path or the "
+               "destinations");
+  const auto scalar =
+      errors_of(with_processing(kAlertWindows, conditions + "    notifications: slack\n"));
+  ASSERT_EQ(scalar.size(), 1u) << listing(scalar);
+  EXPECT_THAT(scalar[0].message, HasSubstr("alert notifications (slack) are not supported"));
+}
+
 TEST(ConfigReaderTest, TextLocationFallsBackToTheNodePosition) {
   ConfigReader reader("x.yaml", "a: |\n");
   const auto root = reader.parse();

@@ -424,6 +424,38 @@ TEST(MomentsTest, DivisionAndRootCoresRoundTies) {
   }
 }
 
+TEST(MomentsTest, IntegerSquareRootIsTheExactFloor) {
+  using ldh::exact::UInt128;
+  std::mt19937_64 random(79);
+  std::vector<UInt128> values = {0,
+                                 1,
+                                 2,
+                                 3,
+                                 4,
+                                 15,
+                                 16,
+                                 17,
+                                 (UInt128{1} << 120) - 1,
+                                 UInt128{1} << 113,
+                                 (UInt128{1} << 116) - 1};
+  for (int i = 0; i < 20'000; ++i) {
+    const UInt128 wide =
+        ((static_cast<UInt128>(random()) << 64) | random()) >> (8 + random() % 120);
+    values.push_back(wide);
+    const UInt128 root = wide >> 62;  // below 2^58: its square and neighbours
+    values.push_back(root * root);
+    values.push_back(root * root - 1);
+    values.push_back(root * root + 1);
+  }
+  for (const UInt128 value : values) {
+    bool inexact = false;
+    const UInt128 root = ldh::exact::integer_square_root(value, &inexact);
+    ASSERT_LE(root * root, value);
+    ASSERT_GT((root + 1) * (root + 1), value);
+    ASSERT_EQ(inexact, root * root != value);
+  }
+}
+
 TEST(MomentsTest, NearTiesNeedTheStickyBit) {
   // numerator = m * d + r with m an odd 54-bit integer: m / 1 lies exactly halfway between two
   // doubles, so r = 0 ties to even and any r > 0, however small against d, rounds up.

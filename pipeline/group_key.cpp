@@ -1,0 +1,123 @@
+#include "pipeline/group_key.h"
+
+#include <cstring>
+
+#include "pipeline/json_writer.h"
+#include "pipeline/math.h"
+#include "pipeline/time.h"
+
+namespace ldh {
+
+namespace {
+
+std::uint64_t canonical_double_word(double value) {
+  if (value != value) return 0x7ff8000000000000ull;
+  if (value == 0) return 0;
+  return math::to_bits(value);
+}
+
+double word_as_double(std::uint64_t word) { return math::from_bits(word); }
+
+/// Orders doubles totally: -inf < ... < +inf < NaN (there is one NaN and no -0 in keys).
+int compare_doubles(double a, double b) {
+  bool a_nan = a != a;
+  bool b_nan = b != b;
+  if (a_nan || b_nan) return static_cast<int>(a_nan) - static_cast<int>(b_nan);
+  return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+}  // namespace
+
+std::size_t GroupKeyHash::operator()(const GroupKey& key) const noexcept {
+  std::uint64_t hash = 0x9E3779B97F4A7C15ull ^ key.nulls;
+  for (std::uint64_t word : key.words) {
+    hash ^= word + 0x9E3779B97F4A7C15ull + (hash << 6) + (hash >> 2);
+    hash *= 0xBF58476D1CE4E5B9ull;
+  }
+  return static_cast<std::size_t>(hash ^ (hash >> 31));
+}
+
+std::uint64_t group_word(const ColumnView& column, std::size_t row) {
+  switch (column.type) {
+    case DataType::int32:
+      return static_cast<std::uint64_t>(static_cast<std::int64_t>(column.as<std::int32_t>()[row]));
+    case DataType::int64:
+    case DataType::timestamp:
+      return static_cast<std::uint64_t>(column.as<std::int64_t>()[row]);
+    case DataType::float32:
+      return canonical_double_word(static_cast<double>(column.as<float>()[row]));
+    case DataType::float64: return canonical_double_word(column.as<double>()[row]);
+    case DataType::boolean: return column.as<std::uint8_t>()[row];
+    case DataType::string:
+      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(column.as<std::int32_t>()[row]));
+  }
+  return 0;
+}
+
+int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanField>& fields,
+                 const StringDictionary& strings) {
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    bool a_null = (a.nulls >> i) & 1;
+    bool b_null = (b.nulls >> i) & 1;
+    if (a_null || b_null) {
+      if (a_null != b_null) return a_null ? -1 : 1;
+      continue;
+    }
+    std::uint64_t x = a.words[i];
+    std::uint64_t y = b.words[i];
+    if (x == y) continue;
+    switch (fields[i].type) {
+      case DataType::int32:
+      case DataType::int64:
+      case DataType::timestamp:
+        return static_cast<std::int64_t>(x) < static_cast<std::int64_t>(y) ? -1 : 1;
+      case DataType::boolean: return x < y ? -1 : 1;
+      case DataType::float32:
+      case DataType::float64: {
+        int order = compare_doubles(word_as_double(x), word_as_double(y));
+        if (order != 0) return order;
+        continue;
+      }
+      case DataType::string: {
+        int order = strings.lookup(static_cast<std::int32_t>(x))
+                        .compare(strings.lookup(static_cast<std::int32_t>(y)));
+        if (order != 0) return order < 0 ? -1 : 1;
+        continue;
+      }
+    }
+  }
+  return 0;
+}
+
+void append_key_fields(std::string& out, const GroupKey& key, const std::vector<PlanField>& fields,
+                       const StringDictionary& strings) {
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    out += ',';
+    append_json_string(out, fields[i].name);
+    out += ':';
+    if ((key.nulls >> i) & 1) {
+      out += "null";
+      continue;
+    }
+    std::uint64_t word = key.words[i];
+    switch (fields[i].type) {
+      case DataType::int32:
+      case DataType::int64: out += std::to_string(static_cast<std::int64_t>(word)); break;
+      case DataType::timestamp:
+        out += '"';
+        append_iso8601(out, static_cast<std::int64_t>(word), fields[i].time_digits);
+        out += '"';
+        break;
+      case DataType::boolean: out += word ? "true" : "false"; break;
+      case DataType::float32:
+        append_json_number(out, static_cast<float>(word_as_double(word)));
+        break;
+      case DataType::float64: append_json_number(out, word_as_double(word)); break;
+      case DataType::string:
+        append_json_string(out, strings.lookup(static_cast<std::int32_t>(word)));
+        break;
+    }
+  }
+}
+
+}  // namespace ldh

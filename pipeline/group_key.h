@@ -1,0 +1,44 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/batch.h"
+#include "pipeline/operator.h"
+#include "pipeline/string_dictionary.h"
+
+namespace ldh {
+
+/// Bounds the group-by fields of one window, so keys stay fixed-size and hash fast.
+inline constexpr std::size_t kMaxGroupFields = 8;
+
+/// The group-by values of one event: one canonical 64-bit word per field and a null mask.
+struct GroupKey {
+  std::array<std::uint64_t, kMaxGroupFields> words{};
+  std::uint32_t nulls = 0;  // bit i set: field i is null
+  friend bool operator==(const GroupKey&, const GroupKey&) = default;
+};
+
+struct GroupKeyHash {
+  std::size_t operator()(const GroupKey& key) const noexcept;
+};
+
+/// Returns the canonical word of one value for grouping: integers and timestamps as themselves,
+/// booleans 0/1, strings their dictionary id, floats their bits with -0 read as +0 and every NaN
+/// as one NaN, so equal values always group together.
+std::uint64_t group_word(const ColumnView& column, std::size_t row);
+
+/// Orders keys by their values, field by field: nulls first, numbers numerically (floats in
+/// the total order with NaN last), strings by their UTF-8 bytes, false before true. Never by
+/// dictionary id, so the order does not depend on arrival order.
+int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanField>& fields,
+                 const StringDictionary& strings);
+
+/// Appends `,"name":value` for each group-by field of `key`.
+void append_key_fields(std::string& out, const GroupKey& key, const std::vector<PlanField>& fields,
+                       const StringDictionary& strings);
+
+}  // namespace ldh
