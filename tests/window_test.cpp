@@ -1,0 +1,317 @@
+#include "pipeline/window.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "run_pipeline.h"
+
+namespace ldh {
+namespace {
+
+using testing::run_pipeline;
+
+/// A config over events {ts (ms), k (string), v (float64)} with the given processing section.
+std::string window_config(const std::string& processing, const std::string& extra_output = "") {
+  return R"yaml(
+input:
+  sources: [{type: generator}]
+  format:
+    type: json
+    schema:
+      eventTime: ts
+      fields:
+        - {name: ts, type: timestamp, unit: ms}
+        - {name: k, type: string}
+        - {name: v, type: float64, required: false, allowNaN: true}
+processing:
+)yaml" + processing + R"yaml(
+output:
+  destinations: [{type: stdout}]
+)yaml" + extra_output;
+}
+
+struct Event {
+  std::int64_t ms;
+  std::string key;
+  std::optional<double> value;
+};
+
+std::string to_json(const std::vector<Event>& events) {
+  std::ostringstream out;
+  out.precision(17);
+  for (const auto& event : events) {
+    out << "{\"ts\":" << event.ms << ",\"k\":\"" << event.key << "\"";
+    if (event.value) out << ",\"v\":" << *event.value;
+    out << "}\n";
+  }
+  return out.str();
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> result;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) result.push_back(line);
+  return result;
+}
+
+constexpr std::int64_t kBase = 1'795'910'400'000;  // 2026-11-29T00:00:00Z in ms
+
+TEST(Window, TumblingWindowsAlignToTheEpochAndIncludeOnlyTheirStart) {
+  std::string config = window_config(R"yaml(
+  groupBy: [k]
+  windows:
+    - {name: minute, type: tumbling, size: 1m, metrics: [count, sum, min, max]}
+)yaml");
+  auto output = run_pipeline(config,
+                             to_json({{kBase, "a", 1.0},
+                                      {kBase + 59'999, "a", 2.0},
+                                      {kBase + 60'000, "a", 4.0},
+                                      {kBase + 180'000, "a", 8.0}}),
+                             Format::json);
+  EXPECT_EQ(output.results,
+            "{\"window\":\"minute\",\"start\":\"2026-11-29T00:00:00.000Z\",\"end\":\"2026-11-29T00:01:00.000Z\",\"k\":\"a\",\"count\":2,\"v_count\":2,\"v_sum\":3,\"v_min\":1,\"v_max\":2}\n"
+            "{\"window\":\"minute\",\"start\":\"2026-11-29T00:01:00.000Z\",\"end\":\"2026-11-29T00:02:00.000Z\",\"k\":\"a\",\"count\":1,\"v_count\":1,\"v_sum\":4,\"v_min\":4,\"v_max\":4}\n"
+            "{\"window\":\"minute\",\"start\":\"2026-11-29T00:03:00.000Z\",\"end\":\"2026-11-29T00:04:00.000Z\",\"k\":\"a\",\"count\":1,\"v_count\":1,\"v_sum\":8,\"v_min\":8,\"v_max\":8}\n");
+}
+
+TEST(Window, SlidingWindowsCoverEveryStartBeforeTheEvent) {
+  std::string config = window_config(R"yaml(
+  windows:
+    - {type: sliding, size: 3m, slide: 1m, metrics: [count], measures: [v]}
+)yaml");
+  auto output = run_pipeline(config, to_json({{kBase + 150'000, "a", 1.0}}), Format::json);
+  auto rows = lines(output.results);
+  ASSERT_EQ(rows.size(), 3u) << output.results;
+  // 00:02:30 lies in [00:00, 00:03), [00:01, 00:04) and [00:02, 00:05).
+  EXPECT_NE(rows[0].find("\"start\":\"2026-11-29T00:00:00.000Z\""), std::string::npos);
+  EXPECT_NE(rows[1].find("\"start\":\"2026-11-29T00:01:00.000Z\""), std::string::npos);
+  EXPECT_NE(rows[2].find("\"start\":\"2026-11-29T00:02:00.000Z\""), std::string::npos);
+}
+
+TEST(Window, SessionsMergeWhenAnEventBridgesThem) {
+  std::string config = window_config(R"yaml(
+  watermark: {maxOutOfOrderness: 1m}
+  groupBy: [k]
+  windows:
+    - {type: session, gap: 30s, metrics: [count, first, last]}
+)yaml");
+  // Sessions [0, 40s) and [50s, 80s) until the event at 35s bridges them.
+  auto separate = run_pipeline(
+      config, to_json({{kBase, "a", 1.0}, {kBase + 10'000, "a", 2.0}, {kBase + 50'000, "a", 3.0}}),
+      Format::json);
+  EXPECT_EQ(lines(separate.results).size(), 2u) << separate.results;
+  auto bridged = run_pipeline(config,
+                              to_json({{kBase, "a", 1.0},
+                                       {kBase + 10'000, "a", 2.0},
+                                       {kBase + 50'000, "a", 3.0},
+                                       {kBase + 35'000, "a", 9.0}}),
+                              Format::json);
+  EXPECT_EQ(bridged.results,
+            "{\"window\":\"session\",\"start\":\"2026-11-29T00:00:00.000Z\",\"end\":\"2026-11-29T00:01:20.000Z\",\"k\":\"a\",\"count\":4,\"v_count\":4,\"v_first\":1,\"v_last\":3}\n");
+}
+
+TEST(Window, LateEventsReviseWithinTheLatenessAndGoToTheLateSinkBeyondIt) {
+  testing::ScratchFolder scratch;
+  std::string config = window_config(R"yaml(
+  watermark: {maxOutOfOrderness: 0s, allowedLateness: 30s}
+  lateEvents: )yaml" + scratch.file("late.jsonl") + R"yaml(
+  groupBy: [k]
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count, sum]}
+)yaml");
+  auto output = run_pipeline(config,
+                             to_json({{kBase + 1'000, "a", 1.0},
+                                      {kBase + 61'000, "a", 2.0},   // closes [0, 1m)
+                                      {kBase + 5'000, "a", 10.0},   // late, within 30 s: revision 1
+                                      {kBase + 95'000, "a", 3.0},   // watermark 95 s
+                                      {kBase + 6'000, "a", 100.0}}),  // 95 >= 60 + 30: too late
+                             Format::json);
+  // [0, 1m), its revision, and [1m, 2m) at the end of input; the too-late event is in none.
+  auto rows = lines(output.results);
+  ASSERT_EQ(rows.size(), 3u) << output.results;
+  EXPECT_NE(rows[0].find("\"count\":1,\"v_count\":1,\"v_sum\":1}"), std::string::npos) << rows[0];
+  EXPECT_NE(rows[1].find("\"count\":2,\"v_count\":2,\"v_sum\":11,\"revision\":1}"),
+            std::string::npos)
+      << rows[1];
+  EXPECT_EQ(output.summary.windows.late_revised, 1u);
+  EXPECT_EQ(output.summary.windows.late_dropped, 1u);
+  std::string late = testing::read_file(scratch.file("late.jsonl"));
+  EXPECT_NE(late.find("\"v\":100"), std::string::npos) << late;
+}
+
+TEST(Window, EndOfInputFlushesEveryWindowAndEmptyWindowsStaySilent) {
+  std::string config = window_config(R"yaml(
+  watermark: {maxOutOfOrderness: 1h}
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count]}
+)yaml");
+  auto output = run_pipeline(
+      config, to_json({{kBase, "a", 1.0}, {kBase + 600'000, "b", 1.0}}), Format::json);
+  auto rows = lines(output.results);
+  ASSERT_EQ(rows.size(), 2u) << output.results;
+  EXPECT_NE(rows[1].find("\"start\":\"2026-11-29T00:10:00.000Z\""), std::string::npos);
+}
+
+TEST(Window, UndefinedResultsAreNullAndSumsAreExact) {
+  std::string config = window_config(R"yaml(
+  windows:
+    - {type: tumbling, size: 1m, metrics: [sum, avg, stddev, trend, p50]}
+)yaml");
+  auto single = run_pipeline(config, to_json({{kBase, "a", 2.5}}), Format::json);
+  EXPECT_NE(single.results.find("\"v_sum\":2.5,\"v_avg\":2.5,\"v_stddev\":null,\"v_trend\":null,"
+                                "\"v_p50\":2.5"),
+            std::string::npos)
+      << single.results;
+  auto cancelling = run_pipeline(
+      config, to_json({{kBase, "a", 1e300}, {kBase + 1, "a", 1.0}, {kBase + 2, "a", -1e300}}),
+      Format::json);
+  EXPECT_NE(cancelling.results.find("\"v_sum\":1,"), std::string::npos) << cancelling.results;
+  auto nulls = run_pipeline(config, to_json({{kBase, "a", std::nullopt}}), Format::json);
+  EXPECT_NE(nulls.results.find("\"count\":1,\"v_sum\":null"), std::string::npos) << nulls.results;
+}
+
+TEST(Window, ResultsAreOrderedByEndWindowStartAndKeyText) {
+  std::string config = window_config(R"yaml(
+  watermark: {maxOutOfOrderness: 1h}
+  groupBy: [k]
+  windows:
+    - {name: a, type: tumbling, size: 1m, metrics: [count]}
+    - {name: b, type: tumbling, size: 2m, metrics: [count]}
+)yaml");
+  // Key "zeta" arrives first, so its dictionary id is lower; output must still sort by text.
+  auto output = run_pipeline(
+      config, to_json({{kBase, "zeta", 1.0}, {kBase + 1, "alpha", 1.0}, {kBase + 70'000, "m", 1.0}}),
+      Format::json);
+  auto rows = lines(output.results);
+  ASSERT_EQ(rows.size(), 6u) << output.results;
+  EXPECT_NE(rows[0].find("\"window\":\"a\",\"start\":\"2026-11-29T00:00:00.000Z\""), std::string::npos);
+  EXPECT_NE(rows[0].find("\"k\":\"alpha\""), std::string::npos);
+  EXPECT_NE(rows[1].find("\"k\":\"zeta\""), std::string::npos);
+  EXPECT_NE(rows[2].find("\"window\":\"a\",\"start\":\"2026-11-29T00:01:00.000Z\""), std::string::npos);
+  EXPECT_NE(rows[3].find("\"window\":\"b\""), std::string::npos);
+  EXPECT_NE(rows[3].find("\"k\":\"alpha\""), std::string::npos);
+  EXPECT_NE(rows[4].find("\"k\":\"m\""), std::string::npos);
+  EXPECT_NE(rows[5].find("\"k\":\"zeta\""), std::string::npos);
+}
+
+TEST(Window, AlertsFireOnWindowResults) {
+  std::string config = window_config(R"yaml(
+  groupBy: [k]
+  windows:
+    - {name: five, type: sliding, size: 5m, slide: 1m, metrics: [avg]}
+)yaml",
+                                     R"yaml(
+  alerts:
+    conditions:
+      - {metric: v, operator: gt, value: 100, window: 5m}
+)yaml");
+  auto output = run_pipeline(config,
+                             to_json({{kBase, "hot", 101.0}, {kBase, "cold", 20.0}}), Format::json);
+  auto rows = lines(output.results);
+  std::size_t alerts = std::count_if(rows.begin(), rows.end(), [](const std::string& row) {
+    return row.find("\"alert\":\"v gt 100\"") != std::string::npos;
+  });
+  EXPECT_EQ(alerts, 5u) << output.results;  // one per 5-minute window holding the reading
+  EXPECT_EQ(output.results.find("\"k\":\"cold\",\"metric\""), std::string::npos);
+}
+
+/// Shuffles events so that none becomes late: arrival order sorts by time plus a random delay
+/// below half the allowed out-of-orderness.
+std::vector<Event> shuffled(std::vector<Event> events, std::int64_t out_of_order_ms,
+                            std::uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::vector<std::pair<std::int64_t, Event>> keyed;
+  for (auto& event : events) {
+    keyed.push_back({event.ms + static_cast<std::int64_t>(random() % (out_of_order_ms / 2)), event});
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Event> result;
+  for (auto& [order, event] : keyed) result.push_back(event);
+  return result;
+}
+
+TEST(Window, OutputIsIdenticalForAnyBatchingThreadsAndArrivalOrderWithinTheLateness) {
+  std::string config = window_config(R"yaml(
+  watermark: {maxOutOfOrderness: 10s, allowedLateness: 5s}
+  groupBy: [k]
+  windows:
+    - {name: minute, type: tumbling, size: 1m, metrics: [count, sum, avg, min, max, stddev, variance_pop, p50, p99.9, p95_disc, approx_p90, trend, first, last]}
+    - {type: sliding, size: 2m, slide: 30s, metrics: [avg, stddev, trend, median]}
+    - {type: session, gap: 20s, metrics: [count, sum, p75]}
+)yaml");
+  std::mt19937_64 random(17);
+  std::vector<Event> events;
+  const char* keys[] = {"a", "b", "c", "d", "e", "f", "g"};
+  for (int i = 0; i < 4000; ++i) {
+    std::int64_t ms = kBase + i * 97 + static_cast<std::int64_t>(random() % 50);
+    double value = std::uniform_real_distribution<double>(-50, 150)(random);
+    if (i % 97 == 0) value = 1e9 + value * 1e-7;  // cancellation-prone values
+    if (i % 301 == 0) value = -0.0;
+    std::optional<double> maybe = value;
+    if (i % 211 == 0) maybe.reset();
+    events.push_back({ms, keys[random() % 7], maybe});
+  }
+  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ms < b.ms; });
+  auto reference = run_pipeline(config, to_json(events), Format::json, 1, 65536);
+  ASSERT_GT(lines(reference.results).size(), 100u);
+  EXPECT_EQ(reference.summary.windows.late_dropped, 0u);
+  EXPECT_EQ(reference.summary.windows.late_revised, 0u);
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    std::string input = to_json(shuffled(events, 10'000, seed));
+    for (auto [threads, batch] : {std::pair{1u, std::size_t{1}}, std::pair{2u, std::size_t{7}},
+                                  std::pair{3u, std::size_t{1000}}}) {
+      auto output = run_pipeline(config, input, Format::json, threads, batch);
+      EXPECT_EQ(output.results, reference.results)
+          << "seed " << seed << ", " << threads << " threads, batch " << batch;
+    }
+  }
+}
+
+TEST(Window, ManyKeysStayWithinTheirWindows) {
+  std::string config = window_config(R"yaml(
+  groupBy: [k]
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count, avg]}
+)yaml");
+  std::vector<Event> events;
+  for (int i = 0; i < 50'000; ++i) events.push_back({kBase + i % 1000, "key-" + std::to_string(i), 1.0});
+  auto output = run_pipeline(config, to_json(events), Format::json, 2, 4096);
+  EXPECT_EQ(lines(output.results).size(), 50'000u);
+  EXPECT_EQ(output.summary.window_states_peak, 50'000u);
+}
+
+TEST(WindowEngine, TheSlowestSourceHoldsTheWatermarkUntilItEndsOrIdles) {
+  for (bool idle : {false, true}) {
+    Config config = parse_config(
+        window_config(std::string("  watermark: {maxOutOfOrderness: 0s") +
+                      (idle ? ", idleTimeout: 1ms" : "") + "}\n" + R"yaml(
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count]}
+)yaml"),
+        "test.yaml");
+    StringDictionary strings;
+    Plan plan(config, strings);
+    WindowEngine engine(config, plan, strings, 2);
+    WindowRows rows;
+    rows.source_index = 0;
+    rows.times = {kBase * 1'000'000, (kBase + 120'000) * 1'000'000};
+    rows.measures.assign(engine.measure_fields().size(), {1.0, 2.0});
+    rows.measure_valid.assign(engine.measure_fields().size(), {1, 1});
+    if (idle) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    WindowOutput output;
+    engine.add(rows, output);
+    if (!idle) {
+      EXPECT_TRUE(output.results.empty()) << "source 1 has sent nothing yet";
+      engine.end_source(1, output);
+    }
+    EXPECT_NE(output.results.find("\"count\":1"), std::string::npos) << output.results;
+  }
+}
+
+}  // namespace
+}  // namespace ldh
