@@ -6,10 +6,18 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh" >/dev/null
 cd "$root/examples"
+rm -rf out
 "$root/build/ldh" run sensors.yaml "$@"
 echo
-echo "first results (examples/out/sensors.jsonl):"
-head -n 5 out/sensors.jsonl
+echo "first window results (examples/out/sensors.jsonl):"
+head -n 3 out/sensors.jsonl
+echo "..."
+grep -m 2 '"window":"five-minutes"' out/sensors.jsonl || true
+if [ -s out/alerts.jsonl ]; then
+  echo
+  echo "alerts (examples/out/alerts.jsonl):"
+  head -n 2 out/alerts.jsonl
+fi
 if [ -s out/rejected.jsonl ]; then
   echo
   echo "rejected by validation (examples/out/rejected.jsonl):"
