@@ -1212,9 +1212,11 @@ std::vector<WindowDraft> ConfigLoader::read_window_types(const ConfigNode& value
     }
     if (used && !nanoseconds) windows_complete_ = false;
   };
-  read(size, "size", tumbling || sliding, "tumbling and sliding", kSizeExpected, size_ns);
+  // The seed's analytics engine gives sessions no gap: then `size` serves as the gap.
+  read(size, "size", tumbling || sliding || (session && !gap), "tumbling and sliding",
+       kSizeExpected, size_ns);
   read(slide, "slide", sliding, "sliding", kSlideExpected, slide_ns);
-  read(gap, "gap", session, "session", kGapExpected, gap_ns);
+  read(gap, "gap", session && (gap || !size), "session", kGapExpected, gap_ns);
   if (slide_ns && size_ns && !slide_fits(*slide, *slide_ns, *size_ns)) {
     windows_complete_ = false;
   }
@@ -1222,7 +1224,11 @@ std::vector<WindowDraft> ConfigLoader::read_window_types(const ConfigNode& value
     WindowConfig& window = draft.window;
     if (window.type == WindowType::session) {
       window.size_ns = 0;
-      if (gap_ns) window.gap_ns = *gap_ns;
+      if (gap_ns) {
+        window.gap_ns = *gap_ns;
+      } else if (size_ns) {
+        window.gap_ns = *size_ns;
+      }
       continue;
     }
     if (size_ns) window.size_ns = *size_ns;

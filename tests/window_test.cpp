@@ -198,6 +198,32 @@ TEST(Window, ResultsAreOrderedByEndWindowStartAndKeyText) {
   EXPECT_NE(rows[5].find("\"k\":\"zeta\""), std::string::npos);
 }
 
+TEST(Window, TheSeedsAnalyticsWindowsRunAsWritten) {
+  // The seed's analytics engine: no gap for the session window, so its size serves as the gap.
+  std::string config = window_config(R"yaml(
+  windows:
+    types: ["tumbling", "sliding", "session"]
+    default: {size: "1m", slide: "30s"}
+  metrics:
+    basic: ["count", "sum", "avg", "min", "max"]
+    advanced: ["percentile", "stddev", "trend"]
+  aggregations:
+    dimensions: ["k"]
+    measures: ["v"]
+)yaml");
+  Config parsed = parse_config(config, "seed.yaml");
+  ASSERT_EQ(parsed.windows.size(), 3u);
+  EXPECT_EQ(parsed.windows[2].gap_ns, 60'000'000'000);
+  auto output = run_pipeline(
+      config, to_json({{kBase, "a", 1.0}, {kBase + 20'000, "a", 3.0}, {kBase + 45'000, "a", 5.0}}),
+      Format::json);
+  auto rows = lines(output.results);
+  // One tumbling minute, three sliding windows (starts -30 s, 0 s, 30 s), one session.
+  EXPECT_EQ(rows.size(), 5u) << output.results;
+  EXPECT_NE(output.results.find("\"v_p95\":"), std::string::npos);
+  EXPECT_NE(output.results.find("\"v_trend\":"), std::string::npos);
+}
+
 TEST(Window, AlertsFireOnWindowResults) {
   std::string config = window_config(R"yaml(
   groupBy: [k]
