@@ -3,6 +3,8 @@
 // Runs a pipeline from YAML text over bytes in memory and captures everything it writes, so
 // tests can compare outputs byte for byte.
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -57,6 +59,15 @@ inline std::string read_file(const std::string& path) {
   return text.str();
 }
 
+/// Returns the batch size tests run with when they do not choose one: LDH_TEST_BATCH_SIZE if
+/// set (scripts/test.sh runs the suite again with 3, to shake out batch-boundary bugs), else
+/// the engine's default.
+inline std::size_t default_batch_size() {
+  const char* text = std::getenv("LDH_TEST_BATCH_SIZE");
+  if (text == nullptr || *text == '\0') return 65536;
+  return std::max<std::size_t>(1, std::strtoull(text, nullptr, 10));
+}
+
 struct PipelineOutput {
   std::string results;
   std::string dead_letters;
@@ -66,7 +77,8 @@ struct PipelineOutput {
 /// Runs `config` (its sources are replaced by one memory source holding `input`) and returns
 /// the results and the dead-letter file's text.
 inline PipelineOutput run_pipeline(const Config& config, const std::string& input, Format format,
-                                   unsigned threads = 1, std::size_t batch_size = 65536) {
+                                   unsigned threads = 1,
+                                   std::size_t batch_size = default_batch_size()) {
   ScratchFolder scratch;
   RunOptions options;
   options.threads = threads;
@@ -89,7 +101,7 @@ inline PipelineOutput run_pipeline(const Config& config, const std::string& inpu
 
 inline PipelineOutput run_pipeline(const std::string& yaml, const std::string& input,
                                    Format format, unsigned threads = 1,
-                                   std::size_t batch_size = 65536) {
+                                   std::size_t batch_size = default_batch_size()) {
   return run_pipeline(parse_config(yaml, "test.yaml"), input, format, threads, batch_size);
 }
 
