@@ -23,7 +23,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Work {
-  std::uint64_t sequence = 0;
+  /// The chunk's position in its source's stream: results are written in (index, source)
+  /// order, one chunk of each open source in turn, so the output is the same on every run.
+  std::uint64_t index = 0;
   RawChunk chunk;
   /// Marks the end of a source's stream (no bytes), so windows learn it in sequence order.
   bool end_of_source = false;
@@ -50,9 +52,10 @@ struct RunState {
   std::condition_variable result_ready;   // the writer waits for the next result
   std::condition_variable space_ready;    // sources wait for in-flight room
   std::deque<Work> queue;
-  std::map<std::uint64_t, ChunkResult> results;
-  std::uint64_t next_sequence = 0;
-  std::uint64_t in_flight = 0;
+  std::map<std::pair<std::uint64_t, std::uint32_t>, ChunkResult> results;
+  /// Per source: the index of its next chunk and how many of its chunks are not yet written.
+  std::vector<std::uint64_t> next_index;
+  std::vector<std::size_t> in_flight;
   std::size_t in_flight_limit = 0;
   std::size_t sources_running = 0;
   std::exception_ptr error;
@@ -191,7 +194,7 @@ void Executor::write_window_output(const WindowOutput& output,
 
 SourceOptions Executor::source_options() const {
   SourceOptions source_options;
-  source_options.chunk_records = options_.batch_size;
+  source_options.chunk_records = options_.chunk_records;
   source_options.stop = &stop_;
   return source_options;
 }
@@ -235,6 +238,8 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   RunState state;
   state.in_flight_limit = 2 * options_.threads + 2;
   state.sources_running = sources.size();
+  state.next_index.assign(sources.size(), 0);
+  state.in_flight.assign(sources.size(), 0);
   const auto started = Clock::now();
 
   std::vector<std::thread> source_threads;
@@ -246,20 +251,20 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
         while (source->next(chunk)) {
           std::unique_lock lock(state.mutex);
           state.space_ready.wait(lock, [&] {
-            return state.in_flight < state.in_flight_limit || state.error;
+            return state.in_flight[source_index] < state.in_flight_limit || state.error;
           });
           if (state.error) break;
-          ++state.in_flight;
-          state.queue.push_back({state.next_sequence++, std::move(chunk)});
+          ++state.in_flight[source_index];
+          state.queue.push_back({state.next_index[source_index]++, std::move(chunk)});
           state.work_ready.notify_one();
         }
         std::unique_lock lock(state.mutex);
         if (!state.error) {
           Work marker;
-          marker.sequence = state.next_sequence++;
+          marker.index = state.next_index[source_index]++;
           marker.chunk.source_index = source_index;
           marker.end_of_source = true;
-          ++state.in_flight;
+          ++state.in_flight[source_index];
           state.queue.push_back(std::move(marker));
           state.work_ready.notify_one();
         }
@@ -297,7 +302,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
           state.dead_lettered.fetch_add(result.dead_letters.size(), std::memory_order_relaxed);
           work.chunk.block.reset();
           std::lock_guard lock(state.mutex);
-          state.results.emplace(work.sequence, std::move(result));
+          state.results.emplace(std::pair{work.index, work.chunk.source_index}, std::move(result));
           state.result_ready.notify_all();
         }
       } catch (...) {
@@ -330,26 +335,33 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     });
   }
 
-  // The calling thread writes results in sequence order.
-  std::uint64_t next_to_write = 0;
+  // The calling thread writes results in (index, source) order: chunk i of every open source,
+  // in source order, then chunk i + 1. A source is open until its end marker is written.
+  std::vector<bool> open(sources.size(), true);
+  std::size_t open_count = sources.size();
+  std::uint64_t round = 0;
+  std::uint32_t turn = 0;
   std::exception_ptr failure;
-  while (true) {
+  while (open_count > 0) {
+    if (!open[turn]) {
+      if (++turn == sources.size()) turn = 0, ++round;
+      continue;
+    }
+    const std::pair<std::uint64_t, std::uint32_t> next{round, turn};
     ChunkResult result;
     {
       std::unique_lock lock(state.mutex);
       while (true) {
         if (options_.stop != nullptr && options_.stop->load()) stop_ = true;
         if (state.error) break;
-        if (state.results.count(next_to_write) != 0) break;
-        if (state.sources_running == 0 && next_to_write == state.next_sequence) break;
+        if (state.results.count(next) != 0) break;
         state.result_ready.wait_for(lock, std::chrono::milliseconds(100));
       }
       if (state.error) {
         failure = state.error;
         break;
       }
-      auto found = state.results.find(next_to_write);
-      if (found == state.results.end()) break;  // all sources done, everything written
+      auto found = state.results.find(next);
       result = std::move(found->second);
       state.results.erase(found);
     }
@@ -385,10 +397,14 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     }
     summary.rows_decoded += result.rows;
     summary.rows_emitted += result.rows_out;
-    ++next_to_write;
+    if (result.end_of_source) {
+      open[turn] = false;
+      --open_count;
+    }
+    if (++turn == sources.size()) turn = 0, ++round;
     std::lock_guard lock(state.mutex);
-    --state.in_flight;
-    state.space_ready.notify_one();
+    --state.in_flight[result.source_index];
+    state.space_ready.notify_all();
   }
 
   stop_ = stop_ || failure != nullptr;

@@ -20,6 +20,9 @@ namespace ldh {
 struct RunOptions {
   unsigned threads = 1;
   std::size_t batch_size = 65536;
+  /// Records per chunk that sources cut. Fixed, not derived from batch_size, so how several
+  /// sources interleave (and where a generator closes binary frames) never depends on it.
+  std::size_t chunk_records = 65536;
   /// Overrides the config's dead-letter path when not empty.
   std::string dead_letter_path;
   /// Prints a live status line to stderr (only makes sense on a terminal).
@@ -53,7 +56,8 @@ struct RunSummary {
 
 /// Runs a pipeline: one thread per source cuts its stream into chunks; `threads` workers decode
 /// chunks into batches and apply the plan; the calling thread writes results, rejects and dead
-/// letters in chunk order, so the output is byte-identical for any thread count and batch size.
+/// letters in a fixed order (chunk i of each source in turn), so the output is byte-identical
+/// for any thread count and batch size, with any number of sources.
 class Executor {
  public:
   /// Compiles the config's plan; throws ConfigError when it cannot run.

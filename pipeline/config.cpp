@@ -1259,6 +1259,7 @@ void ConfigLoader::finish_window(WindowDraft& draft, const WindowDefaults& defau
       window.measures.push_back(name);
     }
   } else if (scope_.known) {
+    window.default_measures = true;
     for (const auto& entry : scope_.entries()) {
       if (entry.type && is_measurable(*entry.type) && !contains(window.group_by, entry.name)) {
         window.measures.push_back(entry.name);

@@ -150,6 +150,9 @@ struct WindowConfig {
   /// Numeric fields the metrics apply to; defaults to `aggregations.measures`, else every
   /// numeric field that reaches the windows.
   std::vector<std::string> measures;
+  /// True when `measures` was filled with every numeric field by default: the plan, which knows
+  /// what type each expression yields, then drops those that are not numeric after all.
+  bool default_measures = false;
   /// DDSketch relative accuracy for approx_percentile.
   double relative_accuracy = 0.01;
   SourceLocation where;

@@ -211,7 +211,10 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
     }
     for (const auto& name : window.measures) {
       const PlanField* field = find_field(name);
-      if (field == nullptr || !is_numeric(field->type) || field->type == DataType::timestamp) {
+      bool numeric = field != nullptr && is_numeric(field->type) &&
+                     field->type != DataType::timestamp;
+      if (!numeric && window.default_measures) continue;
+      if (!numeric) {
         problems.push_back({window.where, "window '" + window.name + "' measure '" + name +
                                               "' is not a numeric field" +
                                               (field ? "" : did_you_mean(name, names()))});
@@ -219,6 +222,10 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
       }
       spec->measures.push_back(*field);
       spec->measure_columns.push_back(column_of(measure_fields_, *field));
+    }
+    if (spec->measures.empty() && window.default_measures) {
+      problems.push_back({window.where, "window '" + window.name +
+                                            "' has no numeric field to measure"});
     }
     bool alert_min_max = false;
     for (const auto& condition : config.alerts.conditions) {

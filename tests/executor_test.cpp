@@ -125,6 +125,42 @@ TEST(Executor, ABrokenProtobufLengthPrefixEndsTheStreamTheSameWayOnAnyThreadCoun
   }
 }
 
+TEST(Executor, SeveralSourcesInterleaveTheSameWayOnEveryRun) {
+  std::string yaml = kSensorPipeline;
+  yaml.replace(yaml.find("  sources: [{type: generator}]"),
+               std::string("  sources: [{type: generator}]").size(),
+               "  sources:\n"
+               "    - {type: generator, format: json, events: 3000, sensors: 11, seed: 1, jitter: 2s, badRecords: 0.01}\n"
+               "    - {type: generator, format: binary, events: 5000, sensors: 7, seed: 2, jitter: 2s, badRecords: 0.01}\n"
+               "    - {type: generator, format: protobuf, events: 1000, sensors: 5, seed: 3, badRecords: 0.01}");
+  yaml.replace(yaml.find("output:"), 0,
+               "  watermark: {maxOutOfOrderness: 1s}\n"
+               "  groupBy: [sensor_id]\n"
+               "  windows: [{type: tumbling, size: 10s, metrics: [count, avg]}]\n");
+  Config config = parse_config(yaml, "test.yaml");
+  auto run = [&](unsigned threads, std::size_t batch) {
+    testing::ScratchFolder scratch;
+    RunOptions options;
+    options.threads = threads;
+    options.batch_size = batch;
+    options.chunk_records = 700;
+    options.dead_letter_path = scratch.file("dead.jsonl");
+    Executor executor(config, options);
+    std::string results;
+    std::vector<std::unique_ptr<Sink>> sinks;
+    sinks.push_back(std::make_unique<testing::StringSink>(results));
+    RunSummary summary = executor.run(executor.make_sources(), std::move(sinks));
+    EXPECT_EQ(summary.rows_decoded + summary.dead_letters.total(), 9000u);
+    return results + testing::read_file(scratch.file("dead.jsonl"));
+  };
+  std::string reference = run(1, 65536);
+  EXPECT_NE(reference.find("\"window\":\"tumbling\""), std::string::npos);
+  for (auto [threads, batch] : {std::pair{2u, std::size_t{1}}, std::pair{3u, std::size_t{64}},
+                                std::pair{2u, std::size_t{5000}}}) {
+    EXPECT_EQ(run(threads, batch), reference) << threads << " threads, batch " << batch;
+  }
+}
+
 TEST(Executor, WritesRejectsToTheirSink) {
   testing::ScratchFolder scratch;
   std::string yaml = std::string(kSensorPipeline);
