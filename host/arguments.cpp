@@ -38,20 +38,37 @@ std::optional<std::string> Arguments::value(std::string_view name, std::string_v
   return std::nullopt;
 }
 
+std::optional<std::uint64_t> Arguments::count(std::string_view name, std::uint64_t minimum,
+                                              std::uint64_t maximum) {
+  auto text = value(name);
+  if (!text) return std::nullopt;
+  std::uint64_t number = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), number);
+  if (error != std::errc() || end != text->data() + text->size() || number < minimum ||
+      number > maximum) {
+    throw UserError(std::string(name) + ": expected a whole number from " +
+                    std::to_string(minimum) + " to " + std::to_string(maximum) + ", got '" +
+                    *text + "'");
+  }
+  return number;
+}
+
+std::optional<std::int64_t> Arguments::duration(std::string_view name, std::int64_t minimum) {
+  auto text = value(name);
+  if (!text) return std::nullopt;
+  auto nanoseconds = parse_duration_ns(*text);
+  if (!nanoseconds || *nanoseconds < minimum) {
+    throw UserError(std::string(name) + ": expected a duration like 500ms, 10s or 1m" +
+                    (minimum > 0 ? " (more than 0)" : "") + ", got '" + *text + "'");
+  }
+  return nanoseconds;
+}
+
 std::vector<std::string> Arguments::positionals() {
   for (const auto& item : items_) {
     if (item.size() > 1 && item[0] == '-') throw UserError("unknown option " + item);
   }
   return items_;
-}
-
-std::uint64_t parse_count(const std::string& text, std::string_view option) {
-  std::uint64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) {
-    throw UserError(std::string(option) + ": expected a whole number, got '" + text + "'");
-  }
-  return value;
 }
 
 double parse_real(const std::string& text, std::string_view option) {
@@ -63,15 +80,6 @@ double parse_real(const std::string& text, std::string_view option) {
   return value;
 }
 
-std::int64_t parse_duration_option(const std::string& text, std::string_view option) {
-  auto value = parse_duration_ns(text);
-  if (!value) {
-    throw UserError(std::string(option) + ": expected a duration like 500ms, 10s or 1m, got '" +
-                    text + "'");
-  }
-  return *value;
-}
-
 Backend parse_backend(const std::string& text) {
   if (text == "auto") return Backend::automatic;
   if (text == "cpu") return Backend::cpu;
@@ -80,5 +88,16 @@ Backend parse_backend(const std::string& text) {
 }
 
 unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+}  // namespace ldh
+
+namespace ldh {
+
+void read_pipeline_options(Arguments& arguments, RunOptions& options) {
+  if (auto threads = arguments.count("--threads", 1, 1024)) {
+    options.threads = static_cast<unsigned>(*threads);
+  }
+  if (auto batch = arguments.count("--batch-size", 1, 1u << 26)) options.batch_size = *batch;
+}
 
 }  // namespace ldh

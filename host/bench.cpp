@@ -67,33 +67,28 @@ int command_bench(Arguments& arguments) {
     format = *parsed;
   }
   std::uint64_t events = 4'000'000;
-  if (auto value = arguments.value("--events")) events = parse_count(*value, "--events");
+  if (auto count = arguments.count("--events", 1, 1'000'000'000)) events = *count;
   std::uint32_t sensors = 10'000;
-  if (auto value = arguments.value("--sensors")) {
-    sensors = static_cast<std::uint32_t>(parse_count(*value, "--sensors"));
+  if (auto count = arguments.count("--sensors", 1, 10'000'000)) {
+    sensors = static_cast<std::uint32_t>(*count);
   }
   RunOptions options;
   options.threads = 1;
-  if (auto value = arguments.value("--threads")) {
-    options.threads = static_cast<unsigned>(parse_count(*value, "--threads"));
-  }
-  if (auto value = arguments.value("--batch-size")) {
-    options.batch_size = parse_count(*value, "--batch-size");
-  }
+  read_pipeline_options(arguments, options);
   std::uint64_t repeat = 5;
-  if (auto value = arguments.value("--repeat")) repeat = std::max<std::uint64_t>(1, parse_count(*value, "--repeat"));
+  if (auto count = arguments.count("--repeat", 1, 1000)) repeat = *count;
   Backend backend = Backend::automatic;
   if (auto value = arguments.value("--backend")) backend = parse_backend(*value);
   bool with_output = arguments.flag("--with-output");
   auto config_path = arguments.value("--config");
   arguments.positionals();
-  if (events == 0 || sensors == 0) throw UserError("--events and --sensors must be at least 1");
 
   Config config = config_path ? load_config(*config_path)
                               : parse_config(kDefaultConfigText, kDefaultConfigName);
   std::string why;
   resolve_backend(backend, why);
   options.discard_output = !with_output;
+  options.side_files = false;
 
   GeneratorConfig generator;
   generator.events = events;

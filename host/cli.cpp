@@ -152,16 +152,7 @@ int command_run(Arguments& arguments) {
   Backend backend = Backend::automatic;
   if (auto value = arguments.value("--backend")) backend = parse_backend(*value);
   options.threads = default_threads();
-  if (auto value = arguments.value("--threads")) {
-    options.threads = static_cast<unsigned>(parse_count(*value, "--threads"));
-    if (options.threads == 0 || options.threads > 1024) throw UserError("--threads: 1 to 1024");
-  }
-  if (auto value = arguments.value("--batch-size")) {
-    options.batch_size = parse_count(*value, "--batch-size");
-    if (options.batch_size == 0 || options.batch_size > (1u << 26)) {
-      throw UserError("--batch-size: 1 to 67108864");
-    }
-  }
+  read_pipeline_options(arguments, options);
   if (auto value = arguments.value("--dead-letter")) options.dead_letter_path = *value;
   bool quiet = arguments.flag("--quiet");
   auto positionals = arguments.positionals();
@@ -179,8 +170,14 @@ int command_run(Arguments& arguments) {
   if (!quiet) std::fprintf(stderr, "ldh: %s\n", why.c_str());
   options.status_line = !quiet && isatty(STDERR_FILENO);
   options.stop = &interrupted;
-  std::signal(SIGINT, on_interrupt);
-  std::signal(SIGTERM, on_interrupt);
+  // Without SA_RESTART a blocked read returns, so a source on a quiet pipe stops too; with
+  // SA_RESETHAND a second Ctrl-C ends the process at once.
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 
   Executor executor(config, options);
   RunSummary summary = executor.run(executor.make_sources(), executor.make_sinks());
@@ -220,18 +217,13 @@ int command_gen(Arguments& arguments) {
     if (!parsed) throw UserError("--format: expected json, binary or protobuf, got '" + *value + "'");
     format = *parsed;
   }
-  if (auto value = arguments.value("--events")) generator.events = parse_count(*value, "--events");
-  if (generator.events == 0) throw UserError("--events: must be at least 1");
-  if (auto value = arguments.value("--sensors")) {
-    generator.sensors = static_cast<std::uint32_t>(parse_count(*value, "--sensors"));
+  if (auto events = arguments.count("--events", 1, UINT64_MAX)) generator.events = *events;
+  if (auto sensors = arguments.count("--sensors", 1, 10'000'000)) {
+    generator.sensors = static_cast<std::uint32_t>(*sensors);
   }
-  if (auto value = arguments.value("--seed")) generator.seed = parse_count(*value, "--seed");
-  if (auto value = arguments.value("--interval")) {
-    generator.interval_ns = parse_duration_option(*value, "--interval");
-  }
-  if (auto value = arguments.value("--jitter")) {
-    generator.jitter_ns = parse_duration_option(*value, "--jitter");
-  }
+  if (auto seed = arguments.count("--seed", 0, UINT64_MAX)) generator.seed = *seed;
+  if (auto interval = arguments.duration("--interval", 1)) generator.interval_ns = *interval;
+  if (auto jitter = arguments.duration("--jitter", 0)) generator.jitter_ns = *jitter;
   if (auto value = arguments.value("--bad-share")) {
     generator.bad_share = parse_real(*value, "--bad-share");
     if (!(generator.bad_share >= 0 && generator.bad_share <= 1)) {
@@ -243,9 +235,8 @@ int command_gen(Arguments& arguments) {
     if (!start) throw UserError("--start: expected ISO-8601 time like 2026-11-29T00:00:00Z");
     generator.start_ns = *start;
   }
-  if (auto value = arguments.value("--frame-records")) {
-    generator.frame_records = static_cast<std::uint32_t>(parse_count(*value, "--frame-records"));
-    if (generator.frame_records == 0) throw UserError("--frame-records: must be at least 1");
+  if (auto records = arguments.count("--frame-records", 1, 1'000'000)) {
+    generator.frame_records = static_cast<std::uint32_t>(*records);
   }
   Schema schema = sensor_schema();
   if (auto value = arguments.value("--config")) schema = load_config(*value).format.schema;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -127,7 +128,7 @@ class Worker {
       }
       for (std::size_t i = 0; i < plan_.reject_targets().size(); ++i) {
         const RejectTarget& reject = plan_.reject_targets()[i];
-        if (!reject.path.empty()) {
+        if (!reject.path.empty() && options_.side_files) {
           reject_writers_[i].append_rows(batch_, reject.code, result.rejects[i]);
         }
       }
@@ -177,6 +178,7 @@ void Executor::write_window_output(const WindowOutput& output,
                                    std::unique_ptr<Sink>& late_sink,
                                    std::unique_ptr<Sink>& alert_sink) {
   for (auto& sink : sinks) sink->write(output.results);
+  if (!options_.side_files) return;
   if (!output.alerts.empty()) {
     if (config_.alerts.path.empty()) {
       for (auto& sink : sinks) sink->write(output.alerts);
@@ -226,7 +228,17 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     formats.push_back(source->format());
     source_names.push_back(source->name());
   }
-  // Reject and dead-letter files open on first use, so a clean run leaves none behind.
+  // Side files open on first use, so a clean run leaves none behind; a previous run's are
+  // removed now so they cannot pass for this run's.
+  if (options_.side_files) {
+    std::error_code ignored;
+    std::filesystem::remove(summary.dead_letter_path, ignored);
+    for (const auto& target : plan_->reject_targets()) {
+      if (!target.path.empty()) std::filesystem::remove(target.path, ignored);
+    }
+    if (!config_.late_path.empty()) std::filesystem::remove(config_.late_path, ignored);
+    if (!config_.alerts.path.empty()) std::filesystem::remove(config_.alerts.path, ignored);
+  }
   std::vector<std::unique_ptr<Sink>> reject_sinks(plan_->reject_targets().size());
   std::unique_ptr<Sink> dead_letter_sink;
   std::unique_ptr<Sink> late_sink;
@@ -372,7 +384,12 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
         if (result.end_of_source) windows_->end_source(result.source_index, window_output);
         write_window_output(window_output, sinks, late_sink, alert_sink);
       }
-      for (auto& sink : sinks) sink->write(result.output);
+      for (auto& sink : sinks) {
+        sink->write(result.output);
+        // Results of a chunk are visible at once (live feeds, pipes); chunks are large, so this
+        // costs one write per chunk.
+        sink->flush();
+      }
       for (std::size_t i = 0; i < result.rejects.size(); ++i) {
         if (result.rejects[i].empty()) continue;
         if (!reject_sinks[i]) {
@@ -380,7 +397,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
         }
         reject_sinks[i]->write(result.rejects[i]);
       }
-      if (!result.dead_letters.empty()) {
+      if (!result.dead_letters.empty() && !options_.side_files) {
+        for (const auto& letter : result.dead_letters) summary.dead_letters.add(letter.reason);
+      } else if (!result.dead_letters.empty()) {
         if (!dead_letter_sink) dead_letter_sink = std::make_unique<FileSink>(summary.dead_letter_path);
         std::string text;
         for (const auto& letter : result.dead_letters) {

@@ -29,6 +29,8 @@ struct RunOptions {
   bool status_line = false;
   /// Skips formatting results (benchmarks measure the pipeline, not JSON printing).
   bool discard_output = false;
+  /// Writes dead-letter, reject, late-event and alert files (benchmarks only count them).
+  bool side_files = true;
   /// Set from outside (Ctrl-C) to stop sources early; what was read is still processed.
   const std::atomic<bool>* stop = nullptr;
 };

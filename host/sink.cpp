@@ -20,7 +20,18 @@ FileSink::FileSink(std::string path) : path_(std::move(path)) {
       throw UserError("cannot open " + path_ + " for writing: " + std::strerror(errno));
     }
   }
-  std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+  // glibc ignores the size when it allocates the buffer itself, so give it one; stdout's must
+  // outlive the sink, since stdout does.
+  constexpr std::size_t kBufferBytes = 1 << 20;
+  char* buffer;
+  if (file_ == stdout) {
+    static char stdout_buffer[kBufferBytes];
+    buffer = stdout_buffer;
+  } else {
+    buffer_ = std::make_unique<char[]>(kBufferBytes);
+    buffer = buffer_.get();
+  }
+  std::setvbuf(file_, buffer, _IOFBF, kBufferBytes);
 }
 
 FileSink::~FileSink() {

@@ -31,6 +31,7 @@ class FileSink final : public Sink {
  private:
   std::string path_;
   std::FILE* file_ = nullptr;
+  std::unique_ptr<char[]> buffer_;
 };
 
 /// Creates the sink a destination describes.

@@ -51,34 +51,38 @@ class BinaryDecoder final : public Decoder {
   }
 
   std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream, bool* /*framing_lost*/) const override {
-    std::size_t position = 0;
+                    bool end_of_stream, FrameInfo* info) const override {
     std::size_t records = 0;
+    auto cut = [&](std::size_t length) {
+      if (info != nullptr) info->records = records;
+      return length;
+    };
+    std::size_t position = 0;
     while (position < bytes.size() && records < max_records) {
       std::size_t rest = bytes.size() - position;
       FrameScan scan = scan_frame(bytes.subspan(position), kMaxRecordBytes);
       switch (scan.step) {
         case FrameStep::frame:
-          if (scan.size > rest) return end_of_stream ? bytes.size() : position;
+          if (scan.size > rest) return cut(end_of_stream ? bytes.size() : position);
           position += static_cast<std::size_t>(scan.size);
           records += std::max<std::size_t>(scan.header.record_count, 1);
           break;
         case FrameStep::short_tail:
-          return end_of_stream ? bytes.size() : position;
+          return cut(end_of_stream ? bytes.size() : position);
         case FrameStep::garbage:
           if (scan.magic_follows) {
             position += static_cast<std::size_t>(scan.size);
             ++records;
             break;
           }
-          if (end_of_stream) return bytes.size();
+          if (end_of_stream) return cut(bytes.size());
           // The garbage may go on in bytes not read yet; wait unless it already passes the
           // record cap (the last three bytes may begin a magic, so they stay).
-          if (rest > kMaxRecordBytes) return bytes.size() - 3;
-          return position;
+          if (rest > kMaxRecordBytes) return cut(bytes.size() - 3);
+          return cut(position);
       }
     }
-    return position;
+    return cut(position);
   }
 
   void decode(std::span<const std::byte> chunk, std::uint64_t chunk_offset, DecodeCursor& cursor,

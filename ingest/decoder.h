@@ -35,6 +35,12 @@ struct DecodeCursor {
   bool done(std::size_t chunk_size) const { return offset >= chunk_size; }
 };
 
+/// What Decoder::frame() found besides the prefix length.
+struct FrameInfo {
+  std::size_t records = 0;
+  bool framing_lost = false;
+};
+
 /// Turns bytes of one format into rows of a batch. One instance per thread (it keeps caches);
 /// the StringDictionary it interns into is shared and thread-safe.
 class Decoder {
@@ -45,11 +51,12 @@ class Decoder {
   /// about `max_records` records, so a source can cut its stream into independent chunks.
   /// Returns 0 when more bytes are needed; with `end_of_stream`, a non-empty input always gives
   /// a non-zero length (a trailing partial record is then dead-lettered by decode()).
-  /// Sets `*framing_lost` when the prefix ends in bytes after which the stream cannot be framed
-  /// again (a broken protobuf length prefix): the source then ends the stream there, and
-  /// decode() dead-letters the rest of the chunk saying so.
+  /// Fills `info` (when given) with the number of whole records in the prefix, for pacing, and
+  /// whether the prefix ends in bytes after which the stream cannot be framed again (a broken
+  /// protobuf length prefix): the source then ends the stream there, and decode() dead-letters
+  /// the rest of the chunk saying so.
   virtual std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                            bool end_of_stream, bool* framing_lost = nullptr) const = 0;
+                            bool end_of_stream, FrameInfo* info = nullptr) const = 0;
 
   /// Decodes records of `chunk` from `cursor` on, appending rows to target.batch until the chunk
   /// is consumed or the batch is full, and advances `cursor`. `chunk_offset` is the chunk's

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "pipeline/error.h"
 
@@ -116,19 +117,26 @@ double SensorGenerator::next_unit() {
   return static_cast<double>(next_random() >> 11) * 0x1.0p-53;
 }
 
-void SensorGenerator::fill_row(std::uint64_t reading) {
+bool SensorGenerator::fill_row(std::uint64_t reading) {
   const std::uint64_t sensors = config_.sensors;
   const std::uint64_t sensor = reading % sensors;
   const std::uint64_t round = reading / sensors;
   const Site& site = kSites[(sensor * 7 + sensor / 16) % std::size(kSites)];
   const Climate climate = climate_of(site.kind);
 
-  std::int64_t stagger = config_.interval_ns / static_cast<std::int64_t>(sensors);
-  std::int64_t time = config_.start_ns + static_cast<std::int64_t>(round) * config_.interval_ns +
-                      static_cast<std::int64_t>(sensor) * stagger;
+  const __int128 stagger = config_.interval_ns / static_cast<std::int64_t>(sensors);
+  __int128 wide = static_cast<__int128>(config_.start_ns) +
+                  static_cast<__int128>(round) * config_.interval_ns +
+                  static_cast<__int128>(sensor) * stagger;
   if (config_.jitter_ns > 0) {
-    time -= static_cast<std::int64_t>(next_random() % static_cast<std::uint64_t>(config_.jitter_ns));
+    wide -= static_cast<__int128>(next_random() % static_cast<std::uint64_t>(config_.jitter_ns));
   }
+  // Event times end where int64 nanoseconds end (year 2262): the feed stops there.
+  if (wide > std::numeric_limits<std::int64_t>::max() ||
+      wide < std::numeric_limits<std::int64_t>::min()) {
+    return false;
+  }
+  const auto time = static_cast<std::int64_t>(wide);
   double& walk = walk_[sensor];
   walk = walk * 0.98 + (next_unit() - 0.5) * 0.4;
   double temperature = climate.temperature + climate.swing * daily_cycle(time) + walk +
@@ -164,12 +172,13 @@ void SensorGenerator::fill_row(std::uint64_t reading) {
       case Quantity::none: value = std::monostate{}; break;
     }
   }
+  return true;
 }
 
 std::uint64_t SensorGenerator::generate(Encoder& encoder, std::uint64_t count, std::string& out) {
   std::uint64_t made = 0;
   while (made < count && (config_.events == 0 || produced_ < config_.events)) {
-    fill_row(produced_);
+    if (!fill_row(produced_)) break;
     if (config_.bad_share > 0 && next_unit() < config_.bad_share) {
       encoder.append_malformed(row_, next_random(), out);
       ++malformed_;

@@ -22,7 +22,7 @@ class SensorGenerator {
   SensorGenerator(const GeneratorConfig& config, const Schema& schema);
 
   /// Appends up to `count` encoded events to `out`; returns how many were appended (fewer only
-  /// when the configured number of events is reached).
+  /// when the configured number of events is reached or event times reach the year 2262).
   std::uint64_t generate(Encoder& encoder, std::uint64_t count, std::string& out);
   /// Counts events produced so far (malformed ones included).
   std::uint64_t produced() const { return produced_; }
@@ -31,7 +31,8 @@ class SensorGenerator {
 
  private:
   enum class Quantity : std::uint8_t { time, sensor_id, location, kind, temperature, humidity, pressure, none };
-  void fill_row(std::uint64_t reading);
+  /// Fills row_ with reading number `reading`; false once event times leave the int64 range.
+  bool fill_row(std::uint64_t reading);
   std::uint64_t next_random();
   double next_unit();  // uniform in [0, 1)
 

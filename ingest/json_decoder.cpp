@@ -182,23 +182,27 @@ class JsonDecoder final : public Decoder {
       : schema_(schema), validate_(validate), seen_(schema.fields.size(), 0) {}
 
   std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream, bool* /*framing_lost*/) const override {
+                    bool end_of_stream, FrameInfo* info) const override {
+    std::size_t records = 0;
+    auto cut = [&](std::size_t length) {
+      if (info != nullptr) info->records = records;
+      return length;
+    };
     const char* data = reinterpret_cast<const char*>(bytes.data());
     std::size_t size = bytes.size();
     std::size_t position = 0;
-    std::size_t records = 0;
     while (position < size && records < max_records) {
       const void* newline = std::memchr(data + position, '\n', size - position);
       if (newline == nullptr) {
-        if (end_of_stream) return size;
+        if (end_of_stream) return cut(size);
         // A line longer than the cap is cut here; decode() dead-letters the piece.
-        if (size - position > kMaxRecordBytes) return position + kMaxRecordBytes + 1;
-        return position;
+        if (size - position > kMaxRecordBytes) return cut(position + kMaxRecordBytes + 1);
+        return cut(position);
       }
       position = static_cast<std::size_t>(static_cast<const char*>(newline) - data) + 1;
       ++records;
     }
-    return position;
+    return cut(position);
   }
 
   void decode(std::span<const std::byte> chunk, std::uint64_t chunk_offset, DecodeCursor& cursor,

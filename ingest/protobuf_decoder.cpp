@@ -131,26 +131,30 @@ class ProtobufDecoder final : public Decoder {
   }
 
   std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream, bool* framing_lost) const override {
+                    bool end_of_stream, FrameInfo* info) const override {
+    std::size_t records = 0;
+    auto cut = [&](std::size_t length) {
+      if (info != nullptr) info->records = records;
+      return length;
+    };
     const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
     const std::uint8_t* end = data + bytes.size();
     std::size_t position = 0;
-    std::size_t records = 0;
     while (position < bytes.size() && records < max_records) {
       std::uint64_t length = 0;
       int prefix = read_varint(data + position, end, length);
-      if (prefix == 0) return end_of_stream ? bytes.size() : position;
+      if (prefix == 0) return cut(end_of_stream ? bytes.size() : position);
       // A broken length prefix loses the framing for good: hand over all there is.
       if (prefix < 0 || length > kMaxRecordBytes) {
-        if (framing_lost != nullptr) *framing_lost = true;
-        return bytes.size();
+        if (info != nullptr) info->framing_lost = true;
+        return cut(bytes.size());
       }
       std::size_t total = static_cast<std::size_t>(prefix) + static_cast<std::size_t>(length);
-      if (total > bytes.size() - position) return end_of_stream ? bytes.size() : position;
+      if (total > bytes.size() - position) return cut(end_of_stream ? bytes.size() : position);
       position += total;
       ++records;
     }
-    return position;
+    return cut(position);
   }
 
   void decode(std::span<const std::byte> chunk, std::uint64_t chunk_offset, DecodeCursor& cursor,

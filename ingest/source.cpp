@@ -53,10 +53,9 @@ class StreamSource : public Source {
         std::span<const std::byte> rest(
             reinterpret_cast<const std::byte*>(block_->data()) + position_,
             block_->size() - position_);
-        bool framing_lost = false;
-        std::size_t length =
-            framer_->frame(rest, options_.chunk_records, end_of_stream_, &framing_lost);
-        if (framing_lost) {
+        FrameInfo info;
+        std::size_t length = framer_->frame(rest, options_.chunk_records, end_of_stream_, &info);
+        if (info.framing_lost) {
           // Nothing after a broken length prefix can be framed: this chunk is the last one,
           // and decode() dead-letters it saying the rest of the stream is skipped.
           end_of_stream_ = true;
@@ -68,7 +67,7 @@ class StreamSource : public Source {
           chunk.block = block_;
           chunk.bytes = rest.first(length);
           position_ += length;
-          records_paced_ += options_.chunk_records;
+          records_paced_ += info.records;
           pace(rate_, records_paced_, started_);
           return true;
         }
@@ -85,6 +84,9 @@ class StreamSource : public Source {
  protected:
   /// Appends up to `capacity` bytes to `out`; returns how many (0 at the end).
   virtual std::size_t read_more(std::string& out, std::size_t capacity) = 0;
+  bool stopping() const {
+    return options_.stop != nullptr && options_.stop->load(std::memory_order_relaxed);
+  }
 
  private:
   void read_block() {
@@ -96,16 +98,12 @@ class StreamSource : public Source {
     next_block->reserve(capacity);
     if (leftover > 0) next_block->append(block_->data() + position_, leftover);
     block_offset_ += position_;
-    while (next_block->size() < capacity) {
-      std::size_t got = read_more(*next_block, capacity - next_block->size());
-      if (got == 0) {
-        end_of_stream_ = true;
-        break;
-      }
-      bytes_read_ += got;
-    }
-    LDH_EXPECTS(end_of_stream_ || next_block->size() > leftover,
-                "framing made no progress on a full block");
+    LDH_EXPECTS(leftover < capacity, "framing made no progress on a full block");
+    // One read is enough to make progress: on a pipe, waiting for a full block would hold
+    // events back (and delay Ctrl-C) until the writer sends megabytes.
+    std::size_t got = read_more(*next_block, capacity - next_block->size());
+    if (got == 0) end_of_stream_ = true;
+    bytes_read_ += got;
     block_ = std::move(next_block);
     position_ = 0;
   }
@@ -146,7 +144,10 @@ class FileSource final : public StreamSource {
     out.resize(old_size + capacity);
     while (true) {
       ssize_t got = ::read(descriptor_, out.data() + old_size, capacity);
-      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && errno == EINTR) {
+        if (stopping()) got = 0;
+        else continue;
+      }
       if (got < 0) {
         out.resize(old_size);
         throw UserError("reading " + path_ + ": " + std::strerror(errno));

@@ -43,34 +43,6 @@ std::size_t EventBatch::live_count() const {
   return live;
 }
 
-namespace {
-template <typename T>
-void compact_values(T* values, const std::uint8_t* keep, std::size_t rows) {
-  std::size_t out = 0;
-  for (std::size_t row = 0; row < rows; ++row) {
-    values[out] = values[row];
-    out += keep[row] == kLive;
-  }
-}
-}  // namespace
-
-void EventBatch::compact() {
-  const std::uint8_t* keep = selection();
-  std::size_t live = live_count();
-  if (live == size_) return;
-  for (auto& column : columns_) {
-    switch (storage_width(column.type())) {
-      case 1: compact_values(column.data<std::uint8_t>(), keep, size_); break;
-      case 4: compact_values(column.data<std::uint32_t>(), keep, size_); break;
-      case 8: compact_values(column.data<std::uint64_t>(), keep, size_); break;
-      default: LDH_EXPECTS(false, "unexpected column width");
-    }
-    if (column.nullable()) compact_values(column.validity(), keep, size_);
-  }
-  std::memset(selection(), 1, live);
-  size_ = live;
-}
-
 EventBatchView EventBatch::view() {
   EventBatchView view;
   view.columns.reserve(columns_.size());

@@ -85,7 +85,8 @@ struct EventBatchView {
 };
 
 /// Owns a batch of events as columns (struct of arrays), one per slot of the pipeline's plan.
-/// Rows that a filter rejected stay in place (selection[row] != kLive) until compact().
+/// Rows that a filter rejected stay in place (selection[row] != kLive): stages run over whole
+/// columns and only the writers skip them.
 class EventBatch {
  public:
   EventBatch(const std::vector<SlotSpec>& slots, std::size_t capacity,
@@ -108,8 +109,6 @@ class EventBatch {
   void clear() { size_ = 0; }
   /// Counts live rows.
   std::size_t live_count() const;
-  /// Moves live rows to the front (stable) and drops the rest.
-  void compact();
   EventBatchView view();
 
   /// Index of the source that produced these rows.

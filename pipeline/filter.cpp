@@ -6,14 +6,15 @@ namespace ldh {
 
 namespace {
 
-/// Reads a column value the way expressions do, so a rule and an equivalent condition agree.
+/// Reads a column value the way expressions do (timestamps as milliseconds since the epoch), so
+/// a rule and the equivalent condition agree.
 template <typename T>
 struct AsDouble {
   double operator()(T value) const { return static_cast<double>(value); }
 };
 struct TimestampAsMilliseconds {
   double operator()(std::int64_t nanoseconds) const {
-    return static_cast<double>(nanoseconds) / 1e6;
+    return timestamp_milliseconds(nanoseconds);
   }
 };
 
@@ -66,7 +67,7 @@ void evaluate_rule(const CompiledFilterRule& rule, EventBatch& batch, std::uint8
   const std::size_t rows = batch.size();
   if (rule.op == FilterOperator::condition) {
     scratch.resize(rows);
-    evaluate(rule.condition, batch.view(), static_cast<double>(batch.processing_time_ns) / 1e6,
+    evaluate(rule.condition, batch.view(), timestamp_milliseconds(batch.processing_time_ns),
              scratch.data(), result);
     for (std::size_t row = 0; row < rows; ++row) {
       double value = scratch[row];
@@ -85,7 +86,7 @@ void evaluate_rule(const CompiledFilterRule& rule, EventBatch& batch, std::uint8
       evaluate_column(column, rows, result, [=](double x) { return x == low; });
       break;
     case FilterOperator::ne:
-      evaluate_column(column, rows, result, [=](double x) { return x != low; });
+      evaluate_column(column, rows, result, [=](double x) { return x != low && x == x; });
       break;
     case FilterOperator::gt:
       evaluate_column(column, rows, result, [=](double x) { return x > low; });
@@ -103,7 +104,8 @@ void evaluate_rule(const CompiledFilterRule& rule, EventBatch& batch, std::uint8
       evaluate_column(column, rows, result, [&](double x) { return contains(rule.set, x); });
       break;
     case FilterOperator::not_in:
-      evaluate_column(column, rows, result, [&](double x) { return !contains(rule.set, x); });
+      evaluate_column(column, rows, result,
+                      [&](double x) { return !contains(rule.set, x) && x == x; });
       break;
     case FilterOperator::exists:
       std::fill(result, result + rows, std::uint8_t{1});

@@ -19,8 +19,8 @@ struct CompiledFilterRule {
 };
 
 /// Keeps the live rows that pass all (or any) rules; marks the others rejected by this stage.
-/// A rule on a null value fails, except `exists`, which tests exactly that. Comparisons follow
-/// IEEE (NaN fails everything but `ne` and `not_in`).
+/// A rule on a null value fails, except `exists`, which tests exactly that. A NaN value fails
+/// every comparison, `ne` and `not_in` included, as in expressions.
 class Filter final : public Operator {
  public:
   Filter(std::string name, std::vector<CompiledFilterRule> rules, FilterCombine combine,

@@ -182,7 +182,7 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
             // A timestamp compares in milliseconds since the epoch, as in expressions.
             auto nanoseconds = parse_iso8601(std::get<std::string>(value));
             if (!nanoseconds) type_ok = false;
-            else numbers.push_back(static_cast<double>(*nanoseconds) / 1e6);
+            else numbers.push_back(timestamp_milliseconds(*nanoseconds));
           } else if (!std::holds_alternative<double>(value)) {
             type_ok = false;
           } else {

@@ -24,17 +24,17 @@ double read_number(const ColumnView& column, std::size_t row) {
     case DataType::boolean: return column.as<std::uint8_t>()[row];
     case DataType::string: return column.as<std::int32_t>()[row];
     case DataType::timestamp:
-      return static_cast<double>(column.as<std::int64_t>()[row]) / 1e6;
+      return timestamp_milliseconds(column.as<std::int64_t>()[row]);
   }
   return 0;
 }
 
 /// Renders one value as text for a cast to string.
-std::string value_text(const ColumnView& column, std::size_t row) {
+std::string value_text(const ColumnView& column, std::size_t row, int time_digits) {
   switch (column.type) {
     case DataType::boolean: return column.as<std::uint8_t>()[row] ? "true" : "false";
     case DataType::timestamp:
-      return format_iso8601(column.as<std::int64_t>()[row], 3);
+      return format_iso8601(column.as<std::int64_t>()[row], time_digits);
     case DataType::int32: return std::to_string(column.as<std::int32_t>()[row]);
     case DataType::int64: return std::to_string(column.as<std::int64_t>()[row]);
     case DataType::float32: {
@@ -60,7 +60,7 @@ bool parse_text(std::string_view text, DataType target, double& value) {
   if (target == DataType::timestamp) {
     auto nanoseconds = parse_iso8601(text);
     if (!nanoseconds) return false;
-    value = static_cast<double>(*nanoseconds) / 1e6;
+    value = timestamp_milliseconds(*nanoseconds);
     return true;
   }
   const char* end = text.data() + text.size();
@@ -129,7 +129,7 @@ void Transform::apply_one(const CompiledTransform& operation, EventBatch& batch)
       values.resize(rows);
       valid.resize(rows);
       evaluate(operation.expression, batch.view(),
-               static_cast<double>(batch.processing_time_ns) / 1e6, values.data(), valid.data());
+               timestamp_milliseconds(batch.processing_time_ns), values.data(), valid.data());
       if (operation.target.type == DataType::float64 && !operation.fill_missing_only) {
         double* out = static_cast<double*>(data);
         for (std::size_t row = 0; row < rows; ++row) out[row] = values[row];
@@ -171,7 +171,7 @@ void Transform::apply_one(const CompiledTransform& operation, EventBatch& batch)
         }
         bool ok;
         if (to == DataType::string && from != DataType::string) {
-          static_cast<std::int32_t*>(data)[row] = strings_.intern(value_text(source, row));
+          static_cast<std::int32_t*>(data)[row] = strings_.intern(value_text(source, row, operation.cast_from.time_digits));
           ok = true;
         } else if (from == DataType::string && to != DataType::string) {
           double value = 0;

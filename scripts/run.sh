@@ -4,7 +4,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" >/dev/null
+build_log=$(mktemp)
+if ! "$root/scripts/build.sh" >"$build_log" 2>&1; then
+  cat "$build_log"
+  exit 1
+fi
+rm -f "$build_log"
 cd "$root/examples"
 rm -rf out
 "$root/build/ldh" run sensors.yaml "$@"

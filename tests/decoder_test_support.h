@@ -167,8 +167,9 @@ inline Decoded decode_stream(Format format, const Schema& schema, std::string_vi
   while (position < bytes.size()) {
     bool end = available == bytes.size();
     std::span<const std::byte> window(data + position, available - position);
-    bool framing_lost = false;
-    std::size_t length = framer->frame(window, options.chunk_records, end, &framing_lost);
+    FrameInfo info;
+    std::size_t length = framer->frame(window, options.chunk_records, end, &info);
+    bool framing_lost = info.framing_lost;
     EXPECT_LE(length, window.size());
     // As the sources do: after a framing loss this chunk is the stream's last.
     if (framing_lost) {
