@@ -13,6 +13,7 @@
 #include "ingest/binary_frame.h"
 #include "ingest/protobuf_decoder.h"
 #include "ingest/protobuf_wire.h"
+#include "pipeline/json_writer.h"
 #include "pipeline/error.h"
 #include "pipeline/time.h"
 
@@ -86,7 +87,9 @@ bool is_nan_checked_float(const Field& field) {
 // ---------------------------------------------------------------------------------------------
 // JSON lines
 
-void append_json_string(std::string& out, std::string_view text) {
+/// Quotes and escapes `text` like ldh::append_json_string, but keeps every byte as it is, so a
+/// deliberately malformed record can carry invalid UTF-8 to the decoder.
+void append_raw_json_string(std::string& out, std::string_view text) {
   out += '"';
   for (char c : text) {
     auto byte = static_cast<unsigned char>(c);
@@ -133,9 +136,7 @@ void append_real(std::string& out, T value) {
   } else if (value - value != 0) {
     out += value < 0 ? "-Infinity" : "Infinity";
   } else {
-    char buffer[64];
-    auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-    out.append(buffer, result.ptr);
+    append_shortest(out, value);
   }
 }
 
@@ -150,7 +151,7 @@ class JsonEncoder final : public Encoder {
   explicit JsonEncoder(const Schema& schema) : schema_(schema) {
     for (const Field& field : schema_.fields) {
       std::string key;
-      append_json_string(key, field.name);
+      append_raw_json_string(key, field.name);
       key += ':';
       keys_.push_back(std::move(key));
     }
@@ -261,11 +262,11 @@ class JsonEncoder final : public Encoder {
         out += as_flag(value) ? "true" : "false";
         break;
       case DataType::string:
-        append_json_string(out, as_text(value));
+        append_raw_json_string(out, as_text(value));
         break;
       case DataType::timestamp:
         if (field.time_unit == TimeUnit::iso8601) {
-          append_json_string(out, iso_text(as_integer(value)));
+          append_raw_json_string(out, iso_text(as_integer(value)));
         } else {
           append_integer(out, to_unit(as_integer(value), field.time_unit));
         }

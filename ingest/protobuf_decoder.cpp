@@ -505,13 +505,14 @@ class ProtobufDecoder final : public Decoder {
 
   bool skip_field(WireType wire, const std::uint8_t*& p, const std::uint8_t* end,
                   std::uint64_t number, Failure& failure) {
-    std::string where = "unknown field " + std::to_string(number);
+    // Only a failure needs the text, so it is built then, not for every field skipped.
+    auto where = [number] { return "unknown field " + std::to_string(number); };
     switch (wire) {
       case WireType::varint: {
         std::uint64_t ignored;
         int used = read_varint(p, end, ignored);
         if (used <= 0) {
-          failure = {DeadLetterReason::bad_varint, where + ": bad varint"};
+          failure = {DeadLetterReason::bad_varint, where() + ": bad varint"};
           return false;
         }
         p += used;
@@ -528,7 +529,7 @@ class ProtobufDecoder final : public Decoder {
         std::uint64_t length;
         int used = read_varint(p, end, length);
         if (used <= 0) {
-          failure = {DeadLetterReason::bad_varint, where + ": bad length"};
+          failure = {DeadLetterReason::bad_varint, where() + ": bad length"};
           return false;
         }
         p += used;
@@ -538,14 +539,14 @@ class ProtobufDecoder final : public Decoder {
       }
       case WireType::start_group:
       case WireType::end_group:
-        failure = {DeadLetterReason::malformed, where + ": groups are not supported"};
+        failure = {DeadLetterReason::malformed, where() + ": groups are not supported"};
         return false;
       default:
         failure = {DeadLetterReason::malformed,
-                   where + ": invalid wire type " + std::to_string(static_cast<int>(wire))};
+                   where() + ": invalid wire type " + std::to_string(static_cast<int>(wire))};
         return false;
     }
-    failure = {DeadLetterReason::malformed, where + " runs past the end of the message"};
+    failure = {DeadLetterReason::malformed, where() + " runs past the end of the message"};
     return false;
   }
 
