@@ -658,9 +658,11 @@ bool ConfigLoader::read_proto_schema(const ConfigNode& proto, const ConfigNode& 
       if (!time_unit) continue;
       // Counts of a unit arrive as integers, ISO-8601 times as strings.
       const bool text = *time_unit == TimeUnit::iso8601;
-      if (field.type != (text ? DataType::string : DataType::int64)) {
+      const bool fits = text ? field.type == DataType::string
+                             : field.type == DataType::int64 || field.type == DataType::int32;
+      if (!fits) {
         reader_.report(*unit, "'" + std::string(to_string(*time_unit)) + "' timestamps need " +
-                                  (text ? "a string" : "an int64") + " field; '" + field_name +
+                                  (text ? "a string" : "an integer") + " field; '" + field_name +
                                   "' is " + std::string(to_string(field.type)));
         continue;
       }

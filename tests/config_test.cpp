@@ -924,7 +924,7 @@ TEST(ConfigErrorTest, ProtoSchemaChecks) {
   expect_error(errors, file + ":10:26", schema + ".units.timestamp",
                "'iso8601' timestamps need a string field; 'timestamp' is int64");
   expect_error(errors, file + ":10:45", schema + ".units.location",
-               "'ms' timestamps need an int64 field; 'location' is string");
+               "'ms' timestamps need an integer field; 'location' is string");
   expect_error(errors, file + ":10:49", schema + ".units.temprature",
                "unknown key (did you mean 'temperature'?); expected one of: timestamp, sensor_id");
   EXPECT_EQ(errors.size(), 4u) << listing(errors);
