@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "ingest/encoder.h"
 #include "ingest/generator.h"
 #include "run_pipeline.h"
@@ -197,6 +201,59 @@ output:
   EXPECT_EQ(output.results,
             "{\"when\":\"2026-11-18T11:06:40.123456Z\",\"x\":0.1,\"y\":0.1,\"name\":\"a\\\"b\xC3\xA9\",\"flag\":true}\n"
             "{\"when\":\"1970-01-01T00:00:00.000000Z\",\"x\":1e+300,\"y\":3.4028235e+38,\"name\":\"\",\"flag\":null}\n");
+}
+
+/// Fails on its third write, as a full disk or a closed pipe would.
+class FailingSink final : public Sink {
+ public:
+  void write(std::string_view) override {
+    if (++writes_ == 3) throw UserError("disk full");
+  }
+  void flush() override {}
+  std::string describe() const override { return "failing"; }
+
+ private:
+  int writes_ = 0;
+};
+
+TEST(Executor, ASinkFailingMidRunStopsTheRunWithItsError) {
+  Config config = parse_config(kSensorPipeline, "test.yaml");
+  RunOptions options;
+  options.threads = 2;
+  options.chunk_records = 100;
+  Executor executor(config, options);
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(make_memory_source("input", Format::binary, executor.plan().schema(),
+                                       std::make_shared<std::string>(generate(Format::binary, 20000, 0, 1)),
+                                       0, executor.source_options()));
+  std::vector<std::unique_ptr<Sink>> sinks;
+  sinks.push_back(std::make_unique<FailingSink>());
+  EXPECT_THROW(executor.run(std::move(sources), std::move(sinks)), UserError);
+}
+
+TEST(Executor, StopsAnEndlessSourceWhenAsked) {
+  std::string yaml = kSensorPipeline;
+  yaml.replace(yaml.find("  sources: [{type: generator}]"),
+               std::string("  sources: [{type: generator}]").size(),
+               "  sources: [{type: generator, events: 0, sensors: 10}]");
+  Config config = parse_config(yaml, "test.yaml");
+  std::atomic<bool> stop{false};
+  RunOptions options;
+  options.threads = 2;
+  options.stop = &stop;
+  Executor executor(config, options);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop = true;
+  });
+  std::string results;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  sinks.push_back(std::make_unique<testing::StringSink>(results));
+  RunSummary summary = executor.run(executor.make_sources(), std::move(sinks));
+  stopper.join();
+  EXPECT_GT(summary.rows_decoded, 0u);
+  EXPECT_EQ(static_cast<std::uint64_t>(std::count(results.begin(), results.end(), '\n')),
+            summary.rows_emitted);
 }
 
 TEST(Executor, ReportsAnUnwritableSinkWithoutHanging) {
