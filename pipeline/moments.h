@@ -115,21 +115,25 @@ LDH_HOST_DEVICE inline double divide_rounded(NumberView numerator, NumberView de
                     numerator.negative != denominator.negative);
 }
 
+/// Returns `x` as a double through its 64-bit halves (within a few ulps: for estimates).
+LDH_HOST_DEVICE inline double approximate_double(UInt128 x) {
+  return static_cast<double>(static_cast<std::uint64_t>(x >> 64)) * 0x1p64 +
+         static_cast<double>(static_cast<std::uint64_t>(x));
+}
+
 /// Returns floor(sqrt(value)) for value < 2^120 and sets `inexact` when value is not its square.
 /// Starts from the double square root (IEEE-exact on host and device) and corrects it with
 /// exact integer comparisons, so the result is the exact floor whatever the estimate was.
 LDH_HOST_DEVICE inline UInt128 integer_square_root(UInt128 value, bool* inexact) {
-  const double approximate = static_cast<double>(static_cast<std::uint64_t>(value >> 64)) * 0x1p64 +
-                             static_cast<double>(static_cast<std::uint64_t>(value));
-  UInt128 root = static_cast<std::uint64_t>(math::sqrt(approximate));
+  UInt128 root = static_cast<std::uint64_t>(math::sqrt(approximate_double(value)));
   if (root != 0) {
     // One Newton step on the exact remainder brings the estimate within a unit or two.
     const UInt128 square = root * root;
     const double remainder =
-        square > value ? -static_cast<double>(square - value) : static_cast<double>(value - square);
-    root =
-        static_cast<UInt128>(static_cast<__int128>(root) +
-                             static_cast<__int128>(remainder / (2.0 * static_cast<double>(root))));
+        square > value ? -approximate_double(square - value) : approximate_double(value - square);
+    const auto step = static_cast<std::int64_t>(
+        remainder / (2.0 * static_cast<double>(static_cast<std::uint64_t>(root))));
+    root += static_cast<UInt128>(static_cast<__int128>(step));
   }
   while (root * root > value) --root;
   while ((root + 1) * (root + 1) <= value) ++root;

@@ -328,6 +328,8 @@ TEST(ExactSumTest, ProductsAreExactBeyondTheDoubleRange) {
 TEST(ExactSumTest, ScaledIntegersAreExact) {
   std::mt19937_64 random(13);
   ExactSum sum;
+  ldh::exact::DenseExactSum dense;
+  dense.clear();
   mpq_class exact = 0;
   const std::int64_t corners[] = {0,
                                   1,
@@ -341,9 +343,13 @@ TEST(ExactSumTest, ScaledIntegersAreExact) {
     const std::int64_t t = i % 5 == 0 ? corners[random() % std::size(corners)]
                                       : static_cast<std::int64_t>(random() % 300'000'000'000);
     sum.add_scaled_integer(x, t);
+    dense.add_scaled_integer(x, t);
     exact += rational(x) * mpq_class(mpz_class(std::to_string(t)));
   }
   EXPECT_TRUE(correctly_rounded(sum.to_double(), exact));
+  EXPECT_TRUE(same_bits(sum.to_double(), dense.to_double()));
+  dense.add_scaled_integer(kInfinity, 0);  // inf * 0
+  EXPECT_TRUE(std::isnan(dense.to_double()));
 }
 
 TEST(ExactSumTest, MergeScaledMovesAnOrigin) {

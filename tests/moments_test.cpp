@@ -442,7 +442,7 @@ TEST(MomentsTest, IntegerSquareRootIsTheExactFloor) {
     const UInt128 wide =
         ((static_cast<UInt128>(random()) << 64) | random()) >> (8 + random() % 120);
     values.push_back(wide);
-    const UInt128 root = wide >> 62;  // below 2^58: its square and neighbours
+    const UInt128 root = 1 + (wide >> 62);  // below 2^58: its square and neighbours
     values.push_back(root * root);
     values.push_back(root * root - 1);
     values.push_back(root * root + 1);
