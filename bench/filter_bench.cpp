@@ -27,7 +27,8 @@ input:
         - {name: humidity, type: float32}
 processing:
   pipeline:
-)yaml" + stages + R"yaml(
+)yaml" + stages +
+         R"yaml(
 output:
   destinations: [{type: stdout}]
 )yaml";
@@ -75,8 +76,12 @@ void run_stages(benchmark::State& state, const std::string& stages) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kRows * 12));
 }
 
-void Filter(benchmark::State& state) { run_stages(state, kFilter); }
-void HeatIndex(benchmark::State& state) { run_stages(state, kHeatIndex); }
+void Filter(benchmark::State& state) {
+  run_stages(state, kFilter);
+}
+void HeatIndex(benchmark::State& state) {
+  run_stages(state, kHeatIndex);
+}
 void FilterAndHeatIndex(benchmark::State& state) {
   run_stages(state, std::string(kFilter) + kHeatIndex);
 }

@@ -47,8 +47,8 @@ std::optional<std::uint64_t> Arguments::count(std::string_view name, std::uint64
   if (error != std::errc() || end != text->data() + text->size() || number < minimum ||
       number > maximum) {
     throw UserError(std::string(name) + ": expected a whole number from " +
-                    std::to_string(minimum) + " to " + std::to_string(maximum) + ", got '" +
-                    *text + "'");
+                    std::to_string(minimum) + " to " + std::to_string(maximum) + ", got '" + *text +
+                    "'");
   }
   return number;
 }
@@ -87,7 +87,9 @@ Backend parse_backend(const std::string& text) {
   throw UserError("--backend: expected auto, cpu or gpu, got '" + text + "'");
 }
 
-unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+unsigned default_threads() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 }  // namespace ldh
 

@@ -129,7 +129,8 @@ int command_bench(Arguments& arguments) {
   getrusage(RUSAGE_SELF, &usage);
   double best = median(rates);
   std::printf("median: %.2f M events/s (%.2f M events/s per thread), peak RSS %.0f MB\n",
-              best / 1e6, best / 1e6 / options.threads, static_cast<double>(usage.ru_maxrss) / 1024);
+              best / 1e6, best / 1e6 / options.threads,
+              static_cast<double>(usage.ru_maxrss) / 1024);
   return 0;
 }
 

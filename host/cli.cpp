@@ -36,7 +36,9 @@ constexpr int kExitInvalid = 2;
 
 std::atomic<bool> interrupted{false};
 
-extern "C" void on_interrupt(int) { interrupted = true; }
+extern "C" void on_interrupt(int) {
+  interrupted = true;
+}
 
 const char* const kUsage =
     "usage: ldh <command> [options]\n"
@@ -100,7 +102,8 @@ Config load_or_default(const std::optional<std::string>& path) {
 }
 
 void print_summary(const RunSummary& summary, const Config& config) {
-  double rate = summary.seconds > 0 ? static_cast<double>(summary.rows_decoded) / summary.seconds : 0;
+  double rate =
+      summary.seconds > 0 ? static_cast<double>(summary.rows_decoded) / summary.seconds : 0;
   std::fprintf(stderr, "ldh: %llu events in %.3f s (%.0f events/s), %llu emitted\n",
                static_cast<unsigned long long>(summary.rows_decoded), summary.seconds, rate,
                static_cast<unsigned long long>(summary.rows_emitted));
@@ -129,8 +132,8 @@ void print_summary(const RunSummary& summary, const Config& config) {
       std::uint64_t count = summary.dead_letters.by_reason[i];
       if (count == 0) continue;
       if (!reasons.empty()) reasons += ", ";
-      reasons += std::string(to_string(static_cast<DeadLetterReason>(i))) + " " +
-                 std::to_string(count);
+      reasons +=
+          std::string(to_string(static_cast<DeadLetterReason>(i))) + " " + std::to_string(count);
     }
     std::fprintf(stderr, "ldh:   %llu dead-lettered to %s (%s)\n",
                  static_cast<unsigned long long>(dead), summary.dead_letter_path.c_str(),
@@ -198,10 +201,10 @@ int command_validate(Arguments& arguments) {
   Config config = load_config(positionals[0]);
   StringDictionary strings;
   Plan plan(config, strings);
-  std::printf("%s: valid (%zu source%s, %zu stage%s, %zu destination%s)\n",
-              positionals[0].c_str(), config.sources.size(), config.sources.size() == 1 ? "" : "s",
-              config.pipeline.size(), config.pipeline.size() == 1 ? "" : "s",
-              config.destinations.size(), config.destinations.size() == 1 ? "" : "s");
+  std::printf("%s: valid (%zu source%s, %zu stage%s, %zu destination%s)\n", positionals[0].c_str(),
+              config.sources.size(), config.sources.size() == 1 ? "" : "s", config.pipeline.size(),
+              config.pipeline.size() == 1 ? "" : "s", config.destinations.size(),
+              config.destinations.size() == 1 ? "" : "s");
   return kExitOk;
 }
 
@@ -214,7 +217,8 @@ int command_gen(Arguments& arguments) {
   Format format = Format::json;
   if (auto value = arguments.value("--format")) {
     auto parsed = parse_format(*value);
-    if (!parsed) throw UserError("--format: expected json, binary or protobuf, got '" + *value + "'");
+    if (!parsed)
+      throw UserError("--format: expected json, binary or protobuf, got '" + *value + "'");
     format = *parsed;
   }
   if (auto events = arguments.count("--events", 1, UINT64_MAX)) generator.events = *events;

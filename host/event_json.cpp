@@ -58,11 +58,21 @@ void EventJsonWriter::append_row(const EventBatch& batch, std::size_t row, std::
       continue;
     }
     switch (field.type) {
-      case DataType::int32: out += std::to_string(column.data<std::int32_t>()[row]); break;
-      case DataType::int64: out += std::to_string(column.data<std::int64_t>()[row]); break;
-      case DataType::float32: append_json_number(out, column.data<float>()[row]); break;
-      case DataType::float64: append_json_number(out, column.data<double>()[row]); break;
-      case DataType::boolean: out += column.data<std::uint8_t>()[row] ? "true" : "false"; break;
+      case DataType::int32:
+        out += std::to_string(column.data<std::int32_t>()[row]);
+        break;
+      case DataType::int64:
+        out += std::to_string(column.data<std::int64_t>()[row]);
+        break;
+      case DataType::float32:
+        append_json_number(out, column.data<float>()[row]);
+        break;
+      case DataType::float64:
+        append_json_number(out, column.data<double>()[row]);
+        break;
+      case DataType::boolean:
+        out += column.data<std::uint8_t>()[row] ? "true" : "false";
+        break;
       case DataType::string:
         append_json_string(out, string_of(column.data<std::int32_t>()[row]));
         break;

@@ -1,3 +1,5 @@
 #include "host/cli.h"
 
-int main(int argc, char** argv) { return ldh::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  return ldh::run_cli(argc, argv);
+}

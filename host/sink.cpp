@@ -51,13 +51,16 @@ void FileSink::write(std::string_view text) {
 }
 
 void FileSink::flush() {
-  if (std::fflush(file_) != 0) throw UserError("writing " + describe() + ": " + std::strerror(errno));
+  if (std::fflush(file_) != 0)
+    throw UserError("writing " + describe() + ": " + std::strerror(errno));
 }
 
 std::unique_ptr<Sink> make_sink(const SinkConfig& config) {
   switch (config.type) {
-    case SinkType::stdout_sink: return std::make_unique<FileSink>("-");
-    case SinkType::jsonl: return std::make_unique<FileSink>(config.path);
+    case SinkType::stdout_sink:
+      return std::make_unique<FileSink>("-");
+    case SinkType::jsonl:
+      return std::make_unique<FileSink>(config.path);
   }
   throw LogicError("unknown sink type");
 }

@@ -9,15 +9,15 @@ namespace ldh {
 
 /// Classifies why a record could not be decoded; each reason has its own counter.
 enum class DeadLetterReason : std::uint8_t {
-  malformed,       // not parseable at all (bad JSON, bad frame header, garbage between frames)
-  truncated,       // the input ended inside a frame or message
-  bad_varint,      // a protobuf varint longer than 10 bytes or past the end
-  schema_mismatch, // a binary frame for another schema id or record size
-  wrong_type,      // a value of another type than the schema's
-  missing_field,   // a required field is absent
-  not_a_number,    // NaN where the schema forbids it
-  out_of_range,    // a value that does not fit the field's type
-  invalid_utf8,    // a string that is not valid UTF-8
+  malformed,        // not parseable at all (bad JSON, bad frame header, garbage between frames)
+  truncated,        // the input ended inside a frame or message
+  bad_varint,       // a protobuf varint longer than 10 bytes or past the end
+  schema_mismatch,  // a binary frame for another schema id or record size
+  wrong_type,       // a value of another type than the schema's
+  missing_field,    // a required field is absent
+  not_a_number,     // NaN where the schema forbids it
+  out_of_range,     // a value that does not fit the field's type
+  invalid_utf8,     // a string that is not valid UTF-8
 };
 inline constexpr std::size_t kDeadLetterReasonCount = 9;
 
@@ -28,8 +28,8 @@ struct DeadLetter {
   std::uint32_t source_index = 0;
   std::uint64_t offset = 0;  // byte offset of the record in its source's stream
   DeadLetterReason reason = DeadLetterReason::malformed;
-  std::string detail;        // e.g. "field 'humidity': expected a number, got a string"
-  std::string record;        // the raw bytes (cut to at most kDeadLetterRecordBytes)
+  std::string detail;  // e.g. "field 'humidity': expected a number, got a string"
+  std::string record;  // the raw bytes (cut to at most kDeadLetterRecordBytes)
 };
 
 /// Caps how much of a bad record is kept, so a huge garbage region cannot exhaust memory.

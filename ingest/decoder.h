@@ -30,8 +30,8 @@ struct DecodeTarget {
 
 /// Remembers how far decoding of a chunk got, so a chunk can fill several batches.
 struct DecodeCursor {
-  std::size_t offset = 0;     // byte offset in the chunk of the next unread record or frame
-  std::uint32_t record = 0;   // binary only: next record inside the frame at `offset`
+  std::size_t offset = 0;    // byte offset in the chunk of the next unread record or frame
+  std::uint32_t record = 0;  // binary only: next record inside the frame at `offset`
   bool done(std::size_t chunk_size) const { return offset >= chunk_size; }
 };
 

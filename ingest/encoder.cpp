@@ -13,8 +13,8 @@
 #include "ingest/binary_frame.h"
 #include "ingest/protobuf_decoder.h"
 #include "ingest/protobuf_wire.h"
-#include "pipeline/json_writer.h"
 #include "pipeline/error.h"
+#include "pipeline/json_writer.h"
 #include "pipeline/time.h"
 
 namespace ldh {

@@ -17,11 +17,11 @@ struct Site {
 
 // Locations fit the sensor schema's 12-byte slot and kinds its 8-byte slot.
 constexpr Site kSites[] = {
-    {"north-hall", "indoor"}, {"south-hall", "indoor"},   {"east-wing", "indoor"},
-    {"west-wing", "indoor"},  {"roof", "outdoor"},        {"yard", "outdoor"},
-    {"dock-1", "outdoor"},    {"dock-2", "outdoor"},      {"cold-store", "freezer"},
+    {"north-hall", "indoor"},   {"south-hall", "indoor"},  {"east-wing", "indoor"},
+    {"west-wing", "indoor"},    {"roof", "outdoor"},       {"yard", "outdoor"},
+    {"dock-1", "outdoor"},      {"dock-2", "outdoor"},     {"cold-store", "freezer"},
     {"lab-freezer", "freezer"}, {"server-room", "server"}, {"rack-row-b", "server"},
-    {"lab-1", "indoor"},      {"lab-2", "indoor"},        {"office-3", "indoor"},
+    {"lab-1", "indoor"},        {"lab-2", "indoor"},       {"office-3", "indoor"},
     {"lobby", "indoor"},
 };
 
@@ -44,13 +44,15 @@ double daily_cycle(std::int64_t time_ns) {
   constexpr std::int64_t kDay = 86'400'000'000'000;
   std::int64_t in_day = ((time_ns % kDay) + kDay) % kDay;
   double phase = static_cast<double>(in_day) / static_cast<double>(kDay);  // 0 at midnight
-  double shifted = phase - 0.625;  // peak at 15:00
+  double shifted = phase - 0.625;                                          // peak at 15:00
   if (shifted < 0) shifted += 1.0;
   return shifted < 0.5 ? 1.0 - 4.0 * shifted : -3.0 + 4.0 * shifted;
 }
 
 /// Rounds to a number of decimals the way a sensor reports, landing on the nearest double.
-double round_to(double value, double scale) { return std::round(value * scale) / scale; }
+double round_to(double value, double scale) {
+  return std::round(value * scale) / scale;
+}
 
 }  // namespace
 
@@ -77,12 +79,16 @@ SensorGenerator::SensorGenerator(const GeneratorConfig& config, const Schema& sc
     }
     bool compatible = true;
     switch (quantity) {
-      case Quantity::time: compatible = field.type == DataType::timestamp; break;
+      case Quantity::time:
+        compatible = field.type == DataType::timestamp;
+        break;
       case Quantity::sensor_id:
         compatible = field.type != DataType::boolean && field.type != DataType::timestamp;
         break;
       case Quantity::location:
-      case Quantity::kind: compatible = field.type == DataType::string; break;
+      case Quantity::kind:
+        compatible = field.type == DataType::string;
+        break;
       case Quantity::temperature:
       case Quantity::humidity:
       case Quantity::pressure:
@@ -139,12 +145,12 @@ bool SensorGenerator::fill_row(std::uint64_t reading) {
   const auto time = static_cast<std::int64_t>(wide);
   double& walk = walk_[sensor];
   walk = walk * 0.98 + (next_unit() - 0.5) * 0.4;
-  double temperature = climate.temperature + climate.swing * daily_cycle(time) + walk +
-                       (next_unit() - 0.5) * 0.2;
+  double temperature =
+      climate.temperature + climate.swing * daily_cycle(time) + walk + (next_unit() - 0.5) * 0.2;
   // About one reading in 500 is a faulty spike that validation should catch.
   if (next_random() % 500 == 0) temperature = next_unit() < 0.5 ? 185.0 : -99.0;
-  double humidity = climate.humidity - 1.5 * climate.swing * daily_cycle(time) +
-                    (next_unit() - 0.5) * 4.0;
+  double humidity =
+      climate.humidity - 1.5 * climate.swing * daily_cycle(time) + (next_unit() - 0.5) * 4.0;
   humidity = humidity < 0 ? 0 : (humidity > 100 ? 100 : humidity);
   double pressure = 1013.25 + walk * 2.0 + (next_unit() - 0.5) * 1.5;
 
@@ -152,7 +158,9 @@ bool SensorGenerator::fill_row(std::uint64_t reading) {
     const Field& field = schema_.fields[i];
     FieldValue& value = row_[i];
     switch (quantities_[i]) {
-      case Quantity::time: value = time; break;
+      case Quantity::time:
+        value = time;
+        break;
       case Quantity::sensor_id:
         if (field.type == DataType::string) {
           char text[24];
@@ -164,12 +172,24 @@ bool SensorGenerator::fill_row(std::uint64_t reading) {
           value = static_cast<std::int64_t>(sensor + 1);
         }
         break;
-      case Quantity::location: value = std::string(site.location); break;
-      case Quantity::kind: value = std::string(site.kind); break;
-      case Quantity::temperature: value = round_to(temperature, 100.0); break;
-      case Quantity::humidity: value = round_to(humidity, 10.0); break;
-      case Quantity::pressure: value = round_to(pressure, 100.0); break;
-      case Quantity::none: value = std::monostate{}; break;
+      case Quantity::location:
+        value = std::string(site.location);
+        break;
+      case Quantity::kind:
+        value = std::string(site.kind);
+        break;
+      case Quantity::temperature:
+        value = round_to(temperature, 100.0);
+        break;
+      case Quantity::humidity:
+        value = round_to(humidity, 10.0);
+        break;
+      case Quantity::pressure:
+        value = round_to(pressure, 100.0);
+        break;
+      case Quantity::none:
+        value = std::monostate{};
+        break;
     }
   }
   return true;

@@ -30,7 +30,16 @@ class SensorGenerator {
   std::uint64_t malformed() const { return malformed_; }
 
  private:
-  enum class Quantity : std::uint8_t { time, sensor_id, location, kind, temperature, humidity, pressure, none };
+  enum class Quantity : std::uint8_t {
+    time,
+    sensor_id,
+    location,
+    kind,
+    temperature,
+    humidity,
+    pressure,
+    none
+  };
   /// Fills row_ with reading number `reading`; false once event times leave the int64 range.
   bool fill_row(std::uint64_t reading);
   std::uint64_t next_random();

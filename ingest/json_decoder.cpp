@@ -181,8 +181,8 @@ class JsonDecoder final : public Decoder {
   JsonDecoder(const Schema& schema, bool validate)
       : schema_(schema), validate_(validate), seen_(schema.fields.size(), 0) {}
 
-  std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream, FrameInfo* info) const override {
+  std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records, bool end_of_stream,
+                    FrameInfo* info) const override {
     std::size_t records = 0;
     auto cut = [&](std::size_t length) {
       if (info != nullptr) info->records = records;

@@ -130,8 +130,8 @@ class ProtobufDecoder final : public Decoder {
     }
   }
 
-  std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records,
-                    bool end_of_stream, FrameInfo* info) const override {
+  std::size_t frame(std::span<const std::byte> bytes, std::size_t max_records, bool end_of_stream,
+                    FrameInfo* info) const override {
     std::size_t records = 0;
     auto cut = [&](std::size_t length) {
       if (info != nullptr) info->records = records;

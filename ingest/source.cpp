@@ -145,8 +145,10 @@ class FileSource final : public StreamSource {
     while (true) {
       ssize_t got = ::read(descriptor_, out.data() + old_size, capacity);
       if (got < 0 && errno == EINTR) {
-        if (stopping()) got = 0;
-        else continue;
+        if (stopping())
+          got = 0;
+        else
+          continue;
       }
       if (got < 0) {
         out.resize(old_size);
@@ -167,7 +169,8 @@ class MemorySource final : public StreamSource {
   MemorySource(std::string name, Format format, const Schema& schema,
                std::shared_ptr<const std::string> bytes, std::uint32_t index,
                const SourceOptions& options)
-      : StreamSource(std::move(name), format, schema, index, options, 0), bytes_(std::move(bytes)) {}
+      : StreamSource(std::move(name), format, schema, index, options, 0),
+        bytes_(std::move(bytes)) {}
 
  protected:
   std::size_t read_more(std::string& out, std::size_t capacity) override {
@@ -237,7 +240,8 @@ class GeneratorSource final : public Source {
 std::unique_ptr<Source> make_source(const SourceConfig& config, std::uint32_t index,
                                     const Schema& schema, const SourceOptions& options) {
   switch (config.type) {
-    case SourceType::file: return std::make_unique<FileSource>(config, index, schema, options);
+    case SourceType::file:
+      return std::make_unique<FileSource>(config, index, schema, options);
     case SourceType::generator:
       return std::make_unique<GeneratorSource>(config, index, schema, options);
   }

@@ -50,6 +50,8 @@ void* allocate_pinned(std::size_t bytes) {
   return pointer;
 }
 
-void free_pinned(void* pointer) noexcept { cudaFreeHost(pointer); }
+void free_pinned(void* pointer) noexcept {
+  cudaFreeHost(pointer);
+}
 
 }  // namespace ldh::device

@@ -14,8 +14,8 @@ namespace ldh {
 /// columns in host memory and, with device pointers, on a GPU.
 struct ColumnView {
   DataType type;
-  void* data;               // storage as documented on DataType
-  std::uint8_t* validity;   // 1 = value present; nullptr when the column has no nulls
+  void* data;              // storage as documented on DataType
+  std::uint8_t* validity;  // 1 = value present; nullptr when the column has no nulls
 
   template <typename T>
   T* as() const {
@@ -89,8 +89,7 @@ struct EventBatchView {
 /// columns and only the writers skip them.
 class EventBatch {
  public:
-  EventBatch(const std::vector<SlotSpec>& slots, std::size_t capacity,
-             HostMemoryResource& memory);
+  EventBatch(const std::vector<SlotSpec>& slots, std::size_t capacity, HostMemoryResource& memory);
 
   std::size_t size() const { return size_; }
   std::size_t capacity() const { return capacity_; }

@@ -26,15 +26,15 @@ struct FileSourceConfig {
 
 /// Synthesises a realistic sensor feed (`type: generator`); see docs/configuration.md.
 struct GeneratorConfig {
-  std::uint64_t events = 100'000;   // 0 = unbounded
+  std::uint64_t events = 100'000;  // 0 = unbounded
   std::uint32_t sensors = 100;
-  double rate = 0;                  // events/s; 0 = as fast as possible
+  double rate = 0;                           // events/s; 0 = as fast as possible
   std::int64_t interval_ns = 1'000'000'000;  // event-time spacing between readings of one sensor
-  std::int64_t jitter_ns = 0;       // out-of-order jitter of event times
-  double bad_share = 0;             // share of deliberately malformed records
+  std::int64_t jitter_ns = 0;                // out-of-order jitter of event times
+  double bad_share = 0;                      // share of deliberately malformed records
   std::uint64_t seed = 1;
   std::int64_t start_ns = 1'795'000'000'000'000'000;  // event time of the first reading
-  std::uint32_t frame_records = 1024;  // binary: records per frame
+  std::uint32_t frame_records = 1024;                 // binary: records per frame
 };
 
 /// One entry of `input.sources`.
@@ -60,15 +60,27 @@ struct InputFormatConfig {
   SourceLocation where;
 };
 
-enum class FilterOperator : std::uint8_t { range, eq, ne, gt, ge, lt, le, in, not_in, exists, condition };
+enum class FilterOperator : std::uint8_t {
+  range,
+  eq,
+  ne,
+  gt,
+  ge,
+  lt,
+  le,
+  in,
+  not_in,
+  exists,
+  condition
+};
 enum class FilterCombine : std::uint8_t { all, any };
 
 /// One rule of a filter stage: `{field, operator, value}` or `{condition: "expression"}`.
 struct FilterRule {
   std::string field;
   FilterOperator op = FilterOperator::eq;
-  std::vector<Literal> values;   // range: [lo, hi]; in/not_in: the set; others: one value
-  std::string condition;         // operator: condition
+  std::vector<Literal> values;  // range: [lo, hi]; in/not_in: the set; others: one value
+  std::string condition;        // operator: condition
   SourceLocation where;
   SourceLocation condition_where;  // where the condition text starts
 };
@@ -86,11 +98,11 @@ enum class TransformKind : std::uint8_t { add_field, calculate, rename, drop, ca
 struct TransformOperation {
   TransformKind kind = TransformKind::calculate;
   std::string field;
-  std::string to;                  // rename: the new name
-  std::string expression;          // add-field value or calculate formula, as text
-  std::optional<Literal> constant; // add-field with a constant value
-  bool now = false;                // add-field value "now()"
-  std::optional<DataType> type;    // result type (cast: the target type)
+  std::string to;                   // rename: the new name
+  std::string expression;           // add-field value or calculate formula, as text
+  std::optional<Literal> constant;  // add-field with a constant value
+  bool now = false;                 // add-field value "now()"
+  std::optional<DataType> type;     // result type (cast: the target type)
   SourceLocation where;
   SourceLocation expression_where;
 };
@@ -124,11 +136,21 @@ enum class WindowType : std::uint8_t { tumbling, sliding, session };
 /// One metric a window computes for each of its measures.
 struct MetricConfig {
   enum class Kind : std::uint8_t {
-    count, sum, avg, min, max, variance, variance_pop, stddev, stddev_pop,
-    percentile,       // continuous (Hyndman-Fan type 7); `quantile` in [0, 1]
-    percentile_disc,  // DuckDB quantile_disc
+    count,
+    sum,
+    avg,
+    min,
+    max,
+    variance,
+    variance_pop,
+    stddev,
+    stddev_pop,
+    percentile,         // continuous (Hyndman-Fan type 7); `quantile` in [0, 1]
+    percentile_disc,    // DuckDB quantile_disc
     approx_percentile,  // DDSketch; `quantile` in [0, 1]
-    trend, first, last
+    trend,
+    first,
+    last
   };
   Kind kind = Kind::avg;
   double quantile = 0.5;
@@ -174,7 +196,7 @@ struct AlertCondition {
   std::string metric;
   FilterOperator op = FilterOperator::gt;
   double value = 0;
-  std::string window;   // a window name, or a size such as "5m"; empty = every window
+  std::string window;  // a window name, or a size such as "5m"; empty = every window
   SourceLocation where;
 };
 

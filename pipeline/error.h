@@ -60,13 +60,13 @@ class DeviceError : public std::runtime_error {
 }  // namespace ldh
 
 /// Checks an internal invariant; a failure is a bug in ldh and throws ldh::LogicError.
-#define LDH_EXPECTS(condition, message)                                       \
-  do {                                                                        \
+#define LDH_EXPECTS(condition, message)                                                    \
+  do {                                                                                     \
     if (!(condition)) ::ldh::throw_logic_error(#condition, __FILE__, __LINE__, (message)); \
   } while (0)
 
 /// Checks something the user controls; a failure throws ldh::UserError with the message.
-#define LDH_USER_CHECK(condition, message)                      \
-  do {                                                          \
-    if (!(condition)) throw ::ldh::UserError(message);          \
+#define LDH_USER_CHECK(condition, message)             \
+  do {                                                 \
+    if (!(condition)) throw ::ldh::UserError(message); \
   } while (0)

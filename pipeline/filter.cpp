@@ -13,9 +13,7 @@ struct AsDouble {
   double operator()(T value) const { return static_cast<double>(value); }
 };
 struct TimestampAsMilliseconds {
-  double operator()(std::int64_t nanoseconds) const {
-    return timestamp_milliseconds(nanoseconds);
-  }
+  double operator()(std::int64_t nanoseconds) const { return timestamp_milliseconds(nanoseconds); }
 };
 
 template <typename T, typename Read, typename Predicate>

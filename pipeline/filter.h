@@ -12,10 +12,10 @@ namespace ldh {
 struct CompiledFilterRule {
   FilterOperator op = FilterOperator::eq;
   PlanField field;
-  double low = 0;                 // range low; the value of eq/ne/gt/ge/lt/le
-  double high = 0;                // range high
-  std::vector<double> set;        // in / not_in, sorted (numbers, string ids or 0/1)
-  CompiledExpression condition;   // op == condition
+  double low = 0;                // range low; the value of eq/ne/gt/ge/lt/le
+  double high = 0;               // range high
+  std::vector<double> set;       // in / not_in, sorted (numbers, string ids or 0/1)
+  CompiledExpression condition;  // op == condition
 };
 
 /// Keeps the live rows that pass all (or any) rules; marks the others rejected by this stage.

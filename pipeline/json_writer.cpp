@@ -43,8 +43,12 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 }
 }  // namespace
 
-void append_shortest(std::string& out, double value) { append_chars(out, value); }
-void append_shortest(std::string& out, float value) { append_chars(out, value); }
+void append_shortest(std::string& out, double value) {
+  append_chars(out, value);
+}
+void append_shortest(std::string& out, float value) {
+  append_chars(out, value);
+}
 
 void append_json_number(std::string& out, double value) {
   if (!std::isfinite(value)) {
@@ -74,12 +78,28 @@ void append_json_string(std::string& out, std::string_view text) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x20) {
       out += "\\u00";

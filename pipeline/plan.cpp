@@ -13,10 +13,13 @@ namespace ldh {
 
 int time_digits_for(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::us: return 6;
+    case TimeUnit::us:
+      return 6;
     case TimeUnit::ns:
-    case TimeUnit::iso8601: return 9;
-    default: return 3;
+    case TimeUnit::iso8601:
+      return 9;
+    default:
+      return 3;
   }
 }
 
@@ -95,9 +98,12 @@ class PlanBuilder {
 
 DataType type_of(ValueKind kind) {
   switch (kind) {
-    case ValueKind::boolean: return DataType::boolean;
-    case ValueKind::string: return DataType::string;
-    default: return DataType::float64;
+    case ValueKind::boolean:
+      return DataType::boolean;
+    case ValueKind::string:
+      return DataType::string;
+    default:
+      return DataType::float64;
   }
 }
 
@@ -132,8 +138,8 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
   for (const auto& field : schema_.fields) {
     int slot = add_slot(field.type, !field.required);
     input_slots_.push_back(slot);
-    fields.push_back({field.name, slot, field.type, !field.required,
-                      time_digits_for(field.time_unit)});
+    fields.push_back(
+        {field.name, slot, field.type, !field.required, time_digits_for(field.time_unit)});
   }
   PlanBuilder builder(fields, problems, strings);
   std::uint8_t next_code = kRejectedBase;
@@ -155,10 +161,10 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
           auto expression = builder.compile(rule.condition, rule.condition_where);
           if (!expression) continue;
           if (expression->result != ValueKind::boolean) {
-            builder.problem(rule.condition_where,
-                            "a filter condition must be true or false (a comparison), not a " +
-                                std::string(expression->result == ValueKind::string ? "string"
-                                                                                    : "number"));
+            builder.problem(
+                rule.condition_where,
+                "a filter condition must be true or false (a comparison), not a " +
+                    std::string(expression->result == ValueKind::string ? "string" : "number"));
             continue;
           }
           compiled.condition = std::move(*expression);
@@ -172,17 +178,23 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
         std::vector<double> numbers;
         for (const auto& value : rule.values) {
           if (field->type == DataType::string) {
-            if (!std::holds_alternative<std::string>(value)) type_ok = false;
-            else numbers.push_back(strings.intern(std::get<std::string>(value)));
+            if (!std::holds_alternative<std::string>(value))
+              type_ok = false;
+            else
+              numbers.push_back(strings.intern(std::get<std::string>(value)));
           } else if (field->type == DataType::boolean) {
-            if (!std::holds_alternative<bool>(value)) type_ok = false;
-            else numbers.push_back(std::get<bool>(value) ? 1 : 0);
+            if (!std::holds_alternative<bool>(value))
+              type_ok = false;
+            else
+              numbers.push_back(std::get<bool>(value) ? 1 : 0);
           } else if (field->type == DataType::timestamp &&
                      std::holds_alternative<std::string>(value)) {
             // A timestamp compares in milliseconds since the epoch, as in expressions.
             auto nanoseconds = parse_iso8601(std::get<std::string>(value));
-            if (!nanoseconds) type_ok = false;
-            else numbers.push_back(timestamp_milliseconds(*nanoseconds));
+            if (!nanoseconds)
+              type_ok = false;
+            else
+              numbers.push_back(timestamp_milliseconds(*nanoseconds));
           } else if (!std::holds_alternative<double>(value)) {
             type_ok = false;
           } else {
@@ -190,8 +202,8 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
           }
           if (!type_ok) {
             builder.problem(rule.where, "filter rule on " + std::string(to_string(field->type)) +
-                                            " field '" + field->name + "' has " +
-                                            describe(value) + " value");
+                                            " field '" + field->name + "' has " + describe(value) +
+                                            " value");
             break;
           }
         }
@@ -297,10 +309,10 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
             if (!existing->nullable) break;
             bool numeric_into_numeric = type == DataType::float64 && is_numeric(existing->type);
             if (existing->type != type && !numeric_into_numeric) {
-              builder.problem(operation.where,
-                              "add-field on existing " + std::string(to_string(existing->type)) +
-                                  " field '" + existing->name + "' with a " +
-                                  std::string(to_string(type)) + " value");
+              builder.problem(operation.where, "add-field on existing " +
+                                                   std::string(to_string(existing->type)) +
+                                                   " field '" + existing->name + "' with a " +
+                                                   std::string(to_string(type)) + " value");
               break;
             }
             compiled.fill_missing_only = true;
@@ -323,10 +335,9 @@ Plan::Plan(const Config& config, StringDictionary& strings) : schema_(config.for
     operators_.push_back(std::make_unique<Transform>(name, std::move(operations), strings));
   }
   if (slots_.size() > kMaxSlots) {
-    problems.push_back({config.format.where, "the pipeline needs " +
-                                                 std::to_string(slots_.size()) +
-                                                 " columns; at most " +
-                                                 std::to_string(kMaxSlots) + " are supported"});
+    problems.push_back({config.format.where, "the pipeline needs " + std::to_string(slots_.size()) +
+                                                 " columns; at most " + std::to_string(kMaxSlots) +
+                                                 " are supported"});
   }
   if (!problems.empty()) throw ConfigError(std::move(problems));
   output_fields_ = std::move(fields);

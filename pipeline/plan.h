@@ -15,7 +15,7 @@ namespace ldh {
 struct RejectTarget {
   std::uint8_t code = 0;  // the selection code the stage marks rows with
   std::string stage;
-  std::string path;       // empty: counted only
+  std::string path;               // empty: counted only
   std::vector<PlanField> fields;  // the fields visible at that stage
 };
 

@@ -17,12 +17,18 @@ bool finite_in_range(double value, double low, double high) {
 
 double read_number(const ColumnView& column, std::size_t row) {
   switch (column.type) {
-    case DataType::int32: return column.as<std::int32_t>()[row];
-    case DataType::int64: return static_cast<double>(column.as<std::int64_t>()[row]);
-    case DataType::float32: return column.as<float>()[row];
-    case DataType::float64: return column.as<double>()[row];
-    case DataType::boolean: return column.as<std::uint8_t>()[row];
-    case DataType::string: return column.as<std::int32_t>()[row];
+    case DataType::int32:
+      return column.as<std::int32_t>()[row];
+    case DataType::int64:
+      return static_cast<double>(column.as<std::int64_t>()[row]);
+    case DataType::float32:
+      return column.as<float>()[row];
+    case DataType::float64:
+      return column.as<double>()[row];
+    case DataType::boolean:
+      return column.as<std::uint8_t>()[row];
+    case DataType::string:
+      return column.as<std::int32_t>()[row];
     case DataType::timestamp:
       return timestamp_milliseconds(column.as<std::int64_t>()[row]);
   }
@@ -32,11 +38,14 @@ double read_number(const ColumnView& column, std::size_t row) {
 /// Renders one value as text for a cast to string.
 std::string value_text(const ColumnView& column, std::size_t row, int time_digits) {
   switch (column.type) {
-    case DataType::boolean: return column.as<std::uint8_t>()[row] ? "true" : "false";
+    case DataType::boolean:
+      return column.as<std::uint8_t>()[row] ? "true" : "false";
     case DataType::timestamp:
       return format_iso8601(column.as<std::int64_t>()[row], time_digits);
-    case DataType::int32: return std::to_string(column.as<std::int32_t>()[row]);
-    case DataType::int64: return std::to_string(column.as<std::int64_t>()[row]);
+    case DataType::int32:
+      return std::to_string(column.as<std::int32_t>()[row]);
+    case DataType::int64:
+      return std::to_string(column.as<std::int64_t>()[row]);
     case DataType::float32: {
       std::string text;
       append_shortest(text, column.as<float>()[row]);
@@ -72,8 +81,12 @@ bool parse_text(std::string_view text, DataType target, double& value) {
 
 bool store_number(double value, DataType type, void* data, std::size_t row) {
   switch (type) {
-    case DataType::float64: static_cast<double*>(data)[row] = value; return true;
-    case DataType::float32: static_cast<float*>(data)[row] = static_cast<float>(value); return true;
+    case DataType::float64:
+      static_cast<double*>(data)[row] = value;
+      return true;
+    case DataType::float32:
+      static_cast<float*>(data)[row] = static_cast<float>(value);
+      return true;
     case DataType::boolean:
       static_cast<std::uint8_t*>(data)[row] = (value != 0 && value == value) ? 1 : 0;
       return true;
@@ -128,8 +141,8 @@ void Transform::apply_one(const CompiledTransform& operation, EventBatch& batch)
       thread_local std::vector<std::uint8_t> valid;
       values.resize(rows);
       valid.resize(rows);
-      evaluate(operation.expression, batch.view(),
-               timestamp_milliseconds(batch.processing_time_ns), values.data(), valid.data());
+      evaluate(operation.expression, batch.view(), timestamp_milliseconds(batch.processing_time_ns),
+               values.data(), valid.data());
       if (operation.target.type == DataType::float64 && !operation.fill_missing_only) {
         double* out = static_cast<double*>(data);
         for (std::size_t row = 0; row < rows; ++row) out[row] = values[row];
@@ -171,7 +184,8 @@ void Transform::apply_one(const CompiledTransform& operation, EventBatch& batch)
         }
         bool ok;
         if (to == DataType::string && from != DataType::string) {
-          static_cast<std::int32_t*>(data)[row] = strings_.intern(value_text(source, row, operation.cast_from.time_digits));
+          static_cast<std::int32_t*>(data)[row] =
+              strings_.intern(value_text(source, row, operation.cast_from.time_digits));
           ok = true;
         } else if (from == DataType::string && to != DataType::string) {
           double value = 0;

@@ -26,8 +26,7 @@ struct CompiledTransform {
 /// (NaN or out of range for an integer, unparseable text) become null.
 class Transform final : public Operator {
  public:
-  Transform(std::string name, std::vector<CompiledTransform> operations,
-            StringDictionary& strings);
+  Transform(std::string name, std::vector<CompiledTransform> operations, StringDictionary& strings);
   void apply(EventBatch& batch) const override;
 
  private:

@@ -4,33 +4,48 @@ namespace ldh {
 
 std::string_view to_string(DataType type) {
   switch (type) {
-    case DataType::int32: return "int32";
-    case DataType::int64: return "int64";
-    case DataType::float32: return "float32";
-    case DataType::float64: return "float64";
-    case DataType::boolean: return "bool";
-    case DataType::string: return "string";
-    case DataType::timestamp: return "timestamp";
+    case DataType::int32:
+      return "int32";
+    case DataType::int64:
+      return "int64";
+    case DataType::float32:
+      return "float32";
+    case DataType::float64:
+      return "float64";
+    case DataType::boolean:
+      return "bool";
+    case DataType::string:
+      return "string";
+    case DataType::timestamp:
+      return "timestamp";
   }
   return "?";
 }
 
 std::string_view to_string(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::s: return "s";
-    case TimeUnit::ms: return "ms";
-    case TimeUnit::us: return "us";
-    case TimeUnit::ns: return "ns";
-    case TimeUnit::iso8601: return "iso8601";
+    case TimeUnit::s:
+      return "s";
+    case TimeUnit::ms:
+      return "ms";
+    case TimeUnit::us:
+      return "us";
+    case TimeUnit::ns:
+      return "ns";
+    case TimeUnit::iso8601:
+      return "iso8601";
   }
   return "?";
 }
 
 std::string_view to_string(Format format) {
   switch (format) {
-    case Format::json: return "json";
-    case Format::binary: return "binary";
-    case Format::protobuf: return "protobuf";
+    case Format::json:
+      return "json";
+    case Format::binary:
+      return "binary";
+    case Format::protobuf:
+      return "protobuf";
   }
   return "?";
 }

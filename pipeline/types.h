@@ -8,7 +8,8 @@
 namespace ldh {
 
 /// Names the logical type of a field. Storage: int32_t, int64_t, float, double, uint8_t (0/1),
-/// int32_t dictionary id for strings, int64_t nanoseconds since the Unix epoch (UTC) for timestamps.
+/// int32_t dictionary id for strings, int64_t nanoseconds since the Unix epoch (UTC) for
+/// timestamps.
 enum class DataType : std::uint8_t { int32, int64, float32, float64, boolean, string, timestamp };
 
 /// Says how a timestamp field is written in the input: an integer count of a unit since the
@@ -28,13 +29,20 @@ std::optional<Format> parse_format(std::string_view text);
 /// Returns the bytes one value of `type` takes in a column.
 constexpr std::size_t storage_width(DataType type) {
   switch (type) {
-    case DataType::int32: return 4;
-    case DataType::int64: return 8;
-    case DataType::float32: return 4;
-    case DataType::float64: return 8;
-    case DataType::boolean: return 1;
-    case DataType::string: return 4;
-    case DataType::timestamp: return 8;
+    case DataType::int32:
+      return 4;
+    case DataType::int64:
+      return 8;
+    case DataType::float32:
+      return 4;
+    case DataType::float64:
+      return 8;
+    case DataType::boolean:
+      return 1;
+    case DataType::string:
+      return 4;
+    case DataType::timestamp:
+      return 8;
   }
   return 0;
 }
@@ -46,11 +54,16 @@ constexpr bool is_numeric(DataType type) {
 /// Returns nanoseconds per unit (1 for ns); 0 for iso8601.
 constexpr std::int64_t nanoseconds_per(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::s: return 1'000'000'000;
-    case TimeUnit::ms: return 1'000'000;
-    case TimeUnit::us: return 1'000;
-    case TimeUnit::ns: return 1;
-    case TimeUnit::iso8601: return 0;
+    case TimeUnit::s:
+      return 1'000'000'000;
+    case TimeUnit::ms:
+      return 1'000'000;
+    case TimeUnit::us:
+      return 1'000;
+    case TimeUnit::ns:
+      return 1;
+    case TimeUnit::iso8601:
+      return 0;
   }
   return 0;
 }

@@ -82,25 +82,27 @@ TEST(Cli, ValidateExitCodes) {
 TEST(Cli, ExpressionErrorsPointAtTheCharacter) {
   testing::ScratchFolder scratch;
   std::string path = scratch.file("expression.yaml");
-  write_file(path,
-             "input:\n"
-             "  sources: [{type: generator}]\n"
-             "  format:\n"
-             "    type: json\n"
-             "    schema:\n"
-             "      fields: [{name: temperature, type: float64}, {name: humidity, type: float64}]\n"
-             "processing:\n"
-             "  pipeline:\n"
-             "    - type: transform\n"
-             "      config:\n"
-             "        operations:\n"
-             "          - {type: calculate, field: h, formula: \"heat_index(temperature, humidty)\"}\n"
-             "output:\n"
-             "  destinations: [{type: stdout}]\n");
+  write_file(
+      path,
+      "input:\n"
+      "  sources: [{type: generator}]\n"
+      "  format:\n"
+      "    type: json\n"
+      "    schema:\n"
+      "      fields: [{name: temperature, type: float64}, {name: humidity, type: float64}]\n"
+      "processing:\n"
+      "  pipeline:\n"
+      "    - type: transform\n"
+      "      config:\n"
+      "        operations:\n"
+      "          - {type: calculate, field: h, formula: \"heat_index(temperature, humidty)\"}\n"
+      "output:\n"
+      "  destinations: [{type: stdout}]\n");
   Outcome outcome = ldh("validate " + path);
   EXPECT_EQ(outcome.status, 2) << outcome.output;
   // Column of 'humidty' inside the quoted formula on line 12.
-  std::string line = "          - {type: calculate, field: h, formula: \"heat_index(temperature, humidty)\"}";
+  std::string line =
+      "          - {type: calculate, field: h, formula: \"heat_index(temperature, humidty)\"}";
   std::size_t column = line.find("humidty") + 1;
   EXPECT_NE(outcome.output.find(path + ":12:" + std::to_string(column) + ":"), std::string::npos)
       << outcome.output;
@@ -123,8 +125,8 @@ TEST(Cli, GeneratedFilesInEveryFormatGiveTheSameResults) {
     std::size_t sources = text.find("  sources:");
     std::size_t format_key = text.find("  format:");
     text.replace(sources, format_key - sources,
-                 "  sources:\n    - {type: file, format: " + std::string(format) + ", path: " +
-                     events + "}\n");
+                 "  sources:\n    - {type: file, format: " + std::string(format) +
+                     ", path: " + events + "}\n");
     text.replace(text.find("out/sensors.jsonl"), std::string("out/sensors.jsonl").size(), results);
     text.replace(text.find("out/rejected.jsonl"), std::string("out/rejected.jsonl").size(),
                  scratch.file("rejected.jsonl"));

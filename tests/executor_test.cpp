@@ -80,7 +80,8 @@ TEST(Executor, AccountsForEveryRecord) {
     EXPECT_EQ(summary.rows_emitted + summary.stages[0].rejected, summary.rows_decoded);
     std::size_t lines = std::count(output.results.begin(), output.results.end(), '\n');
     EXPECT_EQ(lines, summary.rows_emitted);
-    std::size_t dead_lines = std::count(output.dead_letters.begin(), output.dead_letters.end(), '\n');
+    std::size_t dead_lines =
+        std::count(output.dead_letters.begin(), output.dead_letters.end(), '\n');
     EXPECT_EQ(dead_lines, summary.dead_letters.total());
     EXPECT_NE(output.dead_letters.find("\"offset\":"), std::string::npos);
   }
@@ -134,9 +135,12 @@ TEST(Executor, SeveralSourcesInterleaveTheSameWayOnEveryRun) {
   yaml.replace(yaml.find("  sources: [{type: generator}]"),
                std::string("  sources: [{type: generator}]").size(),
                "  sources:\n"
-               "    - {type: generator, format: json, events: 3000, sensors: 11, seed: 1, jitter: 2s, badRecords: 0.01}\n"
-               "    - {type: generator, format: binary, events: 5000, sensors: 7, seed: 2, jitter: 2s, badRecords: 0.01}\n"
-               "    - {type: generator, format: protobuf, events: 1000, sensors: 5, seed: 3, badRecords: 0.01}");
+               "    - {type: generator, format: json, events: 3000, sensors: 11, seed: 1, jitter: "
+               "2s, badRecords: 0.01}\n"
+               "    - {type: generator, format: binary, events: 5000, sensors: 7, seed: 2, jitter: "
+               "2s, badRecords: 0.01}\n"
+               "    - {type: generator, format: protobuf, events: 1000, sensors: 5, seed: 3, "
+               "badRecords: 0.01}");
   yaml.replace(yaml.find("output:"), 0,
                "  watermark: {maxOutOfOrderness: 1s}\n"
                "  groupBy: [sensor_id]\n"
@@ -168,7 +172,8 @@ TEST(Executor, SeveralSourcesInterleaveTheSameWayOnEveryRun) {
 TEST(Executor, WritesRejectsToTheirSink) {
   testing::ScratchFolder scratch;
   std::string yaml = std::string(kSensorPipeline);
-  yaml.replace(yaml.find("        rules:"), 0, "        rejects: " + scratch.file("rejects.jsonl") + "\n");
+  yaml.replace(yaml.find("        rules:"), 0,
+               "        rejects: " + scratch.file("rejects.jsonl") + "\n");
   auto output = run_pipeline(yaml, generate(Format::binary, 5000, 0, 9), Format::binary, 2, 333);
   std::string rejects = testing::read_file(scratch.file("rejects.jsonl"));
   std::size_t lines = std::count(rejects.begin(), rejects.end(), '\n');
@@ -195,12 +200,15 @@ output:
   destinations: [{type: stdout}]
 )yaml";
   std::string input =
-      "{\"when\": 1795000000123456, \"x\": 0.1, \"y\": 0.1, \"name\": \"a\\\"b\\u00e9\", \"flag\": true}\n"
+      "{\"when\": 1795000000123456, \"x\": 0.1, \"y\": 0.1, \"name\": \"a\\\"b\\u00e9\", \"flag\": "
+      "true}\n"
       "{\"when\": 0, \"x\": 1e300, \"y\": 3.4028234e38, \"name\": \"\"}\n";
   auto output = run_pipeline(yaml, input, Format::json);
   EXPECT_EQ(output.results,
-            "{\"when\":\"2026-11-18T11:06:40.123456Z\",\"x\":0.1,\"y\":0.1,\"name\":\"a\\\"b\xC3\xA9\",\"flag\":true}\n"
-            "{\"when\":\"1970-01-01T00:00:00.000000Z\",\"x\":1e+300,\"y\":3.4028235e+38,\"name\":\"\",\"flag\":null}\n");
+            "{\"when\":\"2026-11-18T11:06:40.123456Z\",\"x\":0.1,\"y\":0.1,\"name\":"
+            "\"a\\\"b\xC3\xA9\",\"flag\":true}\n"
+            "{\"when\":\"1970-01-01T00:00:00.000000Z\",\"x\":1e+300,\"y\":3.4028235e+38,\"name\":"
+            "\"\",\"flag\":null}\n");
 }
 
 /// Fails on its third write, as a full disk or a closed pipe would.
@@ -223,9 +231,10 @@ TEST(Executor, ASinkFailingMidRunStopsTheRunWithItsError) {
   options.chunk_records = 100;
   Executor executor(config, options);
   std::vector<std::unique_ptr<Source>> sources;
-  sources.push_back(make_memory_source("input", Format::binary, executor.plan().schema(),
-                                       std::make_shared<std::string>(generate(Format::binary, 20000, 0, 1)),
-                                       0, executor.source_options()));
+  sources.push_back(
+      make_memory_source("input", Format::binary, executor.plan().schema(),
+                         std::make_shared<std::string>(generate(Format::binary, 20000, 0, 1)), 0,
+                         executor.source_options()));
   std::vector<std::unique_ptr<Sink>> sinks;
   sinks.push_back(std::make_unique<FailingSink>());
   EXPECT_THROW(executor.run(std::move(sources), std::move(sinks)), UserError);

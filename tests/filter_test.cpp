@@ -15,13 +15,14 @@ constexpr int L = kLive;
 constexpr int R = kRejectedBase;  // rejected by the first filter stage
 
 std::string filter_stage(const std::string& rules, const std::string& extra = "") {
-  return "    - name: check\n      type: filter\n      config:\n" + extra +
-         "        rules:\n" + rules;
+  return "    - name: check\n      type: filter\n      config:\n" + extra + "        rules:\n" +
+         rules;
 }
 
 TEST(Filter, RangeIsInclusiveAndRejectsNaNAndMarksTheStage) {
-  OperatorFixture fixture(filter_stage("          - {field: t, operator: range, value: [-50, 150]}\n"),
-                          {{.t = -50}, {.t = 150}, {.t = 150.0000001}, {.t = kNaN}, {.t = 20}, {.t = -1e300}});
+  OperatorFixture fixture(
+      filter_stage("          - {field: t, operator: range, value: [-50, 150]}\n"),
+      {{.t = -50}, {.t = 150}, {.t = 150.0000001}, {.t = kNaN}, {.t = 20}, {.t = -1e300}});
   fixture.apply();
   EXPECT_EQ(fixture.selection(), (std::vector<int>{L, L, R, R, L, R}));
   const Operator& filter = *fixture.plan().operators()[0];
@@ -32,7 +33,8 @@ TEST(Filter, RangeIsInclusiveAndRejectsNaNAndMarksTheStage) {
 TEST(Filter, NaNFailsEveryComparison) {
   std::vector<FixtureRow> rows = {{.t = 1}, {.t = 2}, {.t = 3}, {.t = kNaN}};
   auto codes = [&](const std::string& op) {
-    OperatorFixture fixture(filter_stage("          - {field: t, operator: " + op + ", value: 2}\n"), rows);
+    OperatorFixture fixture(
+        filter_stage("          - {field: t, operator: " + op + ", value: 2}\n"), rows);
     fixture.apply();
     return fixture.selection();
   };
@@ -59,10 +61,13 @@ TEST(Filter, NullFailsEveryRuleButExistsTestsPresence) {
 
 TEST(Filter, StringSetsCompareText) {
   std::vector<FixtureRow> rows = {{.s = "roof"}, {.s = "lab-1"}, {.s = "yard"}, {.s = ""}};
-  OperatorFixture in(filter_stage("          - {field: s, operator: in, value: [yard, roof, never-seen]}\n"), rows);
+  OperatorFixture in(
+      filter_stage("          - {field: s, operator: in, value: [yard, roof, never-seen]}\n"),
+      rows);
   in.apply();
   EXPECT_EQ(in.selection(), (std::vector<int>{L, R, L, R}));
-  OperatorFixture not_in(filter_stage("          - {field: s, operator: not_in, value: [yard]}\n"), rows);
+  OperatorFixture not_in(filter_stage("          - {field: s, operator: not_in, value: [yard]}\n"),
+                         rows);
   not_in.apply();
   EXPECT_EQ(not_in.selection(), (std::vector<int>{L, L, R, L}));
   OperatorFixture eq(filter_stage("          - {field: s, operator: eq, value: \"\"}\n"), rows);
@@ -74,7 +79,8 @@ TEST(Filter, LargeNumberSetsUseTheSortedPath) {
   std::vector<FixtureRow> rows;
   for (int i = 0; i < 40; ++i) rows.push_back({.t = static_cast<double>(i)});
   OperatorFixture fixture(
-      filter_stage("          - {field: t, operator: in, value: [39, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]}\n"),
+      filter_stage(
+          "          - {field: t, operator: in, value: [39, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19]}\n"),
       rows);
   fixture.apply();
   auto codes = fixture.selection();
@@ -85,7 +91,8 @@ TEST(Filter, LargeNumberSetsUseTheSortedPath) {
 }
 
 TEST(Filter, AnyKeepsRowsPassingOneRule) {
-  std::vector<FixtureRow> rows = {{.t = 1, .b = false}, {.t = 100, .b = false}, {.t = 1, .b = true}};
+  std::vector<FixtureRow> rows = {
+      {.t = 1, .b = false}, {.t = 100, .b = false}, {.t = 1, .b = true}};
   OperatorFixture fixture(filter_stage("          - {field: t, operator: gt, value: 50}\n"
                                        "          - {field: b, operator: eq, value: true}\n",
                                        "        combine: any\n"),
@@ -95,9 +102,10 @@ TEST(Filter, AnyKeepsRowsPassingOneRule) {
 }
 
 TEST(Filter, ConditionRulesUseExpressions) {
-  std::vector<FixtureRow> rows = {{.t = 101, .s = "roof"}, {.t = 99, .s = "roof"}, {.t = 120, .s = "yard"}};
-  OperatorFixture fixture(
-      filter_stage("          - {condition: \"t > 100 && s == 'roof'\"}\n"), rows);
+  std::vector<FixtureRow> rows = {
+      {.t = 101, .s = "roof"}, {.t = 99, .s = "roof"}, {.t = 120, .s = "yard"}};
+  OperatorFixture fixture(filter_stage("          - {condition: \"t > 100 && s == 'roof'\"}\n"),
+                          rows);
   fixture.apply();
   EXPECT_EQ(fixture.selection(), (std::vector<int>{L, R, R}));
 }
@@ -119,7 +127,8 @@ TEST(Filter, TimestampRulesAndConditionsAgreeToTheNanosecond) {
 TEST(Filter, TimestampsCompareWithIsoText) {
   std::vector<FixtureRow> rows = {{.when_ms = 1'795'000'000'000}, {.when_ms = 1'795'000'000'001}};
   OperatorFixture fixture(
-      filter_stage("          - {field: when, operator: le, value: \"2026-11-18T11:06:40Z\"}\n"), rows);
+      filter_stage("          - {field: when, operator: le, value: \"2026-11-18T11:06:40Z\"}\n"),
+      rows);
   fixture.apply();
   EXPECT_EQ(fixture.selection(), (std::vector<int>{L, R}));
 }
@@ -145,8 +154,9 @@ TEST(Filter, ConfigErrorsNameTheRule) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(error_of("          - {field: s, operator: range, value: [1, 2]}\n").find("fixture.yaml:"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("          - {field: s, operator: range, value: [1, 2]}\n").find("fixture.yaml:"),
+      std::string::npos);
   EXPECT_NE(error_of("          - {condition: \"t + 1\"}\n").find("must be true or false"),
             std::string::npos);
   std::string unknown = error_of("          - {condition: \"tt > 1\"}\n");

@@ -41,7 +41,8 @@ input:
         - {name: when, type: timestamp, unit: ms}
 processing:
   pipeline:
-)yaml" + pipeline + R"yaml(
+)yaml" + pipeline +
+         R"yaml(
 output:
   destinations: [{type: stdout}]
 )yaml";

@@ -3,6 +3,7 @@
 // Runs a pipeline from YAML text over bytes in memory and captures everything it writes, so
 // tests can compare outputs byte for byte.
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -10,7 +11,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "host/executor.h"
 #include "pipeline/config.h"
@@ -99,8 +99,8 @@ inline PipelineOutput run_pipeline(const Config& config, const std::string& inpu
   return output;
 }
 
-inline PipelineOutput run_pipeline(const std::string& yaml, const std::string& input,
-                                   Format format, unsigned threads = 1,
+inline PipelineOutput run_pipeline(const std::string& yaml, const std::string& input, Format format,
+                                   unsigned threads = 1,
                                    std::size_t batch_size = default_batch_size()) {
   return run_pipeline(parse_config(yaml, "test.yaml"), input, format, threads, batch_size);
 }

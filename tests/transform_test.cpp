@@ -59,8 +59,9 @@ TEST(Transform, AddFieldOnAnExistingFieldFillsOnlyNulls) {
 
 TEST(Transform, CalculateConvertsOrNullsWhatDoesNotFit) {
   OperatorFixture fixture(
-      transform_stage("          - {type: calculate, field: doubled, formula: \"t * 2\"}\n"
-                      "          - {type: calculate, field: whole, formula: \"t * 2\", as: int32}\n"),
+      transform_stage(
+          "          - {type: calculate, field: doubled, formula: \"t * 2\"}\n"
+          "          - {type: calculate, field: whole, formula: \"t * 2\", as: int32}\n"),
       {{.t = 1.75}, {.t = kNaN}, {.t = 2e9}, {.t = -3.5}});
   fixture.apply();
   EventBatch& batch = fixture.batch();
@@ -78,16 +79,17 @@ TEST(Transform, CalculateConvertsOrNullsWhatDoesNotFit) {
 }
 
 TEST(Transform, CalculateOnAnExistingFieldKeepsItsPlace) {
-  OperatorFixture fixture(transform_stage("          - {type: calculate, field: t, formula: \"t + 1\"}\n"),
-                          {{.t = 1}});
+  OperatorFixture fixture(
+      transform_stage("          - {type: calculate, field: t, formula: \"t + 1\"}\n"), {{.t = 1}});
   fixture.apply();
   EXPECT_EQ(output_names(fixture.plan()), (std::vector<std::string>{"t", "n", "s", "b", "when"}));
   EXPECT_EQ(fixture.batch().column(fixture.field("t").slot).data<double>()[0], 2.0);
 }
 
 TEST(Transform, NullInputsGiveNullResults) {
-  OperatorFixture fixture(transform_stage("          - {type: calculate, field: m, formula: \"n + t\"}\n"),
-                          {{.t = 1, .n = 2}, {.t = 1, .n = std::nullopt}});
+  OperatorFixture fixture(
+      transform_stage("          - {type: calculate, field: m, formula: \"n + t\"}\n"),
+      {{.t = 1, .n = 2}, {.t = 1, .n = std::nullopt}});
   fixture.apply();
   const Column& m = fixture.batch().column(fixture.field("m").slot);
   ASSERT_TRUE(m.nullable());
@@ -107,10 +109,11 @@ TEST(Transform, RenameAndDropOnlyChangeNames) {
 }
 
 TEST(Transform, CastsBetweenTypes) {
-  OperatorFixture fixture(transform_stage("          - {type: cast, field: t, to: int64}\n"
-                                          "          - {type: cast, field: b, to: string}\n"
-                                          "          - {type: cast, field: s, to: float64}\n"),
-                          {{.t = -2.9, .s = "12.5", .b = true}, {.t = 1e300, .s = "x", .b = false}});
+  OperatorFixture fixture(
+      transform_stage("          - {type: cast, field: t, to: int64}\n"
+                      "          - {type: cast, field: b, to: string}\n"
+                      "          - {type: cast, field: s, to: float64}\n"),
+      {{.t = -2.9, .s = "12.5", .b = true}, {.t = 1e300, .s = "x", .b = false}});
   fixture.apply();
   EventBatch& batch = fixture.batch();
   const Column& t = batch.column(fixture.field("t").slot);

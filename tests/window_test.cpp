@@ -28,7 +28,8 @@ input:
         - {name: k, type: string}
         - {name: v, type: float64, required: false, allowNaN: true}
 processing:
-)yaml" + processing + R"yaml(
+)yaml" + processing +
+         R"yaml(
 output:
   destinations: [{type: stdout}]
 )yaml" + extra_output;
@@ -72,10 +73,14 @@ TEST(Window, TumblingWindowsAlignToTheEpochAndIncludeOnlyTheirStart) {
                                       {kBase + 60'000, "a", 4.0},
                                       {kBase + 180'000, "a", 8.0}}),
                              Format::json);
-  EXPECT_EQ(output.results,
-            "{\"window\":\"minute\",\"start\":\"2026-11-29T00:00:00.000Z\",\"end\":\"2026-11-29T00:01:00.000Z\",\"k\":\"a\",\"count\":2,\"v_count\":2,\"v_sum\":3,\"v_min\":1,\"v_max\":2}\n"
-            "{\"window\":\"minute\",\"start\":\"2026-11-29T00:01:00.000Z\",\"end\":\"2026-11-29T00:02:00.000Z\",\"k\":\"a\",\"count\":1,\"v_count\":1,\"v_sum\":4,\"v_min\":4,\"v_max\":4}\n"
-            "{\"window\":\"minute\",\"start\":\"2026-11-29T00:03:00.000Z\",\"end\":\"2026-11-29T00:04:00.000Z\",\"k\":\"a\",\"count\":1,\"v_count\":1,\"v_sum\":8,\"v_min\":8,\"v_max\":8}\n");
+  EXPECT_EQ(
+      output.results,
+      "{\"window\":\"minute\",\"start\":\"2026-11-29T00:00:00.000Z\",\"end\":\"2026-11-29T00:01:00."
+      "000Z\",\"k\":\"a\",\"count\":2,\"v_count\":2,\"v_sum\":3,\"v_min\":1,\"v_max\":2}\n"
+      "{\"window\":\"minute\",\"start\":\"2026-11-29T00:01:00.000Z\",\"end\":\"2026-11-29T00:02:00."
+      "000Z\",\"k\":\"a\",\"count\":1,\"v_count\":1,\"v_sum\":4,\"v_min\":4,\"v_max\":4}\n"
+      "{\"window\":\"minute\",\"start\":\"2026-11-29T00:03:00.000Z\",\"end\":\"2026-11-29T00:04:00."
+      "000Z\",\"k\":\"a\",\"count\":1,\"v_count\":1,\"v_sum\":8,\"v_min\":8,\"v_max\":8}\n");
 }
 
 TEST(Window, SlidingWindowsCoverEveryStartBeforeTheEvent) {
@@ -110,24 +115,27 @@ TEST(Window, SessionsMergeWhenAnEventBridgesThem) {
                                        {kBase + 50'000, "a", 3.0},
                                        {kBase + 35'000, "a", 9.0}}),
                               Format::json);
-  EXPECT_EQ(bridged.results,
-            "{\"window\":\"session\",\"start\":\"2026-11-29T00:00:00.000Z\",\"end\":\"2026-11-29T00:01:20.000Z\",\"k\":\"a\",\"count\":4,\"v_count\":4,\"v_first\":1,\"v_last\":3}\n");
+  EXPECT_EQ(
+      bridged.results,
+      "{\"window\":\"session\",\"start\":\"2026-11-29T00:00:00.000Z\",\"end\":\"2026-11-29T00:01:"
+      "20.000Z\",\"k\":\"a\",\"count\":4,\"v_count\":4,\"v_first\":1,\"v_last\":3}\n");
 }
 
 TEST(Window, LateEventsReviseWithinTheLatenessAndGoToTheLateSinkBeyondIt) {
   testing::ScratchFolder scratch;
   std::string config = window_config(R"yaml(
   watermark: {maxOutOfOrderness: 0s, allowedLateness: 30s}
-  lateEvents: )yaml" + scratch.file("late.jsonl") + R"yaml(
+  lateEvents: )yaml" + scratch.file("late.jsonl") +
+                                     R"yaml(
   groupBy: [k]
   windows:
     - {type: tumbling, size: 1m, metrics: [count, sum]}
 )yaml");
   auto output = run_pipeline(config,
                              to_json({{kBase + 1'000, "a", 1.0},
-                                      {kBase + 61'000, "a", 2.0},   // closes [0, 1m)
-                                      {kBase + 5'000, "a", 10.0},   // late, within 30 s: revision 1
-                                      {kBase + 95'000, "a", 3.0},   // watermark 95 s
+                                      {kBase + 61'000, "a", 2.0},  // closes [0, 1m)
+                                      {kBase + 5'000, "a", 10.0},  // late, within 30 s: revision 1
+                                      {kBase + 95'000, "a", 3.0},  // watermark 95 s
                                       {kBase + 6'000, "a", 100.0}}),  // 95 >= 60 + 30: too late
                              Format::json);
   // [0, 1m), its revision, and [1m, 2m) at the end of input; the too-late event is in none.
@@ -149,8 +157,8 @@ TEST(Window, EndOfInputFlushesEveryWindowAndEmptyWindowsStaySilent) {
   windows:
     - {type: tumbling, size: 1m, metrics: [count]}
 )yaml");
-  auto output = run_pipeline(
-      config, to_json({{kBase, "a", 1.0}, {kBase + 600'000, "b", 1.0}}), Format::json);
+  auto output =
+      run_pipeline(config, to_json({{kBase, "a", 1.0}, {kBase + 600'000, "b", 1.0}}), Format::json);
   auto rows = lines(output.results);
   ASSERT_EQ(rows.size(), 2u) << output.results;
   EXPECT_NE(rows[1].find("\"start\":\"2026-11-29T00:10:00.000Z\""), std::string::npos);
@@ -184,14 +192,17 @@ TEST(Window, ResultsAreOrderedByEndWindowStartAndKeyText) {
 )yaml");
   // Key "zeta" arrives first, so its dictionary id is lower; output must still sort by text.
   auto output = run_pipeline(
-      config, to_json({{kBase, "zeta", 1.0}, {kBase + 1, "alpha", 1.0}, {kBase + 70'000, "m", 1.0}}),
+      config,
+      to_json({{kBase, "zeta", 1.0}, {kBase + 1, "alpha", 1.0}, {kBase + 70'000, "m", 1.0}}),
       Format::json);
   auto rows = lines(output.results);
   ASSERT_EQ(rows.size(), 6u) << output.results;
-  EXPECT_NE(rows[0].find("\"window\":\"a\",\"start\":\"2026-11-29T00:00:00.000Z\""), std::string::npos);
+  EXPECT_NE(rows[0].find("\"window\":\"a\",\"start\":\"2026-11-29T00:00:00.000Z\""),
+            std::string::npos);
   EXPECT_NE(rows[0].find("\"k\":\"alpha\""), std::string::npos);
   EXPECT_NE(rows[1].find("\"k\":\"zeta\""), std::string::npos);
-  EXPECT_NE(rows[2].find("\"window\":\"a\",\"start\":\"2026-11-29T00:01:00.000Z\""), std::string::npos);
+  EXPECT_NE(rows[2].find("\"window\":\"a\",\"start\":\"2026-11-29T00:01:00.000Z\""),
+            std::string::npos);
   EXPECT_NE(rows[3].find("\"window\":\"b\""), std::string::npos);
   EXPECT_NE(rows[3].find("\"k\":\"alpha\""), std::string::npos);
   EXPECT_NE(rows[4].find("\"k\":\"m\""), std::string::npos);
@@ -235,8 +246,8 @@ TEST(Window, AlertsFireOnWindowResults) {
     conditions:
       - {metric: v, operator: gt, value: 100, window: 5m}
 )yaml");
-  auto output = run_pipeline(config,
-                             to_json({{kBase, "hot", 101.0}, {kBase, "cold", 20.0}}), Format::json);
+  auto output =
+      run_pipeline(config, to_json({{kBase, "hot", 101.0}, {kBase, "cold", 20.0}}), Format::json);
   auto rows = lines(output.results);
   std::size_t alerts = std::count_if(rows.begin(), rows.end(), [](const std::string& row) {
     return row.find("\"alert\":\"v gt 100\"") != std::string::npos;
@@ -252,7 +263,8 @@ std::vector<Event> shuffled(std::vector<Event> events, std::int64_t out_of_order
   std::mt19937_64 random(seed);
   std::vector<std::pair<std::int64_t, Event>> keyed;
   for (auto& event : events) {
-    keyed.push_back({event.ms + static_cast<std::int64_t>(random() % (out_of_order_ms / 2)), event});
+    keyed.push_back(
+        {event.ms + static_cast<std::int64_t>(random() % (out_of_order_ms / 2)), event});
   }
   std::stable_sort(keyed.begin(), keyed.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -282,7 +294,8 @@ TEST(Window, OutputIsIdenticalForAnyBatchingThreadsAndArrivalOrderWithinTheLaten
     if (i % 211 == 0) maybe.reset();
     events.push_back({ms, keys[random() % 7], maybe});
   }
-  std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ms < b.ms; });
+  std::sort(events.begin(), events.end(),
+            [](const Event& a, const Event& b) { return a.ms < b.ms; });
   auto reference = run_pipeline(config, to_json(events), Format::json, 1, 65536);
   ASSERT_GT(lines(reference.results).size(), 100u);
   EXPECT_EQ(reference.summary.windows.late_dropped, 0u);
@@ -305,7 +318,8 @@ TEST(Window, ManyKeysStayWithinTheirWindows) {
     - {type: tumbling, size: 1m, metrics: [count, avg]}
 )yaml");
   std::vector<Event> events;
-  for (int i = 0; i < 50'000; ++i) events.push_back({kBase + i % 1000, "key-" + std::to_string(i), 1.0});
+  for (int i = 0; i < 50'000; ++i)
+    events.push_back({kBase + i % 1000, "key-" + std::to_string(i), 1.0});
   auto output = run_pipeline(config, to_json(events), Format::json, 2, 4096);
   EXPECT_EQ(lines(output.results).size(), 50'000u);
   EXPECT_EQ(output.summary.window_states_peak, 50'000u);
@@ -313,13 +327,12 @@ TEST(Window, ManyKeysStayWithinTheirWindows) {
 
 TEST(WindowEngine, TheSlowestSourceHoldsTheWatermarkUntilItEndsOrIdles) {
   for (bool idle : {false, true}) {
-    Config config = parse_config(
-        window_config(std::string("  watermark: {maxOutOfOrderness: 0s") +
-                      (idle ? ", idleTimeout: 1ms" : "") + "}\n" + R"yaml(
+    Config config = parse_config(window_config(std::string("  watermark: {maxOutOfOrderness: 0s") +
+                                               (idle ? ", idleTimeout: 1ms" : "") + "}\n" + R"yaml(
   windows:
     - {type: tumbling, size: 1m, metrics: [count]}
 )yaml"),
-        "test.yaml");
+                                 "test.yaml");
     StringDictionary strings;
     Plan plan(config, strings);
     WindowEngine engine(config, plan, strings, 2);
