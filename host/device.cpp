@@ -2,10 +2,6 @@
 
 #include "pipeline/error.h"
 
-#ifdef LDH_HAVE_CUDA
-#include "kernels/device.h"
-#endif
-
 namespace ldh {
 
 namespace {
@@ -14,10 +10,7 @@ DeviceSurvey take_survey() {
 #ifdef LDH_HAVE_CUDA
   survey.cuda_built = true;
   survey.architectures = device::built_architectures();
-  for (const auto& info : device::list_devices(survey.why_none)) {
-    survey.devices.push_back({info.index, info.name, info.compute_major, info.compute_minor,
-                              info.total_memory, info.free_memory, info.multiprocessors});
-  }
+  survey.devices = device::list_devices(survey.why_none);
 #else
   survey.why_none = "this build has no CUDA backend (configured with LDH_CUDA=OFF or no nvcc)";
 #endif

@@ -4,24 +4,15 @@
 #include <string>
 #include <vector>
 
-namespace ldh {
+#include "kernels/device.h"
 
-/// Describes one usable CUDA device (a copy of the kernels/ view, so host code needs no CUDA).
-struct DeviceDescription {
-  int index = 0;
-  std::string name;
-  int compute_major = 0;
-  int compute_minor = 0;
-  std::size_t total_memory = 0;
-  std::size_t free_memory = 0;
-  int multiprocessors = 0;
-};
+namespace ldh {
 
 /// Lists the CUDA devices once per process, and why there are none when there are none.
 struct DeviceSurvey {
   bool cuda_built = false;
   std::string architectures;  // what this build carries code for
-  std::vector<DeviceDescription> devices;
+  std::vector<device::DeviceInfo> devices;
   std::string why_none;
 };
 

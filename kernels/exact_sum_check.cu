@@ -8,6 +8,8 @@
 #include <cstdint>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/exact_sum_check.h"
+#include "kernels/device_buffer.cuh"
 #include "pipeline/ddsketch.h"
 #include "pipeline/exact_sum.h"
 #include "pipeline/moments.h"
@@ -125,33 +127,6 @@ __global__ void percentiles(const double* sorted, std::size_t count, const doubl
   }
 }
 
-/// Owns one device allocation.
-class DeviceArray {
- public:
-  explicit DeviceArray(std::size_t bytes) : bytes_(bytes) {
-    if (bytes_ > 0) LDH_CUDA_TRY(cudaMalloc(&data_, bytes_));
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() {
-    if (data_ != nullptr) cudaFree(data_);
-  }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(data_);
-  }
-  void upload(const void* host) {
-    if (bytes_ > 0) LDH_CUDA_TRY(cudaMemcpy(data_, host, bytes_, cudaMemcpyHostToDevice));
-  }
-  void download(void* host) const {
-    if (bytes_ > 0) LDH_CUDA_TRY(cudaMemcpy(host, data_, bytes_, cudaMemcpyDeviceToHost));
-  }
-
- private:
-  void* data_ = nullptr;
-  std::size_t bytes_ = 0;
-};
-
 int blocks_for(std::size_t items, int threads) {
   const std::size_t wanted = (items + threads - 1) / threads;
   return static_cast<int>(wanted < 4096 ? (wanted > 0 ? wanted : 1) : 4096);
@@ -159,18 +134,15 @@ int blocks_for(std::size_t items, int threads) {
 
 }  // namespace
 
-/// Computes per group (groups[i] < group_count): sum, average, sample variance, sample
-/// standard deviation and trend (units per second, times in ns below 2^53), five doubles and
-/// five validity bytes per group. Synchronous; throws DeviceError when CUDA fails.
 void exact_moments_on_device(const double* values, const std::int64_t* times,
                              const std::uint32_t* groups, std::size_t count,
                              std::size_t group_count, double* results, std::uint8_t* valid) {
-  DeviceArray device_values(count * sizeof(double));
-  DeviceArray device_times(count * sizeof(std::int64_t));
-  DeviceArray device_groups(count * sizeof(std::uint32_t));
-  DeviceArray device_sums(group_count * sizeof(GroupSums));
-  DeviceArray device_results(5 * group_count * sizeof(double));
-  DeviceArray device_valid(5 * group_count);
+  DeviceBuffer device_values(count * sizeof(double));
+  DeviceBuffer device_times(count * sizeof(std::int64_t));
+  DeviceBuffer device_groups(count * sizeof(std::uint32_t));
+  DeviceBuffer device_sums(group_count * sizeof(GroupSums));
+  DeviceBuffer device_results(5 * group_count * sizeof(double));
+  DeviceBuffer device_valid(5 * group_count);
   device_values.upload(values);
   device_times.upload(times);
   device_groups.upload(groups);
@@ -189,21 +161,19 @@ void exact_moments_on_device(const double* values, const std::int64_t* times,
   device_valid.download(valid);
 }
 
-/// Computes sort keys, DDSketch buckets and representatives for `values`, and the continuous
-/// and discrete percentiles of `sorted` at `fractions`. Synchronous.
 void percentile_parts_on_device(const double* values, std::size_t count, double accuracy,
                                 std::uint64_t* keys, int* buckets, double* representatives,
                                 const double* sorted, std::size_t sorted_count,
                                 const double* fractions, std::size_t fraction_count,
                                 double* continuous, double* discrete) {
-  DeviceArray device_values(count * sizeof(double));
-  DeviceArray device_keys(count * sizeof(std::uint64_t));
-  DeviceArray device_buckets(count * sizeof(int));
-  DeviceArray device_representatives(count * sizeof(double));
-  DeviceArray device_sorted(sorted_count * sizeof(double));
-  DeviceArray device_fractions(fraction_count * sizeof(double));
-  DeviceArray device_continuous(fraction_count * sizeof(double));
-  DeviceArray device_discrete(fraction_count * sizeof(double));
+  DeviceBuffer device_values(count * sizeof(double));
+  DeviceBuffer device_keys(count * sizeof(std::uint64_t));
+  DeviceBuffer device_buckets(count * sizeof(int));
+  DeviceBuffer device_representatives(count * sizeof(double));
+  DeviceBuffer device_sorted(sorted_count * sizeof(double));
+  DeviceBuffer device_fractions(fraction_count * sizeof(double));
+  DeviceBuffer device_continuous(fraction_count * sizeof(double));
+  DeviceBuffer device_discrete(fraction_count * sizeof(double));
   device_values.upload(values);
   device_sorted.upload(sorted);
   device_fractions.upload(fractions);

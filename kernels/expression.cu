@@ -5,41 +5,10 @@
 #include <vector>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device_buffer.cuh"
 
 namespace ldh {
 namespace {
-
-/// Owns one device allocation, so that an exception thrown midway frees what was allocated.
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
-    if (bytes_ > 0) LDH_CUDA_TRY(cudaMalloc(&data_, bytes_));
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& other) noexcept : data_(other.data_), bytes_(other.bytes_) {
-    other.data_ = nullptr;
-    other.bytes_ = 0;
-  }
-  DeviceBuffer& operator=(DeviceBuffer&&) = delete;
-  ~DeviceBuffer() {
-    if (data_ != nullptr) cudaFree(data_);
-  }
-
-  void* data() const { return data_; }
-
-  void upload(const void* host) {
-    if (bytes_ > 0) LDH_CUDA_TRY(cudaMemcpy(data_, host, bytes_, cudaMemcpyHostToDevice));
-  }
-
-  void download(void* host) const {
-    if (bytes_ > 0) LDH_CUDA_TRY(cudaMemcpy(host, data_, bytes_, cudaMemcpyDeviceToHost));
-  }
-
- private:
-  void* data_ = nullptr;
-  std::size_t bytes_ = 0;
-};
 
 __global__ void evaluate_rows(const Instruction* code, int count, const double* constants,
                               const ColumnView* columns, std::size_t rows, double now_ms,

@@ -21,17 +21,7 @@
 #if LDH_HAVE_CUDA
 #include "kernels/device.h"
 
-namespace ldh {
-// Defined in kernels/exact_sum_check.cu for this test.
-void exact_moments_on_device(const double* values, const std::int64_t* times,
-                             const std::uint32_t* groups, std::size_t count,
-                             std::size_t group_count, double* results, std::uint8_t* valid);
-void percentile_parts_on_device(const double* values, std::size_t count, double accuracy,
-                                std::uint64_t* keys, int* buckets, double* representatives,
-                                const double* sorted, std::size_t sorted_count,
-                                const double* fractions, std::size_t fraction_count,
-                                double* continuous, double* discrete);
-}  // namespace ldh
+#include "kernels/exact_sum_check.h"
 #endif
 
 namespace {
