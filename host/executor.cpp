@@ -244,7 +244,8 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   std::unique_ptr<Sink> late_sink;
   std::unique_ptr<Sink> alert_sink;
   if (!config_.windows.empty()) {
-    windows_ = std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size());
+    windows_ =
+        std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size(), options_.threads);
   }
 
   RunState state;
@@ -354,6 +355,8 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   std::uint64_t round = 0;
   std::uint32_t turn = 0;
   std::exception_ptr failure;
+  // Reused for every chunk, so the window output's buffers grow once.
+  WindowOutput window_output;
   while (open_count > 0) {
     if (!open[turn]) {
       if (++turn == sources.size()) turn = 0, ++round;
@@ -379,7 +382,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     }
     try {
       if (windows_) {
-        WindowOutput window_output;
+        window_output.results.clear();
+        window_output.late.clear();
+        window_output.alerts.clear();
         for (const auto& rows : result.window_rows) windows_->add(rows, window_output);
         if (result.end_of_source) windows_->end_source(result.source_index, window_output);
         write_window_output(window_output, sinks, late_sink, alert_sink);
@@ -439,7 +444,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   if (failure) std::rethrow_exception(failure);
 
   if (windows_) {
-    WindowOutput window_output;
+    window_output.results.clear();
+    window_output.late.clear();
+    window_output.alerts.clear();
     windows_->finish(window_output);
     write_window_output(window_output, sinks, late_sink, alert_sink);
     summary.windows = windows_->counters();

@@ -16,7 +16,9 @@ std::uint64_t canonical_double_word(double value) {
   return math::to_bits(value);
 }
 
-double word_as_double(std::uint64_t word) { return math::from_bits(word); }
+double word_as_double(std::uint64_t word) {
+  return math::from_bits(word);
+}
 
 /// Orders doubles totally: -inf < ... < +inf < NaN (there is one NaN and no -0 in keys).
 int compare_doubles(double a, double b) {
@@ -46,8 +48,10 @@ std::uint64_t group_word(const ColumnView& column, std::size_t row) {
       return static_cast<std::uint64_t>(column.as<std::int64_t>()[row]);
     case DataType::float32:
       return canonical_double_word(static_cast<double>(column.as<float>()[row]));
-    case DataType::float64: return canonical_double_word(column.as<double>()[row]);
-    case DataType::boolean: return column.as<std::uint8_t>()[row];
+    case DataType::float64:
+      return canonical_double_word(column.as<double>()[row]);
+    case DataType::boolean:
+      return column.as<std::uint8_t>()[row];
     case DataType::string:
       return static_cast<std::uint64_t>(static_cast<std::uint32_t>(column.as<std::int32_t>()[row]));
   }
@@ -71,7 +75,8 @@ int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanFie
       case DataType::int64:
       case DataType::timestamp:
         return static_cast<std::int64_t>(x) < static_cast<std::int64_t>(y) ? -1 : 1;
-      case DataType::boolean: return x < y ? -1 : 1;
+      case DataType::boolean:
+        return x < y ? -1 : 1;
       case DataType::float32:
       case DataType::float64: {
         int order = compare_doubles(word_as_double(x), word_as_double(y));
@@ -89,34 +94,45 @@ int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanFie
   return 0;
 }
 
+void append_key_value(std::string& out, const GroupKey& key, std::size_t index,
+                      const PlanField& field, const StringDictionary& strings) {
+  if ((key.nulls >> index) & 1) {
+    out += "null";
+    return;
+  }
+  const std::uint64_t word = key.words[index];
+  switch (field.type) {
+    case DataType::int32:
+    case DataType::int64:
+      out += std::to_string(static_cast<std::int64_t>(word));
+      break;
+    case DataType::timestamp:
+      out += '"';
+      append_iso8601(out, static_cast<std::int64_t>(word), field.time_digits);
+      out += '"';
+      break;
+    case DataType::boolean:
+      out += word ? "true" : "false";
+      break;
+    case DataType::float32:
+      append_json_number(out, static_cast<float>(word_as_double(word)));
+      break;
+    case DataType::float64:
+      append_json_number(out, word_as_double(word));
+      break;
+    case DataType::string:
+      append_json_string(out, strings.lookup(static_cast<std::int32_t>(word)));
+      break;
+  }
+}
+
 void append_key_fields(std::string& out, const GroupKey& key, const std::vector<PlanField>& fields,
                        const StringDictionary& strings) {
   for (std::size_t i = 0; i < fields.size(); ++i) {
     out += ',';
     append_json_string(out, fields[i].name);
     out += ':';
-    if ((key.nulls >> i) & 1) {
-      out += "null";
-      continue;
-    }
-    std::uint64_t word = key.words[i];
-    switch (fields[i].type) {
-      case DataType::int32:
-      case DataType::int64: out += std::to_string(static_cast<std::int64_t>(word)); break;
-      case DataType::timestamp:
-        out += '"';
-        append_iso8601(out, static_cast<std::int64_t>(word), fields[i].time_digits);
-        out += '"';
-        break;
-      case DataType::boolean: out += word ? "true" : "false"; break;
-      case DataType::float32:
-        append_json_number(out, static_cast<float>(word_as_double(word)));
-        break;
-      case DataType::float64: append_json_number(out, word_as_double(word)); break;
-      case DataType::string:
-        append_json_string(out, strings.lookup(static_cast<std::int32_t>(word)));
-        break;
-    }
+    append_key_value(out, key, i, fields[i], strings);
   }
 }
 

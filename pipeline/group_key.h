@@ -37,6 +37,10 @@ std::uint64_t group_word(const ColumnView& column, std::size_t row);
 int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanField>& fields,
                  const StringDictionary& strings);
 
+/// Appends the JSON value of group-by field `index` of `key`, whose field is `field`.
+void append_key_value(std::string& out, const GroupKey& key, std::size_t index,
+                      const PlanField& field, const StringDictionary& strings);
+
 /// Appends `,"name":value` for each group-by field of `key`.
 void append_key_fields(std::string& out, const GroupKey& key, const std::vector<PlanField>& fields,
                        const StringDictionary& strings);

@@ -4,9 +4,12 @@
 #include <limits>
 
 #include "pipeline/did_you_mean.h"
+#include "pipeline/group_key_table.h"
 #include "pipeline/json_writer.h"
+#include "pipeline/task_pool.h"
 #include "pipeline/time.h"
-#include "pipeline/window_assign.h"
+#include "pipeline/window_shard.h"
+#include "pipeline/window_spec.h"
 
 namespace ldh {
 
@@ -24,128 +27,81 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
 
 double read_measure(const ColumnView& column, std::size_t row) {
   switch (column.type) {
-    case DataType::int32: return column.as<std::int32_t>()[row];
-    case DataType::int64: return static_cast<double>(column.as<std::int64_t>()[row]);
-    case DataType::float32: return column.as<float>()[row];
-    case DataType::float64: return column.as<double>()[row];
-    default: return 0;
-  }
-}
-
-/// Tells whether a metric of a float32 measure is one of its own values, so it prints as float.
-bool is_sample_value(MetricConfig::Kind kind) {
-  return kind == MetricConfig::Kind::min || kind == MetricConfig::Kind::max ||
-         kind == MetricConfig::Kind::first || kind == MetricConfig::Kind::last ||
-         kind == MetricConfig::Kind::percentile_disc;
-}
-
-bool compare(double value, FilterOperator op, double threshold) {
-  switch (op) {
-    case FilterOperator::gt: return value > threshold;
-    case FilterOperator::ge: return value >= threshold;
-    case FilterOperator::lt: return value < threshold;
-    case FilterOperator::le: return value <= threshold;
-    case FilterOperator::eq: return value == threshold;
-    case FilterOperator::ne: return value != threshold;
-    default: return false;
+    case DataType::int32:
+      return column.as<std::int32_t>()[row];
+    case DataType::int64:
+      return static_cast<double>(column.as<std::int64_t>()[row]);
+    case DataType::float32:
+      return column.as<float>()[row];
+    case DataType::float64:
+      return column.as<double>()[row];
+    default:
+      return 0;
   }
 }
 
 std::string_view operator_name(FilterOperator op) {
   switch (op) {
-    case FilterOperator::gt: return "gt";
-    case FilterOperator::ge: return "ge";
-    case FilterOperator::lt: return "lt";
-    case FilterOperator::le: return "le";
-    case FilterOperator::eq: return "eq";
-    case FilterOperator::ne: return "ne";
-    default: return "?";
+    case FilterOperator::gt:
+      return "gt";
+    case FilterOperator::ge:
+      return "ge";
+    case FilterOperator::lt:
+      return "lt";
+    case FilterOperator::le:
+      return "le";
+    case FilterOperator::eq:
+      return "eq";
+    case FilterOperator::ne:
+      return "ne";
+    default:
+      return "?";
+  }
+}
+
+/// Returns `,"name":` with the name as a JSON string.
+std::string member_prefix(const std::string& name) {
+  std::string text = ",";
+  append_json_string(text, name);
+  text += ':';
+  return text;
+}
+
+/// Writes the hash of each row's key over `columns` to `hashes`.
+void hash_keys(const std::vector<std::size_t>& columns, const WindowRows& rows,
+               std::vector<std::uint64_t>& hashes) {
+  hashes.resize(rows.size());
+  std::uint64_t words[kMaxGroupFields];
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    std::uint32_t nulls = 0;
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      const bool valid = rows.key_valid[columns[k]][row] != 0;
+      words[k] = valid ? rows.keys[columns[k]][row] : 0;
+      nulls |= static_cast<std::uint32_t>(!valid) << k;
+    }
+    hashes[row] = GroupKeyTable::hash(words, columns.size(), nulls);
   }
 }
 
 }  // namespace
 
-/// The state of one window key: events and one accumulator per measure.
-struct KeyState {
-  std::uint64_t events = 0;
-  std::vector<MeasureAccumulator> measures;
-};
-
-struct Session {
-  std::int64_t start = 0;
-  std::int64_t end = 0;  // last event + gap
-  KeyState state;        // times relative to start
-  std::int32_t revision = -1;  // last emitted revision; -1 = never emitted
-  bool pending = true;         // changed since last emitted
-};
-
-/// One alert condition bound to a window's columns.
-struct BoundAlert {
-  const AlertCondition* condition = nullptr;
-  std::size_t measure = 0;
-  MetricConfig metric;
-  std::string column;
-};
-
-struct WindowEngine::Spec {
-  std::size_t index = 0;
-  WindowConfig config;
-  std::vector<std::size_t> key_columns;
-  std::vector<PlanField> group_fields;
-  std::vector<std::size_t> measure_columns;
-  std::vector<PlanField> measures;
-  MeasureNeeds needs;
-  std::vector<BoundAlert> alerts;
-  std::int64_t size = 0;
-  std::int64_t slide = 0;
-  std::int64_t pane = 0;
-  std::int64_t gap = 0;
-
-  // Tumbling and sliding windows: pane start -> key -> state; windows are unions of panes.
-  std::map<std::int64_t, std::unordered_map<GroupKey, KeyState, GroupKeyHash>> panes;
-  std::int64_t next_end = kNone;  // earliest end of a window not yet emitted that has data
-  std::map<std::int64_t, std::unordered_map<GroupKey, std::uint32_t, GroupKeyHash>> revisions;
-
-  // Session windows: key -> sessions sorted by start, and the ends waiting for the watermark.
-  std::unordered_map<GroupKey, std::vector<Session>, GroupKeyHash> sessions;
-  std::multimap<std::int64_t, GroupKey> session_due;
-  std::multimap<std::int64_t, GroupKey> session_expiry;
-
-  KeyState empty_state() const {
-    KeyState state;
-    state.measures.resize(measures.size());
-    return state;
-  }
-
-  /// Returns the end of the earliest window that contains time t.
-  std::int64_t first_end(std::int64_t t) const {
-    return align_down(t - size, slide) + slide + size;
-  }
-  /// Returns the end of the latest window that contains time t.
-  std::int64_t last_end(std::int64_t t) const { return align_down(t, slide) + size; }
-};
-
-struct WindowEngine::Result {
-  std::size_t spec = 0;
-  std::int64_t start = 0;
-  std::int64_t end = 0;
-  GroupKey key;
-  std::uint32_t revision = 0;
-  std::uint64_t events = 0;
-  /// Metric values per (measure, metric), then the alert values.
-  std::vector<std::optional<double>> values;
-  std::vector<std::optional<double>> alert_values;
+/// The end of the earliest window of the last pane a window's due bound was asked for.
+struct WindowEngine::DueCache {
+  std::int64_t pane_start = 0;
+  std::int64_t first_end = kMinTime;
 };
 
 WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringDictionary& strings,
-                           std::size_t source_count)
+                           std::size_t source_count, std::size_t partitions)
     : strings_(strings),
       watermark_config_(config.watermark),
       source_max_(source_count, kMinTime),
       source_seen_(source_count, false),
       source_ended_(source_count, false),
       source_last_wall_(source_count, wall_clock_ns()),
-      watermark_(kMinTime) {
+      watermark_(kMinTime),
+      due_(kNone),
+      writer_(std::make_unique<ResultWriter>(strings)) {
   std::vector<ConfigDiagnostic> problems;
   auto find_field = [&](const std::string& name) -> const PlanField* {
     for (const auto& field : plan.output_fields()) {
@@ -187,7 +143,7 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
 
   for (std::size_t index = 0; index < config.windows.size(); ++index) {
     const WindowConfig& window = config.windows[index];
-    auto spec = std::make_unique<Spec>();
+    auto spec = std::make_unique<WindowSpec>();
     spec->index = index;
     spec->config = window;
     spec->size = window.size_ns;
@@ -211,8 +167,8 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
     }
     for (const auto& name : window.measures) {
       const PlanField* field = find_field(name);
-      bool numeric = field != nullptr && is_numeric(field->type) &&
-                     field->type != DataType::timestamp;
+      bool numeric =
+          field != nullptr && is_numeric(field->type) && field->type != DataType::timestamp;
       if (!numeric && window.default_measures) continue;
       if (!numeric) {
         problems.push_back({window.where, "window '" + window.name + "' measure '" + name +
@@ -224,8 +180,8 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
       spec->measure_columns.push_back(column_of(measure_fields_, *field));
     }
     if (spec->measures.empty() && window.default_measures) {
-      problems.push_back({window.where, "window '" + window.name +
-                                            "' has no numeric field to measure"});
+      problems.push_back(
+          {window.where, "window '" + window.name + "' has no numeric field to measure"});
     }
     bool alert_min_max = false;
     for (const auto& condition : config.alerts.conditions) {
@@ -256,10 +212,35 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
           if (!found) continue;
         }
         bound.column = measure + "_" + bound.metric.name;
-        spec->alerts.push_back(bound);
+        std::string text = condition.metric + " " + std::string(operator_name(condition.op)) + " ";
+        append_shortest(text, condition.value);
+        bound.prefix = "{\"alert\":";
+        append_json_string(bound.prefix, text);
+        bound.prefix += ",\"window\":";
+        append_json_string(bound.prefix, window.name);
+        bound.prefix += ",\"start\":\"";
+        bound.metric_text = ",\"metric\":";
+        append_json_string(bound.metric_text, bound.column);
+        bound.metric_text += ",\"value\":";
+        bound.threshold_text = ",\"threshold\":";
+        append_json_number(bound.threshold_text, condition.value);
+        spec->alerts.push_back(std::move(bound));
       }
     }
     spec->needs = needs_for(window.metrics, alert_min_max, window.relative_accuracy);
+    spec->layout = std::make_unique<StateLayout>(spec->needs, spec->measures.size());
+    spec->row_prefix = "{\"window\":";
+    append_json_string(spec->row_prefix, window.name);
+    spec->row_prefix += ",\"start\":\"";
+    for (const auto& field : spec->group_fields)
+      spec->key_prefixes.push_back(member_prefix(field.name));
+    for (const auto& measure : spec->measures) {
+      for (const auto& metric : window.metrics) {
+        spec->columns.push_back(member_prefix(measure.name + "_" + metric.name));
+      }
+    }
+    spec->shape = std::find(shapes_.begin(), shapes_.end(), spec->key_columns) - shapes_.begin();
+    if (spec->shape == shapes_.size()) shapes_.push_back(spec->key_columns);
     specs_.push_back(std::move(spec));
   }
   for (const auto& condition : config.alerts.conditions) {
@@ -268,11 +249,20 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
       for (const auto& alert : spec->alerts) bound = bound || alert.condition == &condition;
     }
     if (!bound) {
-      problems.push_back({condition.where, "alert on '" + condition.metric +
-                                               "' matches no window result column"});
+      problems.push_back(
+          {condition.where, "alert on '" + condition.metric + "' matches no window result column"});
     }
   }
   if (!problems.empty()) throw ConfigError(std::move(problems));
+  partitions = std::max<std::size_t>(1, partitions);
+  for (std::size_t shard = 0; shard < partitions; ++shard) {
+    shards_.push_back(std::make_unique<WindowShard>(specs_, shapes_, shard, partitions,
+                                                    watermark_config_, strings_));
+  }
+  pool_ = std::make_unique<TaskPool>(partitions);
+  due_caches_.resize(specs_.size());
+  own_hashes_.resize(shapes_.size());
+  hashes_.resize(shapes_.size());
 }
 
 WindowEngine::~WindowEngine() = default;
@@ -281,41 +271,50 @@ void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
   const std::uint8_t* selection = batch.selection();
   const std::size_t size = batch.size();
   rows.source_index = batch.source_index;
-  rows.times.clear();
-  rows.keys.assign(key_fields_.size(), {});
-  rows.key_valid.assign(key_fields_.size(), {});
-  rows.measures.assign(measure_fields_.size(), {});
-  rows.measure_valid.assign(measure_fields_.size(), {});
-  const std::int64_t* times =
-      time_field_ ? batch.column(static_cast<std::size_t>(time_field_->slot)).data<std::int64_t>()
-                  : nullptr;
   const Column* time_column =
       time_field_ ? &batch.column(static_cast<std::size_t>(time_field_->slot)) : nullptr;
+  const std::int64_t* times = time_column ? time_column->data<std::int64_t>() : nullptr;
+  const std::uint8_t* time_valid =
+      time_column && time_column->nullable() ? time_column->validity() : nullptr;
+  // The rows that reach the windows: live, with an event time.
+  std::vector<std::uint32_t> live;
+  live.reserve(size);
   for (std::size_t row = 0; row < size; ++row) {
-    if (selection[row] != kLive) continue;
-    if (times != nullptr && time_column->nullable() && time_column->validity()[row] == 0) continue;
-    rows.times.push_back(times != nullptr ? times[row] : batch.processing_time_ns);
+    if (selection[row] == kLive && (time_valid == nullptr || time_valid[row] != 0)) {
+      live.push_back(static_cast<std::uint32_t>(row));
+    }
   }
+  const std::size_t count = live.size();
+  rows.times.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    rows.times[i] = times != nullptr ? times[live[i]] : batch.processing_time_ns;
+  }
+  rows.keys.resize(key_fields_.size());
+  rows.key_valid.resize(key_fields_.size());
   for (std::size_t k = 0; k < key_fields_.size(); ++k) {
     ColumnView column =
         const_cast<EventBatch&>(batch).column(static_cast<std::size_t>(key_fields_[k].slot)).view();
-    for (std::size_t row = 0; row < size; ++row) {
-      if (selection[row] != kLive) continue;
-      if (times != nullptr && time_column->nullable() && time_column->validity()[row] == 0) continue;
-      rows.keys[k].push_back(group_word(column, row));
-      rows.key_valid[k].push_back(column.valid(row) ? 1 : 0);
+    rows.keys[k].resize(count);
+    rows.key_valid[k].resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      rows.keys[k][i] = group_word(column, live[i]);
+      rows.key_valid[k][i] = column.valid(live[i]) ? 1 : 0;
     }
   }
+  rows.key_hashes.resize(shapes_.size());
+  for (std::size_t s = 0; s < shapes_.size(); ++s) hash_keys(shapes_[s], rows, rows.key_hashes[s]);
+  rows.measures.resize(measure_fields_.size());
+  rows.measure_valid.resize(measure_fields_.size());
   for (std::size_t m = 0; m < measure_fields_.size(); ++m) {
     ColumnView column = const_cast<EventBatch&>(batch)
                             .column(static_cast<std::size_t>(measure_fields_[m].slot))
                             .view();
-    for (std::size_t row = 0; row < size; ++row) {
-      if (selection[row] != kLive) continue;
-      if (times != nullptr && time_column->nullable() && time_column->validity()[row] == 0) continue;
-      bool valid = column.valid(row);
-      rows.measures[m].push_back(valid ? read_measure(column, row) : 0.0);
-      rows.measure_valid[m].push_back(valid ? 1 : 0);
+    rows.measures[m].resize(count);
+    rows.measure_valid[m].resize(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const bool valid = column.valid(live[i]);
+      rows.measures[m][i] = valid ? read_measure(column, live[i]) : 0.0;
+      rows.measure_valid[m][i] = valid ? 1 : 0;
     }
   }
 }
@@ -331,9 +330,9 @@ std::int64_t WindowEngine::pipeline_watermark() const {
       continue;
     }
     any = true;
-    std::int64_t mark = source_seen_[s]
-                            ? saturating_add(source_max_[s], -watermark_config_.max_out_of_orderness_ns)
-                            : kMinTime;
+    std::int64_t mark =
+        source_seen_[s] ? saturating_add(source_max_[s], -watermark_config_.max_out_of_orderness_ns)
+                        : kMinTime;
     lowest = std::min(lowest, mark);
   }
   if (!any) {
@@ -350,164 +349,127 @@ std::int64_t WindowEngine::pipeline_watermark() const {
   return std::max(lowest, watermark_);
 }
 
-void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
-  const std::size_t source = rows.source_index;
-  if (rows.size() > 0) source_last_wall_[source] = wall_clock_ns();
-  std::vector<Result> revised;
-  GroupKey key;
-  for (std::size_t row = 0; row < rows.size(); ++row) {
-    const std::int64_t t = rows.times[row];
-    ++counters_.events;
-    for (auto& spec_pointer : specs_) {
-      Spec& spec = *spec_pointer;
-      key = GroupKey{};
-      for (std::size_t k = 0; k < spec.key_columns.size(); ++k) {
-        std::size_t column = spec.key_columns[k];
-        if (rows.key_valid[column][row]) {
-          key.words[k] = rows.keys[column][row];
-        } else {
-          key.nulls |= 1u << k;
-        }
-      }
-      auto add_measures = [&](KeyState& state, std::int64_t offset) {
-        ++state.events;
-        for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
-          std::size_t column = spec.measure_columns[m];
-          if (!rows.measure_valid[column][row]) continue;
-          state.measures[m].add(rows.measures[column][row], offset, spec.needs);
-        }
-      };
-      auto late_row = [&] {
-        ++counters_.late_dropped;
-        out.late += "{\"window\":";
-        append_json_string(out.late, spec.config.name);
-        out.late += ",\"time\":\"";
-        append_iso8601(out.late, t, 3);
-        out.late += '"';
-        append_key_fields(out.late, key, spec.group_fields, strings_);
-        for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
-          std::size_t column = spec.measure_columns[m];
-          out.late += ',';
-          append_json_string(out.late, spec.measures[m].name);
-          out.late += ':';
-          if (rows.measure_valid[column][row]) {
-            append_json_number(out.late, rows.measures[column][row]);
-          } else {
-            out.late += "null";
-          }
-        }
-        out.late += "}\n";
-      };
-
-      if (spec.config.type == WindowType::session) {
-        std::vector<Session>& sessions = spec.sessions[key];
-        std::int64_t start = t;
-        std::int64_t end = saturating_add(t, spec.gap);
-        // Sessions touching [t, t + gap) merge with it (as Flink's session windows do).
-        auto first = std::find_if(sessions.begin(), sessions.end(),
-                                  [&](const Session& s) { return s.end >= start; });
-        auto last = first;
-        while (last != sessions.end() && last->start <= end) ++last;
-        std::int64_t merged_start = start;
-        std::int64_t merged_end = end;
-        std::int32_t revision = -1;
-        for (auto it = first; it != last; ++it) {
-          merged_start = std::min(merged_start, it->start);
-          merged_end = std::max(merged_end, it->end);
-          revision = std::max(revision, it->revision);
-        }
-        if (merged_end <= watermark_ &&
-            saturating_add(merged_end, watermark_config_.allowed_lateness_ns) <= watermark_) {
-          late_row();
-          continue;
-        }
-        Session merged;
-        merged.start = merged_start;
-        merged.end = merged_end;
-        merged.state = spec.empty_state();
-        merged.revision = revision;
-        for (auto it = first; it != last; ++it) {
-          merged.state.events += it->state.events;
-          for (std::size_t m = 0; m < merged.state.measures.size(); ++m) {
-            merged.state.measures[m].merge(it->state.measures[m], it->start - merged_start,
-                                           spec.needs);
-          }
-        }
-        add_measures(merged.state, t - merged_start);
-        auto position = sessions.erase(first, last);
-        position = sessions.insert(position, std::move(merged));
-        if (position->end <= watermark_) {
-          // Late but within the allowed lateness: emit (again) at once.
-          ++counters_.late_revised;
-          Result result;
-          result.spec = spec.index;
-          result.start = position->start;
-          result.end = position->end;
-          result.key = key;
-          result.revision = static_cast<std::uint32_t>(position->revision + 1);
-          position->revision += 1;
-          position->pending = false;
-          result.events = position->state.events;
-          revised.push_back(std::move(result));
-          finalize(spec, revised.back(), position->state);
-          spec.session_expiry.emplace(
-              saturating_add(position->end, watermark_config_.allowed_lateness_ns), key);
-        } else {
-          position->pending = true;
-          spec.session_due.emplace(position->end, key);
-        }
-        continue;
-      }
-
-      const std::int64_t first_end = spec.first_end(t);
-      if (first_end <= watermark_) {
-        const std::int64_t last_end = spec.last_end(t);
-        if (saturating_add(last_end, watermark_config_.allowed_lateness_ns) <= watermark_) {
-          late_row();
-          continue;
-        }
-        const std::int64_t pane = align_down(t, spec.pane);
-        auto& table = spec.panes[pane];
-        auto [entry, inserted] = table.try_emplace(key);
-        if (inserted) entry->second = spec.empty_state();
-        add_measures(entry->second, t - pane);
-        bool any_revision = false;
-        for (std::int64_t end = first_end; end <= last_end; end += spec.slide) {
-          if (end > watermark_) {
-            spec.next_end = std::min(spec.next_end, end);
-            break;
-          }
-          if (saturating_add(end, watermark_config_.allowed_lateness_ns) <= watermark_) continue;
-          Result result;
-          result.spec = spec.index;
-          result.start = end - spec.size;
-          result.end = end;
-          result.key = key;
-          result.revision = ++spec.revisions[end][key];
-          KeyState total = window_state(spec, result.start, end, key);
-          result.events = total.events;
-          finalize(spec, result, total);
-          revised.push_back(std::move(result));
-          any_revision = true;
-        }
-        if (any_revision) ++counters_.late_revised;
-        continue;
-      }
-      const std::int64_t pane = align_down(t, spec.pane);
-      auto& table = spec.panes[pane];
-      auto [entry, inserted] = table.try_emplace(key);
-      if (inserted) entry->second = spec.empty_state();
-      add_measures(entry->second, t - pane);
-      spec.next_end = std::min(spec.next_end, first_end);
+std::int64_t WindowEngine::due_bound(std::int64_t t) {
+  std::int64_t bound = kNone;
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    const WindowSpec& spec = *specs_[s];
+    if (spec.is_session()) {
+      bound = std::min(bound, saturating_add(t, spec.gap));
+      continue;
     }
-    if (!revised.empty()) write_results(revised, out);
+    DueCache& cache = due_caches_[s];
+    if (cache.first_end == kMinTime ||
+        static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(cache.pane_start) >=
+            static_cast<std::uint64_t>(spec.pane)) {
+      cache.pane_start = align_down(t, spec.pane);
+      cache.first_end = spec.first_end(t);
+    }
+    bound = std::min(bound, cache.first_end);
+  }
+  return bound;
+}
 
-    if (!source_seen_[source] || t > source_max_[source]) {
+void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
+  const std::size_t count = rows.size();
+  if (count == 0) return;
+  const std::size_t source = rows.source_index;
+  source_last_wall_[source] = wall_clock_ns();
+  counters_.events += count;
+  for (std::size_t s = 0; s < shapes_.size(); ++s) {
+    if (s < rows.key_hashes.size() && rows.key_hashes[s].size() == count) {
+      hashes_[s] = rows.key_hashes[s].data();
+    } else {
+      hash_keys(shapes_[s], rows, own_hashes_[s]);
+      hashes_[s] = own_hashes_[s].data();
+    }
+  }
+  row_watermarks_.resize(count);
+  std::size_t begin = 0;
+  while (begin < count) {
+    // Take rows while no window can become due: a run ends at the first row that moves the
+    // watermark to (or past) the earliest time anything is, or may have become, due.
+    std::int64_t bound = due_;
+    std::size_t end = begin;
+    std::int64_t due_mark = kMinTime;
+    while (end < count) {
+      const std::size_t row = end++;
+      const std::int64_t t = rows.times[row];
+      row_watermarks_[row] = watermark_;
+      bound = std::min(bound, due_bound(t));
+      if (source_seen_[source] && t <= source_max_[source]) continue;
       source_seen_[source] = true;
       source_max_[source] = t;
-      std::int64_t mark = pipeline_watermark();
-      if (mark > watermark_) advance(mark, out);
+      const std::int64_t mark = pipeline_watermark();
+      if (mark <= watermark_) continue;
+      if (mark >= bound) {
+        due_mark = mark;
+        break;
+      }
+      watermark_ = mark;
     }
+    pool_->run([&](std::size_t shard) {
+      shards_[shard]->add(rows, hashes_.data(), begin, end, row_watermarks_.data() + begin);
+    });
+    write_row_output(out);
+    due_ = kNone;
+    for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());
+    if (due_mark != kMinTime) advance(due_mark, out);
+    begin = end;
+  }
+}
+
+void WindowEngine::write_row_output(WindowOutput& out) {
+  collect_counters();
+  // Results revised by late rows: by row, then in write order; each shard queued them by row.
+  row_order_.clear();
+  for (std::size_t s = 0; s < shards_.size(); ++s) {
+    for (std::size_t i = 0; i < shards_[s]->results().size(); ++i) row_order_.emplace_back(s, i);
+  }
+  if (!row_order_.empty()) {
+    auto result = [&](const std::pair<std::size_t, std::size_t>& entry) -> const WindowResult& {
+      return shards_[entry.first]->results()[entry.second];
+    };
+    std::sort(row_order_.begin(), row_order_.end(), [&](const auto& x, const auto& y) {
+      const WindowResult& a = result(x);
+      const WindowResult& b = result(y);
+      if (a.row != b.row) return a.row < b.row;
+      return result_before(a, b, specs_, strings_);
+    });
+    for (const auto& entry : row_order_) {
+      const WindowResult& revised = result(entry);
+      writer_->write(*specs_[revised.spec], revised, shards_[entry.first]->values(revised),
+                     out.results, out.alerts, counters_);
+    }
+  }
+  // Late rows: by row, then by window.
+  row_order_.clear();
+  for (std::size_t s = 0; s < shards_.size(); ++s) {
+    for (std::size_t i = 0; i < shards_[s]->late_rows().size(); ++i) row_order_.emplace_back(s, i);
+  }
+  if (!row_order_.empty()) {
+    auto late = [&](const std::pair<std::size_t, std::size_t>& entry) -> const LateRow& {
+      return shards_[entry.first]->late_rows()[entry.second];
+    };
+    std::stable_sort(row_order_.begin(), row_order_.end(), [&](const auto& x, const auto& y) {
+      const LateRow& a = late(x);
+      const LateRow& b = late(y);
+      return a.row != b.row ? a.row < b.row : a.spec < b.spec;
+    });
+    for (const auto& entry : row_order_) {
+      const LateRow& row = late(entry);
+      out.late.append(shards_[entry.first]->late_text(), row.begin, row.end - row.begin);
+    }
+  }
+  for (const auto& shard : shards_) shard->clear_output();
+}
+
+void WindowEngine::collect_counters() {
+  for (const auto& shard : shards_) {
+    const WindowCounters counted = shard->take_counters();
+    counters_.late_revised += counted.late_revised;
+    counters_.late_dropped += counted.late_dropped;
+    counters_.results += counted.results;
+    counters_.alerts += counted.alerts;
   }
 }
 
@@ -517,235 +479,54 @@ void WindowEngine::end_source(std::uint32_t source_index, WindowOutput& out) {
   if (mark > watermark_) advance(mark, out);
 }
 
-void WindowEngine::finish(WindowOutput& out) { advance(kNone, out); }
-
-KeyState WindowEngine::window_state(Spec& spec, std::int64_t start, std::int64_t end,
-                                    const GroupKey& key) {
-  KeyState total = spec.empty_state();
-  for (auto it = spec.panes.lower_bound(start); it != spec.panes.end() && it->first < end; ++it) {
-    auto found = it->second.find(key);
-    if (found == it->second.end()) continue;
-    total.events += found->second.events;
-    for (std::size_t m = 0; m < total.measures.size(); ++m) {
-      total.measures[m].merge(found->second.measures[m], it->first - start, spec.needs);
-    }
-  }
-  return total;
-}
-
-void WindowEngine::finalize(Spec& spec, Result& result, KeyState& state) {
-  result.values.clear();
-  for (std::size_t m = 0; m < state.measures.size(); ++m) {
-    for (const auto& metric : spec.config.metrics) {
-      result.values.push_back(state.measures[m].value(metric, spec.needs));
-    }
-  }
-  result.alert_values.clear();
-  for (const auto& alert : spec.alerts) {
-    result.alert_values.push_back(state.measures[alert.measure].value(alert.metric, spec.needs));
-  }
+void WindowEngine::finish(WindowOutput& out) {
+  advance(kNone, out);
 }
 
 void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
   watermark_ = watermark;
-  std::vector<Result> results;
-  for (auto& spec_pointer : specs_) {
-    Spec& spec = *spec_pointer;
-    if (spec.config.type == WindowType::session) {
-      while (!spec.session_due.empty() && spec.session_due.begin()->first <= watermark) {
-        auto [end, key] = *spec.session_due.begin();
-        spec.session_due.erase(spec.session_due.begin());
-        auto found = spec.sessions.find(key);
-        if (found == spec.sessions.end()) continue;
-        for (Session& session : found->second) {
-          if (session.end != end || !session.pending) continue;
-          session.pending = false;
-          session.revision += 1;
-          Result result;
-          result.spec = spec.index;
-          result.start = session.start;
-          result.end = session.end;
-          result.key = key;
-          result.revision = static_cast<std::uint32_t>(session.revision);
-          result.events = session.state.events;
-          finalize(spec, result, session.state);
-          results.push_back(std::move(result));
-          spec.session_expiry.emplace(
-              saturating_add(session.end, watermark_config_.allowed_lateness_ns), key);
+  if (shards_.size() == 1) {
+    shards_.front()->advance(watermark, &out.results, &out.alerts);
+  } else {
+    pool_->run([&](std::size_t shard) { shards_[shard]->advance(watermark); });
+    // Each shard's results are sorted and formatted: merge them, taking the text of whichever
+    // comes first.
+    std::vector<std::size_t> next(shards_.size(), 0);
+    while (true) {
+      std::size_t best = shards_.size();
+      for (std::size_t s = 0; s < shards_.size(); ++s) {
+        if (next[s] == shards_[s]->results().size()) continue;
+        if (best == shards_.size() ||
+            result_before(shards_[s]->written(next[s]), shards_[best]->written(next[best]), specs_,
+                          strings_)) {
+          best = s;
         }
       }
-      while (!spec.session_expiry.empty() && spec.session_expiry.begin()->first <= watermark) {
-        GroupKey key = spec.session_expiry.begin()->second;
-        spec.session_expiry.erase(spec.session_expiry.begin());
-        auto found = spec.sessions.find(key);
-        if (found == spec.sessions.end()) continue;
-        std::erase_if(found->second, [&](const Session& session) {
-          return !session.pending &&
-                 saturating_add(session.end, watermark_config_.allowed_lateness_ns) <= watermark;
-        });
-        if (found->second.empty()) spec.sessions.erase(found);
-      }
-      continue;
-    }
-
-    while (spec.next_end != kNone && spec.next_end <= watermark) {
-      const std::int64_t end = spec.next_end;
-      const std::int64_t start = end - spec.size;
-      std::unordered_map<GroupKey, KeyState, GroupKeyHash> totals;
-      for (auto it = spec.panes.lower_bound(start); it != spec.panes.end() && it->first < end;
-           ++it) {
-        for (auto& [key, state] : it->second) {
-          auto [entry, inserted] = totals.try_emplace(key);
-          if (inserted) entry->second = spec.empty_state();
-          entry->second.events += state.events;
-          for (std::size_t m = 0; m < state.measures.size(); ++m) {
-            entry->second.measures[m].merge(state.measures[m], it->first - start, spec.needs);
-          }
-        }
-      }
-      for (auto& [key, state] : totals) {
-        Result result;
-        result.spec = spec.index;
-        result.start = start;
-        result.end = end;
-        result.key = key;
-        result.events = state.events;
-        finalize(spec, result, state);
-        results.push_back(std::move(result));
-      }
-      // The next window with data: the one after, or the first containing a later pane.
-      std::int64_t next = saturating_add(end, spec.slide);
-      auto later = spec.panes.lower_bound(next - spec.size);
-      spec.next_end = later == spec.panes.end() ? kNone : std::max(next, spec.first_end(later->first));
-    }
-    // Drop panes and revision counters no window can use any more.
-    while (!spec.panes.empty()) {
-      std::int64_t pane = spec.panes.begin()->first;
-      if (saturating_add(spec.last_end(pane), watermark_config_.allowed_lateness_ns) > watermark) {
-        break;
-      }
-      spec.panes.erase(spec.panes.begin());
-    }
-    while (!spec.revisions.empty() &&
-           saturating_add(spec.revisions.begin()->first, watermark_config_.allowed_lateness_ns) <=
-               watermark) {
-      spec.revisions.erase(spec.revisions.begin());
+      if (best == shards_.size()) break;
+      const WindowShard& shard = *shards_[best];
+      const std::size_t i = next[best]++;
+      const auto [result_begin, alert_begin] =
+          i == 0 ? std::pair<std::size_t, std::size_t>{0, 0} : shard.text_ends()[i - 1];
+      const auto [result_end, alert_end] = shard.text_ends()[i];
+      out.results.append(shard.result_text(), result_begin, result_end - result_begin);
+      out.alerts.append(shard.alert_text(), alert_begin, alert_end - alert_begin);
     }
   }
-  write_results(results, out);
-}
-
-void WindowEngine::write_results(std::vector<Result>& results, WindowOutput& out) {
-  std::sort(results.begin(), results.end(), [&](const Result& a, const Result& b) {
-    if (a.end != b.end) return a.end < b.end;
-    if (a.spec != b.spec) return a.spec < b.spec;
-    if (a.start != b.start) return a.start < b.start;
-    int order = compare_keys(a.key, b.key, specs_[a.spec]->group_fields, strings_);
-    if (order != 0) return order < 0;
-    return a.revision < b.revision;
-  });
-  for (const Result& result : results) {
-    const Spec& spec = *specs_[result.spec];
-    ++counters_.results;
-    std::string row = "{\"window\":";
-    append_json_string(row, spec.config.name);
-    row += ",\"start\":\"";
-    append_iso8601(row, result.start, 3);
-    row += "\",\"end\":\"";
-    append_iso8601(row, result.end, 3);
-    row += '"';
-    std::string keys;
-    append_key_fields(keys, result.key, spec.group_fields, strings_);
-    row += keys;
-    row += ",\"count\":";
-    row += std::to_string(result.events);
-    std::size_t index = 0;
-    for (const auto& measure : spec.measures) {
-      for (const auto& metric : spec.config.metrics) {
-        const std::optional<double>& value = result.values[index++];
-        row += ',';
-        append_json_string(row, measure.name + "_" + metric.name);
-        row += ':';
-        if (!value) {
-          row += "null";
-        } else if (metric.kind == MetricConfig::Kind::count) {
-          row += std::to_string(static_cast<std::uint64_t>(*value));
-        } else if (measure.type == DataType::float32 && is_sample_value(metric.kind)) {
-          append_json_number(row, static_cast<float>(*value));
-        } else {
-          append_json_number(row, *value);
-        }
-      }
-    }
-    if (result.revision > 0) {
-      row += ",\"revision\":";
-      row += std::to_string(result.revision);
-    }
-    row += "}\n";
-    out.results += row;
-
-    for (std::size_t a = 0; a < spec.alerts.size(); ++a) {
-      const BoundAlert& alert = spec.alerts[a];
-      const std::optional<double>& value = result.alert_values[a];
-      if (!value || !compare(*value, alert.condition->op, alert.condition->value)) continue;
-      ++counters_.alerts;
-      out.alerts += "{\"alert\":";
-      std::string text = alert.condition->metric + " " +
-                         std::string(operator_name(alert.condition->op)) + " ";
-      append_shortest(text, alert.condition->value);
-      append_json_string(out.alerts, text);
-      out.alerts += ",\"window\":";
-      append_json_string(out.alerts, spec.config.name);
-      out.alerts += ",\"start\":\"";
-      append_iso8601(out.alerts, result.start, 3);
-      out.alerts += "\",\"end\":\"";
-      append_iso8601(out.alerts, result.end, 3);
-      out.alerts += '"';
-      out.alerts += keys;
-      out.alerts += ",\"metric\":";
-      append_json_string(out.alerts, alert.column);
-      out.alerts += ",\"value\":";
-      append_json_number(out.alerts, *value);
-      out.alerts += ",\"threshold\":";
-      append_json_number(out.alerts, alert.condition->value);
-      if (result.revision > 0) {
-        out.alerts += ",\"revision\":";
-        out.alerts += std::to_string(result.revision);
-      }
-      out.alerts += "}\n";
-    }
-  }
-  results.clear();
+  collect_counters();
+  for (const auto& shard : shards_) shard->clear_output();
+  due_ = kNone;
+  for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());
 }
 
 std::size_t WindowEngine::active_states() const {
   std::size_t states = 0;
-  for (const auto& spec : specs_) {
-    for (const auto& [pane, table] : spec->panes) states += table.size();
-    for (const auto& [key, sessions] : spec->sessions) states += sessions.size();
-  }
+  for (const auto& shard : shards_) states += shard->active_states();
   return states;
 }
 
 std::size_t WindowEngine::state_bytes() const {
   std::size_t bytes = 0;
-  // Approximates a hash-table node: the key, the state, two pointers of bucket overhead.
-  constexpr std::size_t kNode = sizeof(GroupKey) + sizeof(KeyState) + 2 * sizeof(void*);
-  for (const auto& spec : specs_) {
-    for (const auto& [pane, table] : spec->panes) {
-      for (const auto& [key, state] : table) {
-        bytes += kNode;
-        for (const auto& measure : state.measures) bytes += measure.bytes();
-      }
-    }
-    for (const auto& [key, sessions] : spec->sessions) {
-      bytes += kNode;
-      for (const auto& session : sessions) {
-        bytes += sizeof(Session);
-        for (const auto& measure : session.state.measures) bytes += measure.bytes();
-      }
-    }
-  }
+  for (const auto& shard : shards_) bytes += shard->state_bytes();
   return bytes;
 }
 

@@ -1,24 +1,23 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "pipeline/batch.h"
 #include "pipeline/config.h"
-#include "pipeline/group_key.h"
 #include "pipeline/operator.h"
 #include "pipeline/plan.h"
 #include "pipeline/string_dictionary.h"
-#include "pipeline/window_metrics.h"
 
 namespace ldh {
 
-struct KeyState;
+class ResultWriter;
+class TaskPool;
+class WindowShard;
+struct WindowSpec;
 
 /// The rows windows need from one batch, copied out of it by a worker: event times, group-by
 /// words and measure values of the live rows, in arrival order.
@@ -29,10 +28,14 @@ struct WindowRows {
   /// validity.
   std::vector<std::vector<std::uint64_t>> keys;
   std::vector<std::vector<std::uint8_t>> key_valid;
-  /// One column per field in WindowEngine::measure_fields(); null values are NaN with
+  /// One column per field in WindowEngine::measure_fields(); null values are 0 with
   /// measure_valid 0.
   std::vector<std::vector<double>> measures;
   std::vector<std::vector<std::uint8_t>> measure_valid;
+  /// One column per key shape of the engine (each distinct group-by list of its windows): the
+  /// hash of each row's key, so workers do the hashing. add() hashes the rows itself when a
+  /// column is missing.
+  std::vector<std::vector<std::uint64_t>> key_hashes;
 
   std::size_t size() const { return times.size(); }
 };
@@ -57,12 +60,16 @@ struct WindowOutput {
 /// tracks per-source watermarks, emits each window once the watermark passes its end (and again,
 /// with a revision number, for late events within the allowed lateness), and evaluates alerts
 /// on the results. Results within one watermark step are ordered by (end, window, start, key),
-/// so the output depends only on the events and their arrival order, never on batching.
+/// so the output depends only on the events and their arrival order, never on batching or the
+/// number of partitions. The engine keeps the watermark and cuts the rows into runs within
+/// which no window can become due; its shards add each run and emit due windows in parallel.
 class WindowEngine {
  public:
   /// Compiles the windows of `config` against the plan's output fields; throws ConfigError.
+  /// Keys are partitioned by hash over `partitions` shards that add rows and emit windows in
+  /// parallel (the caller's thread runs one); the output is the same for any number.
   WindowEngine(const Config& config, const Plan& plan, const StringDictionary& strings,
-               std::size_t source_count);
+               std::size_t source_count, std::size_t partitions = 1);
   ~WindowEngine();
 
   /// The fields a worker must copy into WindowRows, in column order.
@@ -82,35 +89,51 @@ class WindowEngine {
   void finish(WindowOutput& out);
 
   const WindowCounters& counters() const { return counters_; }
-  /// Counts live (key, pane) or (key, session) states, and their bytes, for reports.
+  /// Counts live (key, pane) or (key, session) states, and the bytes the engine holds for them
+  /// (key tables and value chunks included; walks every state).
   std::size_t active_states() const;
   std::size_t state_bytes() const;
 
  private:
-  struct Spec;
-  struct Result;
+  struct DueCache;
+
+  /// Returns a bound below every time at which the row with event time t can make a window
+  /// due (the end of its earliest window, or its session's end).
+  std::int64_t due_bound(std::int64_t t);
   void advance(std::int64_t watermark, WindowOutput& out);
-  /// Merges the panes of window [start, end) for one key.
-  KeyState window_state(Spec& spec, std::int64_t start, std::int64_t end, const GroupKey& key);
-  /// Computes a result's metric and alert values from its state.
-  void finalize(Spec& spec, Result& result, KeyState& state);
+  /// Writes the results revised by late rows and the late rows the shards queued, in row order.
+  void write_row_output(WindowOutput& out);
+  void collect_counters();
   std::int64_t pipeline_watermark() const;
-  void write_results(std::vector<Result>& results, WindowOutput& out);
 
   const StringDictionary& strings_;
   WatermarkConfig watermark_config_;
   std::vector<PlanField> key_fields_;
   std::vector<PlanField> measure_fields_;
   std::optional<PlanField> time_field_;
-  std::vector<std::unique_ptr<Spec>> specs_;
-  std::vector<AlertCondition> alert_conditions_;
+  std::vector<std::unique_ptr<WindowSpec>> specs_;
+  /// The WindowRows key columns of each key shape (distinct group-by list).
+  std::vector<std::vector<std::size_t>> shapes_;
+  std::vector<std::unique_ptr<WindowShard>> shards_;
+  std::unique_ptr<TaskPool> pool_;
   /// Per source: the largest event time seen, whether it has ended, when it last had events.
   std::vector<std::int64_t> source_max_;
   std::vector<bool> source_seen_;
   std::vector<bool> source_ended_;
   std::vector<std::int64_t> source_last_wall_;
   std::int64_t watermark_;
+  /// A watermark below this makes nothing due (see WindowShard::next_due()).
+  std::int64_t due_;
   WindowCounters counters_;
+
+  // Reused per add(): key hashes computed here, the watermark before each row, each window's
+  // last due bound, and the order row output is written in.
+  std::vector<std::vector<std::uint64_t>> own_hashes_;
+  std::vector<const std::uint64_t*> hashes_;
+  std::vector<std::int64_t> row_watermarks_;
+  std::vector<DueCache> due_caches_;
+  std::vector<std::pair<std::size_t, std::size_t>> row_order_;
+  std::unique_ptr<ResultWriter> writer_;
 };
 
 }  // namespace ldh

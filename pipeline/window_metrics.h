@@ -1,21 +1,28 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <limits>
+#include <new>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "pipeline/config.h"
+#include "pipeline/ddsketch.h"
+#include "pipeline/host_device.h"
+#include "pipeline/moments.h"
+#include "pipeline/percentile.h"
 
 namespace ldh {
 
 /// What one window must keep per measure, derived once from its metric list.
 struct MeasureNeeds {
-  bool sum = false;       // sum, avg, variance, stddev, trend
-  bool squares = false;   // variance, stddev
+  bool sum = false;      // sum, avg, variance, stddev, trend
+  bool squares = false;  // variance, stddev
   bool min_max = false;
-  bool values = false;    // exact percentiles
-  bool sketch = false;    // approx percentiles
+  bool values = false;  // exact percentiles
+  bool sketch = false;  // approx percentiles
   bool trend = false;
   bool first_last = false;
   double relative_accuracy = 0.01;
@@ -25,33 +32,142 @@ struct MeasureNeeds {
 MeasureNeeds needs_for(const std::vector<MetricConfig>& metrics, bool alert_min_max,
                        double relative_accuracy);
 
-/// Accumulates one measure of one (key, pane) or (key, session) exactly and order-independently:
-/// adding the same values in any order, or merging partial states in any order, gives the same
-/// metric bits. Times are nanoseconds relative to the state's base (its pane or session start).
-class MeasureAccumulator {
- public:
-  MeasureAccumulator();
-  ~MeasureAccumulator();
-  MeasureAccumulator(const MeasureAccumulator& other);
-  MeasureAccumulator(MeasureAccumulator&& other) noexcept;
-  MeasureAccumulator& operator=(const MeasureAccumulator& other);
-  MeasureAccumulator& operator=(MeasureAccumulator&& other) noexcept;
+/// Locates the values one state kept for exact percentiles; the state only reserves room for it
+/// and its owner (a pane's ValueChunks, see window_state.h) fills and reads it.
+struct ValueChain {
+  std::uint32_t first = 0;
+  std::uint32_t last = 0;
+};
 
-  /// Adds one non-null value observed `offset_ns` after the base.
-  void add(double value, std::int64_t offset_ns, const MeasureNeeds& needs);
-  /// Adds `other`, whose base lies `shift_ns` (>= 0) after this one's.
-  void merge(const MeasureAccumulator& other, std::int64_t shift_ns, const MeasureNeeds& needs);
-  /// Computes one metric; nullopt where it is undefined (variance of one value, trend of one
-  /// timestamp, anything of no values).
-  std::optional<double> value(const MetricConfig& metric, const MeasureNeeds& needs);
-  std::uint64_t count() const { return count_; }
-  /// Approximates the heap and inline bytes this state holds.
-  std::size_t bytes() const;
+/// Lays out the accumulators of one window in a flat state record of raw bytes: the event count,
+/// then per measure only the parts its metrics need (a count or exact moments, trend sums,
+/// min/max, first/last, a value chain, a DDSketch pointer). A pane keeps thousands of records
+/// back to back, so adding an event touches one record and allocates nothing. Adding the same
+/// values in any order, or merging records in any order, gives the same metric bits. Times are
+/// nanoseconds relative to the record's base (its pane or session start).
+class StateLayout {
+ public:
+  StateLayout(const MeasureNeeds& needs, std::size_t measures);
+
+  const MeasureNeeds& needs() const { return needs_; }
+  std::size_t measures() const { return measures_; }
+  /// Bytes of one record (a multiple of 8; records must be 8-byte aligned).
+  std::size_t record_bytes() const { return record_bytes_; }
+
+  /// Makes an empty record in `record_bytes()` bytes, and tears one down (releasing the heap
+  /// parts an exact sum or a sketch may hold).
+  void construct(std::byte* record) const;
+  void destroy(std::byte* record) const;
+
+  /// Counts the events the record holds (null measures included).
+  static std::uint64_t& events(std::byte* record) { return part<std::uint64_t>(record, 0); }
+  static std::uint64_t events(const std::byte* record) { return part<std::uint64_t>(record, 0); }
+  /// Counts the non-null values of `measure` the record holds.
+  std::uint64_t count(const std::byte* record, std::size_t measure) const {
+    const std::byte* block = record + measure_offset(measure);
+    return needs_.sum ? part<Moments>(block, 0).count : part<std::uint64_t>(block, 0);
+  }
+  /// Returns the value chain of `measure` (when needs().values).
+  ValueChain& values(std::byte* record, std::size_t measure) const {
+    return part<ValueChain>(record + measure_offset(measure), values_offset_);
+  }
+  const ValueChain& values(const std::byte* record, std::size_t measure) const {
+    return part<ValueChain>(record + measure_offset(measure), values_offset_);
+  }
+
+  /// Adds one non-null value of `measure` observed `offset_ns` after the base; the value itself,
+  /// for exact percentiles, is the caller's to keep.
+  LDH_FORCE_INLINE void add(std::byte* record, std::size_t measure, double value,
+                            std::int64_t offset_ns) const {
+    std::byte* block = record + measure_offset(measure);
+    if (needs_.sum) {
+      Moments& moments = part<Moments>(block, 0);
+      ++moments.count;
+      moments.sum.add(value);
+      if (needs_.squares) moments.sum_of_squares.add_product(value, value);
+    } else {
+      ++part<std::uint64_t>(block, 0);
+    }
+    if (needs_.trend) part<TrendSums>(block, trend_offset_).add(offset_ns, value);
+    if (needs_.min_max || needs_.first_last) {
+      const std::uint64_t key = sort_key(value);
+      if (needs_.min_max) {
+        MinMax& extremes = part<MinMax>(block, min_max_offset_);
+        extremes.min_key = key < extremes.min_key ? key : extremes.min_key;
+        extremes.max_key = key > extremes.max_key ? key : extremes.max_key;
+      }
+      if (needs_.first_last) part<FirstLast>(block, first_last_offset_).take(offset_ns, key);
+    }
+    if (needs_.sketch) add_to_sketch(block, value);
+  }
+  /// Adds the events and measures of `from`, whose base lies `shift_ns` (>= 0) after `into`'s
+  /// (value chains excepted: their owner merges the values).
+  void merge(std::byte* into, const std::byte* from, std::int64_t shift_ns) const;
+  /// Computes one metric of `measure`; `sorted` holds the measure's values as sort_values()
+  /// leaves them (read by exact percentiles only). nullopt where the metric is undefined
+  /// (variance of one value, trend of one timestamp, anything of no values).
+  std::optional<double> value(const std::byte* record, std::size_t measure,
+                              const MetricConfig& metric, std::span<const double> sorted) const;
+  /// Returns the heap bytes a record holds beyond record_bytes() (spilled sums, sketches).
+  std::size_t heap_bytes(const std::byte* record) const;
 
  private:
-  struct State;
-  std::uint64_t count_ = 0;
-  std::unique_ptr<State> state_;
+  /// The smallest and largest sort keys seen.
+  struct MinMax {
+    std::uint64_t min_key = ~std::uint64_t{0};
+    std::uint64_t max_key = 0;
+  };
+
+  /// first: earliest time, ties to the smallest value; last: latest time, ties to the largest.
+  struct FirstLast {
+    std::int64_t first_time = std::numeric_limits<std::int64_t>::max();
+    std::uint64_t first_key = 0;
+    std::int64_t last_time = std::numeric_limits<std::int64_t>::min();
+    std::uint64_t last_key = 0;
+
+    void take(std::int64_t time, std::uint64_t key) { take(time, key, time, key); }
+    void take(std::int64_t first, std::uint64_t first_value, std::int64_t last,
+              std::uint64_t last_value) {
+      if (first < first_time || (first == first_time && first_value < first_key)) {
+        first_time = first;
+        first_key = first_value;
+      }
+      if (last > last_time || (last == last_time && last_value > last_key)) {
+        last_time = last;
+        last_key = last_value;
+      }
+    }
+  };
+
+  template <typename T>
+  static T& part(std::byte* block, std::size_t offset) {
+    return *std::launder(reinterpret_cast<T*>(block + offset));
+  }
+  template <typename T>
+  static const T& part(const std::byte* block, std::size_t offset) {
+    return *std::launder(reinterpret_cast<const T*>(block + offset));
+  }
+
+  std::size_t measure_offset(std::size_t measure) const { return 8 + measure * measure_bytes_; }
+  void add_to_sketch(std::byte* block, double value) const;
+
+  MeasureNeeds needs_;
+  std::size_t measures_ = 0;
+  DDSketchMapping mapping_;
+  // Offsets within one measure's block; a part the needs leave out has no room.
+  std::size_t trend_offset_ = 0;
+  std::size_t min_max_offset_ = 0;
+  std::size_t first_last_offset_ = 0;
+  std::size_t values_offset_ = 0;
+  std::size_t sketch_offset_ = 0;
+  std::size_t measure_bytes_ = 0;
+  std::size_t record_bytes_ = 0;
 };
+
+/// Writes the canonical values (canonical_value in percentile.h) of one state in sort_key order
+/// to `sorted`: what sort_for_percentiles gives for them. Up to a few dozen values without NaN
+/// are placed by counting, for each, the values before it (branch-free and vectorised, several
+/// times faster than a comparison sort at that size); more, or any NaN, are sorted.
+void sort_values(std::span<const double> canonical, std::vector<double>& sorted);
 
 }  // namespace ldh

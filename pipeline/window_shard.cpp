@@ -1,0 +1,642 @@
+#include "pipeline/window_shard.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+#include "pipeline/json_writer.h"
+#include "pipeline/percentile.h"
+#include "pipeline/time.h"
+
+namespace ldh {
+
+namespace {
+
+constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kMinTime = std::numeric_limits<std::int64_t>::min();
+
+/// Adds without overflowing past the int64 range (windows near the ends of time saturate).
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) return b > 0 ? kNone : kMinTime;
+  return sum;
+}
+
+/// Tells whether time t falls in the pane starting at `start` of length `length`.
+bool in_pane(std::int64_t t, std::int64_t start, std::int64_t length) {
+  return static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(start) <
+         static_cast<std::uint64_t>(length);
+}
+
+}  // namespace
+
+/// The keys of one group-by field list: interned to ids when tumbling or sliding windows group by
+/// it, so each such window indexes its panes by id.
+struct WindowShard::Shape {
+  Shape(std::vector<std::size_t> key_columns, bool interns)
+      : columns(std::move(key_columns)), interned(interns), table(columns.size()) {}
+
+  /// Writes the words of the key of `row`; returns its null mask.
+  std::uint32_t row_words(const WindowRows& rows, std::size_t row, std::uint64_t* words) const {
+    std::uint32_t nulls = 0;
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+      const bool valid = rows.key_valid[columns[k]][row] != 0;
+      words[k] = valid ? rows.keys[columns[k]][row] : 0;
+      nulls |= static_cast<std::uint32_t>(!valid) << k;
+    }
+    return nulls;
+  }
+
+  std::vector<std::size_t> columns;  // WindowRows key columns
+  bool interned;
+  GroupKeyTable table;
+  // The rows being added: their hashes, and the id of the current row's key.
+  const std::uint64_t* hashes = nullptr;
+  std::uint32_t row_id = 0;
+};
+
+/// One pane of a tumbling or sliding window: the state of each key with events in
+/// [start, start + pane length). A window is the union of the panes it covers.
+struct WindowShard::Pane {
+  explicit Pane(const StateLayout& layout)
+      : records(layout.record_bytes()), values(layout.needs().values ? layout.measures() : 0) {}
+
+  /// Returns the state of key `id`, or nullptr.
+  std::byte* find(std::uint32_t id) const {
+    return id < index.size() && index[id] != 0 ? records.at(index[id] - 1) : nullptr;
+  }
+
+  std::int64_t start = 0;
+  std::int64_t first_end = 0;  // end of the earliest window holding the pane
+  std::int64_t last_end = 0;   // end of the latest
+  RecordStore records;
+  std::vector<std::uint32_t> keys;   // key id of each record
+  std::vector<std::uint32_t> index;  // key id -> record + 1; 0: none
+  std::vector<ValueChunks> values;   // per measure, for exact percentiles
+};
+
+struct WindowShard::Session {
+  std::int64_t start = 0;
+  std::int64_t end = 0;                     // last event + gap
+  OwnedRecord state;                        // times relative to start
+  std::vector<std::vector<double>> values;  // canonical values per measure
+  std::int32_t revision = -1;               // last emitted revision; -1 = never emitted
+  bool pending = true;                      // changed since last emitted
+};
+
+/// The state of one window in this shard.
+struct WindowShard::SpecState {
+  explicit SpecState(const StateLayout& layout) : scratch(make_record(layout)) {}
+
+  // Tumbling and sliding windows: panes by start, the pane of the last event, panes kept for
+  // reuse, and how many revisions each (window end, key) has had.
+  Shape* shape = nullptr;
+  std::map<std::int64_t, std::unique_ptr<Pane>> panes;
+  Pane* current = nullptr;
+  std::vector<std::unique_ptr<Pane>> spare_panes;
+  std::int64_t next_end = kNone;  // earliest end of a window not yet emitted that has data
+  std::map<std::int64_t, std::unordered_map<GroupKey, std::uint32_t, GroupKeyHash>> revisions;
+  // Emission: which keys a window already listed (by key id), its keys and panes.
+  std::vector<std::uint32_t> listed;
+  std::uint32_t listing = 0;
+  std::vector<std::uint32_t> window_keys;
+  std::vector<const Pane*> window_panes;
+  OwnedRecord scratch;  // the merged state of one key's panes
+
+  // Session windows: key -> sessions sorted by start, and the ends waiting for the watermark.
+  std::unordered_map<GroupKey, std::vector<Session>, GroupKeyHash> sessions;
+  std::multimap<std::int64_t, GroupKey> session_due;
+  std::multimap<std::int64_t, GroupKey> session_expiry;
+};
+
+bool WindowShard::owns_row(const Shape& shape, std::size_t row) const {
+  return count_ == 1 || owns(shape.hashes[row], index_, count_);
+}
+
+WindowShard::WindowShard(const WindowSpecs& specs,
+                         const std::vector<std::vector<std::size_t>>& shapes, std::size_t index,
+                         std::size_t count, const WatermarkConfig& watermark,
+                         const StringDictionary& strings)
+    : specs_(specs),
+      index_(index),
+      count_(count),
+      watermark_config_(watermark),
+      strings_(strings),
+      watermark_(kMinTime),
+      writer_(strings) {
+  for (const auto& columns : shapes) {
+    bool interned = false;
+    for (const auto& spec : specs)
+      interned = interned || (!spec->is_session() && spec->key_columns == columns);
+    shapes_.push_back(std::make_unique<Shape>(columns, interned));
+  }
+  std::size_t measures = 0;
+  for (const auto& spec : specs) {
+    auto state = std::make_unique<SpecState>(*spec->layout);
+    state->shape = shapes_[spec->shape].get();
+    states_.push_back(std::move(state));
+    measures = std::max(measures, spec->measures.size());
+  }
+  sorted_values_.resize(measures);
+}
+
+WindowShard::~WindowShard() {
+  // Panes hold records their window's layout tears down: release them first.
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    for (auto& [start, pane] : states_[s]->panes) pane->records.clear(*specs_[s]->layout);
+  }
+}
+
+GroupKey WindowShard::row_key(const WindowSpec& spec, const WindowRows& rows,
+                              std::size_t row) const {
+  GroupKey key;
+  for (std::size_t k = 0; k < spec.key_columns.size(); ++k) {
+    const std::size_t column = spec.key_columns[k];
+    if (rows.key_valid[column][row]) {
+      key.words[k] = rows.keys[column][row];
+    } else {
+      key.nulls |= 1u << k;
+    }
+  }
+  return key;
+}
+
+void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
+                      std::size_t end, const std::int64_t* watermarks) {
+  for (std::size_t s = 0; s < shapes_.size(); ++s) shapes_[s]->hashes = hashes[s];
+  std::uint64_t words[kMaxGroupFields];
+  for (std::size_t row = begin; row < end; ++row) {
+    // The row holds a reference to its key while it is added; the key leaves the table after
+    // it when no state took one.
+    for (auto& shape : shapes_) {
+      if (!shape->interned || !owns_row(*shape, row)) continue;
+      const std::uint32_t nulls = shape->row_words(rows, row, words);
+      shape->row_id = shape->table.intern(words, nulls, shape->hashes[row]);
+      shape->table.retain(shape->row_id);
+    }
+    watermark_ = watermarks[row - begin];
+    row_ = row;
+    for (std::size_t s = 0; s < specs_.size(); ++s) {
+      const WindowSpec& spec = *specs_[s];
+      SpecState& state = *states_[s];
+      if (!owns_row(*state.shape, row)) continue;
+      if (spec.is_session()) {
+        add_to_sessions(spec, state, rows, row);
+      } else {
+        add_to_panes(spec, state, rows, row);
+      }
+    }
+    for (auto& shape : shapes_) {
+      if (shape->interned && owns_row(*shape, row)) shape->table.release(shape->row_id);
+    }
+  }
+}
+
+void WindowShard::late_row(const WindowSpec& spec, const WindowRows& rows, std::size_t row) {
+  ++counters_.late_dropped;
+  LateRow& late = late_rows_.emplace_back();
+  late.row = row;
+  late.spec = spec.index;
+  late.begin = late_text_.size();
+  std::string& out = late_text_;
+  out += "{\"window\":";
+  append_json_string(out, spec.config.name);
+  out += ",\"time\":\"";
+  append_iso8601(out, rows.times[row], 3);
+  out += '"';
+  append_key_fields(out, row_key(spec, rows, row), spec.group_fields, strings_);
+  for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
+    std::size_t column = spec.measure_columns[m];
+    out += ',';
+    append_json_string(out, spec.measures[m].name);
+    out += ':';
+    if (rows.measure_valid[column][row]) {
+      append_json_number(out, rows.measures[column][row]);
+    } else {
+      out += "null";
+    }
+  }
+  out += "}\n";
+  late.end = late_text_.size();
+}
+
+WindowShard::Pane& WindowShard::pane_at(const WindowSpec& spec, SpecState& state,
+                                        std::int64_t start) {
+  auto [entry, inserted] = state.panes.try_emplace(start);
+  if (inserted) {
+    if (state.spare_panes.empty()) {
+      entry->second = std::make_unique<Pane>(*spec.layout);
+    } else {
+      entry->second = std::move(state.spare_panes.back());
+      state.spare_panes.pop_back();
+    }
+    Pane& pane = *entry->second;
+    pane.start = start;
+    pane.first_end = spec.first_end(start);
+    pane.last_end = spec.last_end(start);
+  }
+  state.current = entry->second.get();
+  return *entry->second;
+}
+
+void WindowShard::release_pane(const WindowSpec& spec, SpecState& state, std::int64_t start) {
+  auto found = state.panes.find(start);
+  Pane& pane = *found->second;
+  GroupKeyTable& table = state.shape->table;
+  for (std::uint32_t id : pane.keys) {
+    pane.index[id] = 0;
+    table.release(id);
+  }
+  active_states_ -= pane.keys.size();
+  pane.keys.clear();
+  pane.records.clear(*spec.layout);
+  for (auto& values : pane.values) values.clear();
+  if (state.current == &pane) state.current = nullptr;
+  state.spare_panes.push_back(std::move(found->second));
+  state.panes.erase(found);
+}
+
+void WindowShard::add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pane,
+                              const WindowRows& rows, std::size_t row) {
+  const std::uint32_t id = state.shape->row_id;
+  if (id >= pane.index.size()) pane.index.resize(state.shape->table.id_limit());
+  std::uint32_t& entry = pane.index[id];
+  if (entry == 0) {
+    entry = pane.records.push(*spec.layout) + 1;
+    pane.keys.push_back(id);
+    state.shape->table.retain(id);
+    ++active_states_;
+  }
+  // A copy in registers: stores into the record (raw bytes) could alias the layout's fields,
+  // which would otherwise be read again after each one.
+  const StateLayout layout = *spec.layout;
+  const bool values = spec.needs.values;
+  std::byte* record = pane.records.at(entry - 1);
+  ++StateLayout::events(record);
+  const std::int64_t offset = rows.times[row] - pane.start;
+  const std::size_t measures = spec.measure_columns.size();
+  const std::size_t* columns = spec.measure_columns.data();
+  for (std::size_t m = 0; m < measures; ++m) {
+    const std::size_t column = columns[m];
+    if (!rows.measure_valid[column][row]) continue;
+    const double value = rows.measures[column][row];
+    if (values) {
+      pane.values[m].append(layout.values(record, m), layout.count(record, m),
+                            canonical_value(value));
+    }
+    layout.add(record, m, value, offset);
+  }
+}
+
+void WindowShard::add_to_panes(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
+                               std::size_t row) {
+  const std::int64_t t = rows.times[row];
+  Pane* pane = state.current;
+  std::int64_t pane_start = 0;
+  std::int64_t first_end = 0;
+  if (pane != nullptr && in_pane(t, pane->start, spec.pane)) {
+    pane_start = pane->start;
+    first_end = pane->first_end;
+  } else {
+    pane = nullptr;
+    pane_start = align_down(t, spec.pane);
+    first_end = spec.first_end(t);
+  }
+  if (first_end > watermark_) {
+    add_to_pane(spec, state, pane != nullptr ? *pane : pane_at(spec, state, pane_start), rows, row);
+    state.next_end = std::min(state.next_end, first_end);
+    return;
+  }
+  const std::int64_t last_end = spec.last_end(t);
+  if (saturating_add(last_end, watermark_config_.allowed_lateness_ns) <= watermark_) {
+    late_row(spec, rows, row);
+    return;
+  }
+  add_to_pane(spec, state, pane != nullptr ? *pane : pane_at(spec, state, pane_start), rows, row);
+  bool any_revision = false;
+  const std::uint32_t id = state.shape->row_id;
+  for (std::int64_t end = first_end; end <= last_end; end += spec.slide) {
+    if (end > watermark_) {
+      state.next_end = std::min(state.next_end, end);
+      break;
+    }
+    if (saturating_add(end, watermark_config_.allowed_lateness_ns) <= watermark_) continue;
+    const std::uint32_t revision = ++state.revisions[end][state.shape->table.key(id)];
+    emit_key(spec, state, end - spec.size, end, id, revision);
+    any_revision = true;
+  }
+  if (any_revision) ++counters_.late_revised;
+}
+
+void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
+                                  std::size_t row) {
+  const std::int64_t t = rows.times[row];
+  const GroupKey key = row_key(spec, rows, row);
+  const StateLayout& layout = *spec.layout;
+  std::vector<Session>& sessions = state.sessions[key];
+  const std::int64_t start = t;
+  const std::int64_t end = saturating_add(t, spec.gap);
+  // Sessions touching [t, t + gap) merge with it (as Flink's session windows do).
+  auto first = std::find_if(sessions.begin(), sessions.end(),
+                            [&](const Session& s) { return s.end >= start; });
+  auto last = first;
+  while (last != sessions.end() && last->start <= end) ++last;
+  std::int64_t merged_start = start;
+  std::int64_t merged_end = end;
+  std::int32_t revision = -1;
+  for (auto it = first; it != last; ++it) {
+    merged_start = std::min(merged_start, it->start);
+    merged_end = std::max(merged_end, it->end);
+    revision = std::max(revision, it->revision);
+  }
+  if (merged_end <= watermark_ &&
+      saturating_add(merged_end, watermark_config_.allowed_lateness_ns) <= watermark_) {
+    if (sessions.empty()) state.sessions.erase(key);
+    late_row(spec, rows, row);
+    return;
+  }
+  std::vector<Session>::iterator position;
+  if (last - first == 1 && first->start == merged_start) {
+    // The event falls in (or extends) one session that starts no later: add to it in place.
+    position = first;
+    position->end = merged_end;
+  } else {
+    Session merged;
+    merged.start = merged_start;
+    merged.end = merged_end;
+    merged.state = make_record(layout);
+    merged.values.resize(spec.needs.values ? layout.measures() : 0);
+    merged.revision = revision;
+    for (auto it = first; it != last; ++it) {
+      layout.merge(merged.state.get(), it->state.get(), it->start - merged_start);
+      for (std::size_t m = 0; m < merged.values.size(); ++m) {
+        merged.values[m].insert(merged.values[m].end(), it->values[m].begin(), it->values[m].end());
+      }
+    }
+    active_states_ += 1;
+    active_states_ -= static_cast<std::size_t>(last - first);
+    position = sessions.erase(first, last);
+    position = sessions.insert(position, std::move(merged));
+  }
+  std::byte* record = position->state.get();
+  ++StateLayout::events(record);
+  for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
+    const std::size_t column = spec.measure_columns[m];
+    if (!rows.measure_valid[column][row]) continue;
+    const double value = rows.measures[column][row];
+    if (spec.needs.values) position->values[m].push_back(canonical_value(value));
+    layout.add(record, m, value, t - position->start);
+  }
+  if (position->end <= watermark_) {
+    // Late but within the allowed lateness: emit (again) at once.
+    ++counters_.late_revised;
+    position->revision += 1;
+    position->pending = false;
+    emit_session(spec, *position, key);
+    state.session_expiry.emplace(
+        saturating_add(position->end, watermark_config_.allowed_lateness_ns), key);
+  } else {
+    position->pending = true;
+    state.session_due.emplace(position->end, key);
+  }
+}
+
+void WindowShard::finalize(const WindowSpec& spec, const std::byte* state, WindowResult& result) {
+  const StateLayout& layout = *spec.layout;
+  result.events = StateLayout::events(state);
+  result.values = result_values_.size();
+  result.row = row_;
+  for (std::size_t m = 0; m < spec.measures.size(); ++m) {
+    for (const auto& metric : spec.config.metrics) {
+      result_values_.push_back(layout.value(state, m, metric, sorted_values_[m]));
+    }
+  }
+  for (const auto& alert : spec.alerts) {
+    result_values_.push_back(
+        layout.value(state, alert.measure, alert.metric, sorted_values_[alert.measure]));
+  }
+}
+
+void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int64_t start,
+                             std::int64_t end, std::uint32_t id, std::uint32_t revision) {
+  const StateLayout& layout = *spec.layout;
+  const std::byte* merged = parts_.front().second;
+  if (parts_.size() > 1) {
+    // Merging into an empty state gives the same bits as the one state alone, so a key in a
+    // single pane skips it.
+    std::byte* scratch = state.scratch.get();
+    layout.destroy(scratch);
+    layout.construct(scratch);
+    for (const auto& [pane, record] : parts_) layout.merge(scratch, record, pane->start - start);
+    merged = scratch;
+  }
+  if (spec.needs.values) {
+    for (std::size_t m = 0; m < spec.measures.size(); ++m) {
+      window_values_.clear();
+      for (const auto& [pane, record] : parts_) {
+        pane->values[m].gather(layout.values(record, m), layout.count(record, m), window_values_);
+      }
+      sort_values(window_values_, sorted_values_[m]);
+    }
+  }
+  WindowResult& result = results_.emplace_back();
+  result.spec = spec.index;
+  result.start = start;
+  result.end = end;
+  result.key = state.shape->table.key(id);
+  result.revision = revision;
+  finalize(spec, merged, result);
+}
+
+void WindowShard::emit_key(const WindowSpec& spec, SpecState& state, std::int64_t start,
+                           std::int64_t end, std::uint32_t id, std::uint32_t revision) {
+  parts_.clear();
+  for (auto it = state.panes.lower_bound(start); it != state.panes.end() && it->first < end; ++it) {
+    if (const std::byte* record = it->second->find(id))
+      parts_.emplace_back(it->second.get(), record);
+  }
+  emit_parts(spec, state, start, end, id, revision);
+}
+
+void WindowShard::emit_window(const WindowSpec& spec, SpecState& state, std::int64_t start,
+                              std::int64_t end) {
+  state.window_panes.clear();
+  for (auto it = state.panes.lower_bound(start); it != state.panes.end() && it->first < end; ++it) {
+    state.window_panes.push_back(it->second.get());
+  }
+  if (state.window_panes.size() == 1) {
+    const Pane& pane = *state.window_panes.front();
+    for (std::uint32_t record = 0; record < pane.records.size(); ++record) {
+      parts_.assign(1, {&pane, pane.records.at(record)});
+      emit_parts(spec, state, start, end, pane.keys[record], 0);
+    }
+    return;
+  }
+  // The keys of every pane in the window, each once.
+  const std::size_t ids = state.shape->table.id_limit();
+  if (state.listed.size() < ids) state.listed.resize(ids, 0);
+  if (++state.listing == 0) {
+    std::fill(state.listed.begin(), state.listed.end(), 0);
+    state.listing = 1;
+  }
+  state.window_keys.clear();
+  for (const Pane* pane : state.window_panes) {
+    for (std::uint32_t id : pane->keys) {
+      if (state.listed[id] != state.listing) {
+        state.listed[id] = state.listing;
+        state.window_keys.push_back(id);
+      }
+    }
+  }
+  for (std::uint32_t id : state.window_keys) {
+    parts_.clear();
+    for (const Pane* pane : state.window_panes) {
+      if (const std::byte* record = pane->find(id)) parts_.emplace_back(pane, record);
+    }
+    emit_parts(spec, state, start, end, id, 0);
+  }
+}
+
+void WindowShard::emit_session(const WindowSpec& spec, Session& session, const GroupKey& key) {
+  for (std::size_t m = 0; m < session.values.size(); ++m) {
+    sort_values(session.values[m], sorted_values_[m]);
+  }
+  WindowResult& result = results_.emplace_back();
+  result.spec = spec.index;
+  result.start = session.start;
+  result.end = session.end;
+  result.key = key;
+  result.revision = static_cast<std::uint32_t>(session.revision);
+  finalize(spec, session.state.get(), result);
+}
+
+void WindowShard::advance(std::int64_t watermark, std::string* results, std::string* alerts) {
+  watermark_ = watermark;
+  row_ = 0;
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    const WindowSpec& spec = *specs_[s];
+    SpecState& state = *states_[s];
+    if (spec.is_session()) {
+      while (!state.session_due.empty() && state.session_due.begin()->first <= watermark) {
+        auto [end, key] = *state.session_due.begin();
+        state.session_due.erase(state.session_due.begin());
+        auto found = state.sessions.find(key);
+        if (found == state.sessions.end()) continue;
+        for (Session& session : found->second) {
+          if (session.end != end || !session.pending) continue;
+          session.pending = false;
+          session.revision += 1;
+          emit_session(spec, session, key);
+          state.session_expiry.emplace(
+              saturating_add(session.end, watermark_config_.allowed_lateness_ns), key);
+        }
+      }
+      while (!state.session_expiry.empty() && state.session_expiry.begin()->first <= watermark) {
+        GroupKey key = state.session_expiry.begin()->second;
+        state.session_expiry.erase(state.session_expiry.begin());
+        auto found = state.sessions.find(key);
+        if (found == state.sessions.end()) continue;
+        active_states_ -= std::erase_if(found->second, [&](const Session& session) {
+          return !session.pending &&
+                 saturating_add(session.end, watermark_config_.allowed_lateness_ns) <= watermark;
+        });
+        if (found->second.empty()) state.sessions.erase(found);
+      }
+      continue;
+    }
+
+    while (state.next_end != kNone && state.next_end <= watermark) {
+      const std::int64_t end = state.next_end;
+      emit_window(spec, state, end - spec.size, end);
+      // The next window with data: the one after, or the first containing a later pane.
+      const std::int64_t next = saturating_add(end, spec.slide);
+      auto later = state.panes.lower_bound(next - spec.size);
+      state.next_end =
+          later == state.panes.end() ? kNone : std::max(next, later->second->first_end);
+    }
+    // Drop panes and revision counters no window can use any more.
+    while (!state.panes.empty() &&
+           saturating_add(state.panes.begin()->second->last_end,
+                          watermark_config_.allowed_lateness_ns) <= watermark) {
+      release_pane(spec, state, state.panes.begin()->first);
+    }
+    while (!state.revisions.empty() &&
+           saturating_add(state.revisions.begin()->first, watermark_config_.allowed_lateness_ns) <=
+               watermark) {
+      state.revisions.erase(state.revisions.begin());
+    }
+  }
+  // Sort and format here, in parallel with the other shards; the engine merges the texts.
+  order_.resize(results_.size());
+  std::iota(order_.begin(), order_.end(), 0u);
+  std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return result_before(results_[a], results_[b], specs_, strings_);
+  });
+  std::string& result_text = results != nullptr ? *results : result_text_;
+  std::string& alert_text = alerts != nullptr ? *alerts : alert_text_;
+  for (std::uint32_t position : order_) {
+    const WindowResult& result = results_[position];
+    writer_.write(*specs_[result.spec], result, values(result), result_text, alert_text, counters_);
+    text_ends_.emplace_back(result_text.size(), alert_text.size());
+  }
+}
+
+std::int64_t WindowShard::next_due() const {
+  // Dropping panes and revision counters can wait (nothing reads them once they are due), so
+  // only windows and sessions due for emission, and sessions to expire, count.
+  std::int64_t due = kNone;
+  for (const auto& state : states_) {
+    due = std::min(due, state->next_end);
+    if (!state->session_due.empty()) due = std::min(due, state->session_due.begin()->first);
+    if (!state->session_expiry.empty()) due = std::min(due, state->session_expiry.begin()->first);
+  }
+  return due;
+}
+
+WindowCounters WindowShard::take_counters() {
+  WindowCounters counters = counters_;
+  counters_ = WindowCounters{};
+  return counters;
+}
+
+void WindowShard::clear_output() {
+  results_.clear();
+  result_values_.clear();
+  order_.clear();
+  result_text_.clear();
+  alert_text_.clear();
+  text_ends_.clear();
+  late_rows_.clear();
+  late_text_.clear();
+}
+
+std::size_t WindowShard::state_bytes() const {
+  std::size_t bytes = 0;
+  for (const auto& shape : shapes_) bytes += shape->table.memory_bytes();
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    const StateLayout& layout = *specs_[s]->layout;
+    const SpecState& state = *states_[s];
+    for (const auto& [start, pane] : state.panes) {
+      bytes += sizeof(Pane) + pane->records.memory_bytes() +
+               pane->keys.capacity() * sizeof(std::uint32_t) +
+               pane->index.capacity() * sizeof(std::uint32_t);
+      for (const auto& values : pane->values) bytes += values.memory_bytes();
+      for (std::uint32_t record = 0; record < pane->records.size(); ++record) {
+        bytes += layout.heap_bytes(pane->records.at(record));
+      }
+    }
+    // Approximates a hash-table node: the key, the vector, two pointers of bucket overhead.
+    constexpr std::size_t kNode =
+        sizeof(GroupKey) + sizeof(std::vector<Session>) + 2 * sizeof(void*);
+    for (const auto& [key, sessions] : state.sessions) {
+      bytes += kNode;
+      for (const auto& session : sessions) {
+        bytes += sizeof(Session) + layout.record_bytes() + layout.heap_bytes(session.state.get());
+        for (const auto& values : session.values) bytes += values.capacity() * sizeof(double);
+      }
+    }
+  }
+  return bytes;
+}
+
+}  // namespace ldh

@@ -1,0 +1,140 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "pipeline/config.h"
+#include "pipeline/group_key_table.h"
+#include "pipeline/string_dictionary.h"
+#include "pipeline/window.h"
+#include "pipeline/window_spec.h"
+#include "pipeline/window_state.h"
+
+namespace ldh {
+
+/// A row that was too late for a window, queued for the late sink: its text is
+/// late_text()[begin, end).
+struct LateRow {
+  std::size_t row = 0;
+  std::size_t spec = 0;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+/// The window state of the keys one shard owns (by key hash): the panes of tumbling and sliding
+/// windows, the sessions, and the results they make. The shards of an engine share its compiled
+/// windows and run in parallel on disjoint keys; the engine tells them each row's watermark and
+/// when windows are due, and merges their output in the one order results are written in, so
+/// the output does not depend on the number of shards.
+class WindowShard {
+ public:
+  /// `shapes` holds the WindowRows key columns of each key shape; the shard is `index` of
+  /// `count`.
+  WindowShard(const WindowSpecs& specs, const std::vector<std::vector<std::size_t>>& shapes,
+              std::size_t index, std::size_t count, const WatermarkConfig& watermark,
+              const StringDictionary& strings);
+  ~WindowShard();
+  WindowShard(const WindowShard&) = delete;
+  WindowShard& operator=(const WindowShard&) = delete;
+
+  /// Tells whether a key with hash `hash` belongs to shard `index` of `count`.
+  static bool owns(std::uint64_t hash, std::size_t index, std::size_t count) {
+    return ((hash >> 32) * count >> 32) == index;
+  }
+
+  /// Adds rows [begin, end) whose keys the shard owns; `hashes[shape]` are the rows' key hashes
+  /// and `watermarks[row - begin]` the pipeline watermark before each row. Queues results
+  /// revised by late rows (in row order) and late rows.
+  void add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
+           std::size_t end, const std::int64_t* watermarks);
+  /// Emits every window that `watermark` makes due: sorts the results in write order and
+  /// formats them into `results` and `alerts` (the shard's own texts unless given).
+  void advance(std::int64_t watermark, std::string* results = nullptr,
+               std::string* alerts = nullptr);
+  /// Returns the earliest watermark at which advance() has anything to do.
+  std::int64_t next_due() const;
+
+  /// Queued results: the revisions of add() by row, or the results of advance().
+  const std::vector<WindowResult>& results() const { return results_; }
+  /// Returns the result advance() wrote `position`th.
+  const WindowResult& written(std::size_t position) const { return results_[order_[position]]; }
+  /// Returns a queued result's metric then alert values.
+  const std::optional<double>* values(const WindowResult& result) const {
+    return result_values_.data() + result.values;
+  }
+  /// After advance(): the results' rows and alerts, and where the text of each written result
+  /// ends.
+  const std::string& result_text() const { return result_text_; }
+  const std::string& alert_text() const { return alert_text_; }
+  const std::vector<std::pair<std::size_t, std::size_t>>& text_ends() const { return text_ends_; }
+  const std::vector<LateRow>& late_rows() const { return late_rows_; }
+  const std::string& late_text() const { return late_text_; }
+  /// Returns what the shard counted since the last call (late rows, revisions, written rows).
+  WindowCounters take_counters();
+  /// Forgets the queued output.
+  void clear_output();
+
+  std::size_t active_states() const { return active_states_; }
+  std::size_t state_bytes() const;
+
+ private:
+  struct Shape;
+  struct Pane;
+  struct Session;
+  struct SpecState;
+
+  bool owns_row(const Shape& shape, std::size_t row) const;
+  GroupKey row_key(const WindowSpec& spec, const WindowRows& rows, std::size_t row) const;
+  void add_to_panes(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
+                    std::size_t row);
+  void add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pane, const WindowRows& rows,
+                   std::size_t row);
+  void add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
+                       std::size_t row);
+  Pane& pane_at(const WindowSpec& spec, SpecState& state, std::int64_t start);
+  void release_pane(const WindowSpec& spec, SpecState& state, std::int64_t start);
+  void late_row(const WindowSpec& spec, const WindowRows& rows, std::size_t row);
+  void emit_window(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end);
+  void emit_key(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end,
+                std::uint32_t id, std::uint32_t revision);
+  void emit_parts(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end,
+                  std::uint32_t id, std::uint32_t revision);
+  void emit_session(const WindowSpec& spec, Session& session, const GroupKey& key);
+  void finalize(const WindowSpec& spec, const std::byte* state, WindowResult& result);
+
+  const WindowSpecs& specs_;
+  std::size_t index_;
+  std::size_t count_;
+  WatermarkConfig watermark_config_;
+  const StringDictionary& strings_;
+  std::vector<std::unique_ptr<Shape>> shapes_;
+  std::vector<std::unique_ptr<SpecState>> states_;
+  /// The watermark before the row being added (or the one being advanced to), and that row.
+  std::int64_t watermark_;
+  std::size_t row_ = 0;
+  WindowCounters counters_;
+  std::size_t active_states_ = 0;
+
+  // Queued output and reused scratch space.
+  std::vector<WindowResult> results_;
+  std::vector<std::optional<double>> result_values_;
+  std::vector<std::uint32_t> order_;
+  std::string result_text_;
+  std::string alert_text_;
+  std::vector<std::pair<std::size_t, std::size_t>> text_ends_;
+  std::vector<LateRow> late_rows_;
+  std::string late_text_;
+  ResultWriter writer_;
+  std::vector<std::pair<const Pane*, const std::byte*>> parts_;
+  std::vector<double> window_values_;
+  std::vector<std::vector<double>> sorted_values_;
+};
+
+}  // namespace ldh
