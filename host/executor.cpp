@@ -49,9 +49,9 @@ struct ChunkResult {
 /// thousands of events), so one lock per chunk costs nothing measurable.
 struct RunState {
   std::mutex mutex;
-  std::condition_variable work_ready;     // workers wait for chunks
-  std::condition_variable result_ready;   // the writer waits for the next result
-  std::condition_variable space_ready;    // sources wait for in-flight room
+  std::condition_variable work_ready;    // workers wait for chunks
+  std::condition_variable result_ready;  // the writer waits for the next result
+  std::condition_variable space_ready;   // sources wait for in-flight room
   std::deque<Work> queue;
   std::map<std::pair<std::uint64_t, std::uint32_t>, ChunkResult> results;
   /// Per source: the index of its next chunk and how many of its chunks are not yet written.
@@ -219,7 +219,7 @@ std::vector<std::unique_ptr<Sink>> Executor::make_sinks() const {
 RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
                          std::vector<std::unique_ptr<Sink>> sinks) {
   RunSummary summary;
-  summary.dead_letter_path = !options_.dead_letter_path.empty() ? options_.dead_letter_path
+  summary.dead_letter_path = !options_.dead_letter_path.empty()  ? options_.dead_letter_path
                              : !config_.dead_letter_path.empty() ? config_.dead_letter_path
                                                                  : "dead-letter.jsonl";
   std::vector<Format> formats;
@@ -405,7 +405,8 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       if (!result.dead_letters.empty() && !options_.side_files) {
         for (const auto& letter : result.dead_letters) summary.dead_letters.add(letter.reason);
       } else if (!result.dead_letters.empty()) {
-        if (!dead_letter_sink) dead_letter_sink = std::make_unique<FileSink>(summary.dead_letter_path);
+        if (!dead_letter_sink)
+          dead_letter_sink = std::make_unique<FileSink>(summary.dead_letter_path);
         std::string text;
         for (const auto& letter : result.dead_letters) {
           append_dead_letter(letter, source_names[letter.source_index], text);
@@ -461,8 +462,8 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   if (dead_letter_sink) dead_letter_sink->flush();
   for (const auto& source : sources) summary.bytes_in += source->bytes_read();
   for (const auto& op : plan_->operators()) {
-    summary.stages.push_back({op->name(), op->counters().rows_in.load(),
-                              op->counters().rows_rejected.load()});
+    summary.stages.push_back(
+        {op->name(), op->counters().rows_in.load(), op->counters().rows_rejected.load()});
   }
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return summary;

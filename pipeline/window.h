@@ -97,8 +97,8 @@ class WindowEngine {
  private:
   struct DueCache;
 
-  /// Returns a bound below every time at which the row with event time t can make a window
-  /// due (the end of its earliest window, or its session's end).
+  /// Returns a lower bound on every watermark at which a row with event time t can make
+  /// something due: the end of its earliest window, or its session's earliest end.
   std::int64_t due_bound(std::int64_t t);
   void advance(std::int64_t watermark, WindowOutput& out);
   /// Writes the results revised by late rows and the late rows the shards queued, in row order.

@@ -31,7 +31,8 @@ LDH_HOST_DEVICE LDH_FORCE_INLINE std::int64_t pane_length(std::int64_t size, std
 
 /// Returns the start of the last window (starts are multiples of `slide`) that contains t; the
 /// windows containing t start at last, last - slide, ... while start > t - size.
-LDH_HOST_DEVICE LDH_FORCE_INLINE std::int64_t last_window_start(std::int64_t t, std::int64_t slide) {
+LDH_HOST_DEVICE LDH_FORCE_INLINE std::int64_t last_window_start(std::int64_t t,
+                                                                std::int64_t slide) {
   return align_down(t, slide);
 }
 

@@ -12,6 +12,9 @@ namespace ldh {
 
 namespace {
 
+/// Panes a window keeps for reuse once dropped.
+constexpr std::size_t kSparePanes = 2;
+
 constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMinTime = std::numeric_limits<std::int64_t>::min();
 
@@ -252,7 +255,9 @@ void WindowShard::release_pane(const WindowSpec& spec, SpecState& state, std::in
   pane.records.clear(*spec.layout);
   for (auto& values : pane.values) values.clear();
   if (state.current == &pane) state.current = nullptr;
-  state.spare_panes.push_back(std::move(found->second));
+  // A steady stream opens about one pane as it drops one: a couple of spares keep their blocks
+  // for the next panes, and more would hold on to the memory of a past burst of keys.
+  if (state.spare_panes.size() < kSparePanes) state.spare_panes.push_back(std::move(found->second));
   state.panes.erase(found);
 }
 
@@ -267,20 +272,15 @@ void WindowShard::add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pa
     state.shape->table.retain(id);
     ++active_states_;
   }
-  // A copy in registers: stores into the record (raw bytes) could alias the layout's fields,
-  // which would otherwise be read again after each one.
-  const StateLayout layout = *spec.layout;
-  const bool values = spec.needs.values;
+  const StateLayout& layout = *spec.layout;
   std::byte* record = pane.records.at(entry - 1);
   ++StateLayout::events(record);
   const std::int64_t offset = rows.times[row] - pane.start;
-  const std::size_t measures = spec.measure_columns.size();
-  const std::size_t* columns = spec.measure_columns.data();
-  for (std::size_t m = 0; m < measures; ++m) {
-    const std::size_t column = columns[m];
+  for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
+    const std::size_t column = spec.measure_columns[m];
     if (!rows.measure_valid[column][row]) continue;
     const double value = rows.measures[column][row];
-    if (values) {
+    if (spec.needs.values) {
       pane.values[m].append(layout.values(record, m), layout.count(record, m),
                             canonical_value(value));
     }

@@ -1,0 +1,121 @@
+#include "pipeline/window_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "pipeline/window_state.h"
+
+namespace ldh {
+namespace {
+
+std::vector<MetricConfig> metrics(const std::vector<MetricConfig::Kind>& kinds) {
+  std::vector<MetricConfig> result;
+  for (auto kind : kinds) {
+    MetricConfig metric;
+    metric.kind = kind;
+    metric.quantile = 0.9;
+    result.push_back(metric);
+  }
+  return result;
+}
+
+TEST(SortValues, GivesWhatSortForPercentilesGives) {
+  const double specials[] = {0.0,
+                             -0.0,
+                             1.0,
+                             -1.0,
+                             1e300,
+                             -1e300,
+                             5e-324,
+                             std::numeric_limits<double>::infinity(),
+                             -std::numeric_limits<double>::infinity(),
+                             std::numeric_limits<double>::quiet_NaN(),
+                             -std::numeric_limits<double>::quiet_NaN()};
+  std::mt19937_64 random(11);
+  for (int trial = 0; trial < 20'000; ++trial) {
+    std::vector<double> values(random() % 150);
+    for (double& x : values) {
+      const auto kind = random() % 10;
+      if (kind < 3) {
+        x = specials[random() % std::size(specials)];
+      } else if (kind < 6) {
+        x = static_cast<double>(static_cast<int>(random() % 7) - 3);
+      } else {
+        const std::uint64_t bits = random();
+        std::memcpy(&x, &bits, sizeof x);
+      }
+      if (trial % 2 == 0 && x != x) x = 2.5;  // half the trials without NaN
+    }
+    std::vector<double> expected = values;
+    sort_for_percentiles(expected);
+    std::vector<double> canonical;
+    for (double x : values) canonical.push_back(canonical_value(x));
+    std::vector<double> sorted;
+    sort_values(canonical, sorted);
+    ASSERT_EQ(sorted.size(), expected.size());
+    ASSERT_EQ(std::memcmp(sorted.data(), expected.data(), sorted.size() * sizeof(double)), 0)
+        << "trial " << trial;
+  }
+}
+
+TEST(StateLayout, RecordsHoldOnlyWhatTheMetricsNeed) {
+  using Kind = MetricConfig::Kind;
+  const StateLayout counts(needs_for(metrics({Kind::count}), false, 0.01), 3);
+  const StateLayout moments(needs_for(metrics({Kind::avg, Kind::stddev}), false, 0.01), 3);
+  EXPECT_EQ(counts.record_bytes(), 8u + 3 * 8u);
+  EXPECT_LT(counts.record_bytes(), moments.record_bytes());
+}
+
+TEST(StateLayout, AddingOrMergingInAnyOrderGivesTheSameMetrics) {
+  using Kind = MetricConfig::Kind;
+  const std::vector<MetricConfig> all =
+      metrics({Kind::count, Kind::sum, Kind::avg, Kind::min, Kind::max, Kind::variance,
+               Kind::stddev_pop, Kind::trend, Kind::first, Kind::last, Kind::approx_percentile});
+  const StateLayout layout(needs_for(all, false, 0.01), 1);
+  std::mt19937_64 random(3);
+  std::vector<std::pair<double, std::int64_t>> events;
+  for (int i = 0; i < 500; ++i) {
+    const double value =
+        i % 50 == 0 ? 1e9 + i * 1e-7 : (static_cast<double>(random() % 20000) - 10000) / 7;
+    events.emplace_back(value, static_cast<std::int64_t>(random() % 60'000'000'000));
+  }
+  auto metrics_of = [&](const std::byte* record) {
+    std::vector<std::optional<double>> result;
+    for (const auto& metric : all) result.push_back(layout.value(record, 0, metric, {}));
+    return result;
+  };
+  // One record in order; the same events shuffled into three records, merged in another order,
+  // the later ones with bases 20 s and 40 s after the first.
+  OwnedRecord whole = make_record(layout);
+  for (const auto& [value, time] : events) {
+    ++StateLayout::events(whole.get());
+    layout.add(whole.get(), 0, value, time);
+  }
+  std::shuffle(events.begin(), events.end(), random);
+  std::vector<OwnedRecord> parts;
+  for (int p = 0; p < 3; ++p) parts.push_back(make_record(layout));
+  for (const auto& [value, time] : events) {
+    const std::int64_t part = std::min<std::int64_t>(time / 20'000'000'000, 2);
+    ++StateLayout::events(parts[part].get());
+    layout.add(parts[part].get(), 0, value, time - part * 20'000'000'000);
+  }
+  OwnedRecord merged = make_record(layout);
+  for (int p : {2, 0, 1}) layout.merge(merged.get(), parts[p].get(), p * 20'000'000'000LL);
+  EXPECT_EQ(StateLayout::events(merged.get()), events.size());
+  const auto expected = metrics_of(whole.get());
+  const auto actual = metrics_of(merged.get());
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_TRUE(expected[i].has_value()) << all[i].name;
+    ASSERT_TRUE(actual[i].has_value()) << all[i].name;
+    EXPECT_EQ(std::memcmp(&*actual[i], &*expected[i], sizeof(double)), 0) << "metric " << i;
+  }
+}
+
+}  // namespace
+}  // namespace ldh
