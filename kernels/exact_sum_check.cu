@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "kernels/cuda_check.cuh"
-#include "kernels/exact_sum_check.h"
 #include "kernels/device_buffer.cuh"
+#include "kernels/exact_sum_check.h"
 #include "pipeline/ddsketch.h"
 #include "pipeline/exact_sum.h"
 #include "pipeline/moments.h"
