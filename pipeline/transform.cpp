@@ -15,26 +15,6 @@ bool finite_in_range(double value, double low, double high) {
   return value == value && value >= low && value <= high;
 }
 
-double read_number(const ColumnView& column, std::size_t row) {
-  switch (column.type) {
-    case DataType::int32:
-      return column.as<std::int32_t>()[row];
-    case DataType::int64:
-      return static_cast<double>(column.as<std::int64_t>()[row]);
-    case DataType::float32:
-      return column.as<float>()[row];
-    case DataType::float64:
-      return column.as<double>()[row];
-    case DataType::boolean:
-      return column.as<std::uint8_t>()[row];
-    case DataType::string:
-      return column.as<std::int32_t>()[row];
-    case DataType::timestamp:
-      return timestamp_milliseconds(column.as<std::int64_t>()[row]);
-  }
-  return 0;
-}
-
 /// Renders one value as text for a cast to string.
 std::string value_text(const ColumnView& column, std::size_t row, int time_digits) {
   switch (column.type) {
@@ -53,7 +33,7 @@ std::string value_text(const ColumnView& column, std::size_t row, int time_digit
     }
     default: {
       std::string text;
-      append_shortest(text, read_number(column, row));
+      append_shortest(text, read_as_number(column, row));
       return text;
     }
   }
@@ -78,6 +58,26 @@ bool parse_text(std::string_view text, DataType target, double& value) {
 }
 
 }  // namespace
+
+double read_as_number(const ColumnView& column, std::size_t row) {
+  switch (column.type) {
+    case DataType::int32:
+      return column.as<std::int32_t>()[row];
+    case DataType::int64:
+      return static_cast<double>(column.as<std::int64_t>()[row]);
+    case DataType::float32:
+      return column.as<float>()[row];
+    case DataType::float64:
+      return column.as<double>()[row];
+    case DataType::boolean:
+      return column.as<std::uint8_t>()[row];
+    case DataType::string:
+      return column.as<std::int32_t>()[row];
+    case DataType::timestamp:
+      return timestamp_milliseconds(column.as<std::int64_t>()[row]);
+  }
+  return 0;
+}
 
 bool store_number(double value, DataType type, void* data, std::size_t row) {
   switch (type) {
@@ -195,7 +195,7 @@ void Transform::apply_one(const CompiledTransform& operation, EventBatch& batch)
           static_cast<std::int64_t*>(data)[row] = source.as<std::int64_t>()[row];
           ok = true;
         } else {
-          ok = store_number(read_number(source, row), to, data, row);
+          ok = store_number(read_as_number(source, row), to, data, row);
         }
         finish_row(row, ok);
       }

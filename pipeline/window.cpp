@@ -8,6 +8,7 @@
 #include "pipeline/json_writer.h"
 #include "pipeline/task_pool.h"
 #include "pipeline/time.h"
+#include "pipeline/transform.h"
 #include "pipeline/window_shard.h"
 #include "pipeline/window_spec.h"
 
@@ -23,21 +24,6 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
   std::int64_t sum;
   if (__builtin_add_overflow(a, b, &sum)) return b > 0 ? kNone : kMinTime;
   return sum;
-}
-
-double read_measure(const ColumnView& column, std::size_t row) {
-  switch (column.type) {
-    case DataType::int32:
-      return column.as<std::int32_t>()[row];
-    case DataType::int64:
-      return static_cast<double>(column.as<std::int64_t>()[row]);
-    case DataType::float32:
-      return column.as<float>()[row];
-    case DataType::float64:
-      return column.as<double>()[row];
-    default:
-      return 0;
-  }
 }
 
 std::string_view operator_name(FilterOperator op) {
@@ -313,7 +299,7 @@ void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
     rows.measure_valid[m].resize(count);
     for (std::size_t i = 0; i < count; ++i) {
       const bool valid = column.valid(live[i]);
-      rows.measures[m][i] = valid ? read_measure(column, live[i]) : 0.0;
+      rows.measures[m][i] = valid ? read_as_number(column, live[i]) : 0.0;
       rows.measure_valid[m][i] = valid ? 1 : 0;
     }
   }
