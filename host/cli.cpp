@@ -116,7 +116,7 @@ void print_summary(const RunSummary& summary, const Config& config) {
   }
   if (!config.windows.empty()) {
     std::fprintf(stderr,
-                 "ldh:   windows: %llu results, %llu alerts, %llu late events revised windows, "
+                 "ldh:   windows: %llu results, %llu alerts; late events: %llu revised windows, "
                  "%llu too late%s; at most %zu (key, window) states held\n",
                  static_cast<unsigned long long>(summary.windows.results),
                  static_cast<unsigned long long>(summary.windows.alerts),
