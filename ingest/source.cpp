@@ -1,6 +1,7 @@
 #include "ingest/source.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -143,13 +144,17 @@ class FileSource final : public StreamSource {
     std::size_t old_size = out.size();
     out.resize(old_size + capacity);
     while (true) {
-      ssize_t got = ::read(descriptor_, out.data() + old_size, capacity);
-      if (got < 0 && errno == EINTR) {
-        if (stopping())
-          got = 0;
-        else
-          continue;
+      // Wait in short slices, so a quiet pipe or FIFO still notices a stop request (a signal
+      // may be delivered to another thread and never interrupt this read).
+      pollfd ready{descriptor_, POLLIN, 0};
+      int polled = ::poll(&ready, 1, 100);
+      if (stopping()) {
+        out.resize(old_size);
+        return 0;
       }
+      if (polled == 0 || (polled < 0 && errno == EINTR)) continue;
+      ssize_t got = ::read(descriptor_, out.data() + old_size, capacity);
+      if (got < 0 && errno == EINTR) continue;
       if (got < 0) {
         out.resize(old_size);
         throw UserError("reading " + path_ + ": " + std::strerror(errno));
