@@ -178,19 +178,28 @@ LDH_HOST_DEVICE inline NumberView deviation_numerator(std::uint64_t count, Numbe
   return subtract(scaled_squares, squared_sum, out);
 }
 
-/// Returns the variance of `count` values (count >= 2 for the sample variance, >= 1 for the
-/// population's) from their exact sum and sum of squares, correctly rounded.
-LDH_HOST_DEVICE inline double variance_value(std::uint64_t count, NumberView sum,
-                                             NumberView sum_of_squares, bool sample) {
+/// Returns the exact quotient sum((x - mean)^2) / (count - 1) (sample) or / count, correctly
+/// rounded, or its square root correctly rounded (`root`), from the exact sum and sum of squares.
+LDH_HOST_DEVICE inline double deviation_quotient(std::uint64_t count, NumberView sum,
+                                                 NumberView sum_of_squares, bool sample,
+                                                 bool root) {
   std::uint32_t square[kWideDigits];
   std::uint32_t scaled[kNumberDigits + 2];
   std::uint32_t numerator[kWideDigits];
   const NumberView deviations =
       deviation_numerator(count, sum, sum_of_squares, square, scaled, numerator);
-  std::uint32_t denominator[4];
-  return divide_rounded(
-      deviations, integer_number(static_cast<UInt128>(count) * (sample ? count - 1 : count), false,
-                                 denominator));
+  std::uint32_t digits[4];
+  const NumberView denominator =
+      integer_number(static_cast<UInt128>(count) * (sample ? count - 1 : count), false, digits);
+  return root ? square_root_of_quotient_rounded(deviations, denominator)
+              : divide_rounded(deviations, denominator);
+}
+
+/// Returns the variance of `count` values (count >= 2 for the sample variance, >= 1 for the
+/// population's) from their exact sum and sum of squares, correctly rounded.
+LDH_HOST_DEVICE inline double variance_value(std::uint64_t count, NumberView sum,
+                                             NumberView sum_of_squares, bool sample) {
+  return deviation_quotient(count, sum, sum_of_squares, sample, false);
 }
 
 /// Returns the standard deviation (sample or population), the square root of variance_value's
@@ -198,15 +207,7 @@ LDH_HOST_DEVICE inline double variance_value(std::uint64_t count, NumberView sum
 /// itself overflows).
 LDH_HOST_DEVICE inline double standard_deviation_value(std::uint64_t count, NumberView sum,
                                                        NumberView sum_of_squares, bool sample) {
-  std::uint32_t square[kWideDigits];
-  std::uint32_t scaled[kNumberDigits + 2];
-  std::uint32_t numerator[kWideDigits];
-  const NumberView deviations =
-      deviation_numerator(count, sum, sum_of_squares, square, scaled, numerator);
-  std::uint32_t denominator[4];
-  return square_root_of_quotient_rounded(
-      deviations, integer_number(static_cast<UInt128>(count) * (sample ? count - 1 : count), false,
-                                 denominator));
+  return deviation_quotient(count, sum, sum_of_squares, sample, true);
 }
 
 /// Returns the exact mean sum / count correctly rounded (count >= 1).

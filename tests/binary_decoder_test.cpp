@@ -49,23 +49,8 @@ std::vector<FieldValue> every_type_row(std::int64_t i32, std::int64_t i64, doubl
 }
 
 TEST(BinaryDecoder, RoundTripsSensorRecordsAcrossBatchAndFrameSizes) {
-  Schema schema = sensor_schema();
-  auto rows = sensor_rows(2500);
-  auto expected = expected_rows(schema, rows);
   for (std::uint32_t frame_records : {1u, 7u, 1024u}) {
-    std::string bytes = encode_rows(Format::binary, schema, rows, frame_records);
-    for (std::size_t capacity : {1, 2, 3, 1000}) {
-      for (std::size_t block : {std::size_t{100}, std::size_t{4096}, bytes.size()}) {
-        StreamOptions options;
-        options.capacity = capacity;
-        options.block = block;
-        options.chunk_records = 50;
-        auto decoded = decode_stream(Format::binary, schema, bytes, options);
-        EXPECT_TRUE(decoded.dead_letters.empty());
-        ASSERT_EQ(decoded.rows, expected)
-            << "frame_records " << frame_records << " capacity " << capacity << " block " << block;
-      }
-    }
+    testing::expect_sensor_round_trip(Format::binary, 2500, {100, 4096}, 50, frame_records);
   }
 }
 
@@ -299,13 +284,7 @@ TEST(BinaryDecoder, IgnoresFieldsWithoutSlots) {
 // The worked example of docs/formats.md, byte for byte.
 TEST(BinaryDecoder, MatchesTheDocumentedExample) {
   Schema schema = sensor_schema();
-  std::vector<FieldValue> row = {std::int64_t{1'795'000'000'123} * 1'000'000,
-                                 std::int64_t{42},
-                                 std::string("lab-1"),
-                                 std::string("temp"),
-                                 21.5,
-                                 40.25,
-                                 1013.5};
+  std::vector<FieldValue> row = testing::documented_example_row();
   std::string bytes = encode_rows(Format::binary, schema, {row});
   static const char* const kHex =
       "4c 44 48 46 01 00 18 00 22 0a 9f 6c 01 00 00 00 30 00 00 00 00 00 00 00 "

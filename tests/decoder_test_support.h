@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <string>
@@ -221,6 +222,44 @@ inline std::string encode_rows(Format format, const Schema& schema,
   for (const auto& row : rows) encoder->append(row, out);
   encoder->flush(out);
   return out;
+}
+
+/// Encodes generated sensor rows in `format` and checks that decoding gives them back with no
+/// dead letter, for every batch capacity (1, 2, 3 and a large one) and read block size, so
+/// resumption inside chunks and records cut by block boundaries are both exercised.
+inline void expect_sensor_round_trip(Format format, std::size_t count,
+                                     std::initializer_list<std::size_t> blocks,
+                                     std::size_t chunk_records,
+                                     std::uint32_t frame_records = 1024) {
+  Schema schema = sensor_schema();
+  auto rows = sensor_rows(count);
+  std::string bytes = encode_rows(format, schema, rows, frame_records);
+  auto expected = expected_rows(schema, rows);
+  std::vector<std::size_t> block_sizes(blocks);
+  block_sizes.push_back(bytes.size());
+  for (std::size_t capacity : {1, 2, 3, 4096}) {
+    for (std::size_t block : block_sizes) {
+      StreamOptions options;
+      options.capacity = capacity;
+      options.block = block;
+      options.chunk_records = chunk_records;
+      auto decoded = decode_stream(format, schema, bytes, options);
+      EXPECT_TRUE(decoded.dead_letters.empty());
+      ASSERT_EQ(decoded.rows, expected)
+          << "frame_records " << frame_records << " capacity " << capacity << " block " << block;
+    }
+  }
+}
+
+/// The sensor reading of the worked examples in docs/formats.md.
+inline std::vector<FieldValue> documented_example_row() {
+  return {std::int64_t{1'795'000'000'123} * 1'000'000,
+          std::int64_t{42},
+          std::string("lab-1"),
+          std::string("temp"),
+          21.5,
+          40.25,
+          1013.5};
 }
 
 }  // namespace ldh::testing

@@ -15,61 +15,21 @@
 #include <random>
 #include <vector>
 
+#include "exact_reference.h"
+
 namespace {
 
 using ldh::ExactSum;
 using ldh::math::from_bits;
 using ldh::math::to_bits;
+using ldh::testing::correctly_rounded;
+using ldh::testing::power_of_two;
+using ldh::testing::rational;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMax = std::numeric_limits<double>::max();
 constexpr double kSmallestSubnormal = std::numeric_limits<double>::denorm_min();
-
-mpq_class rational(double x) {
-  mpq_class q;
-  mpq_set_d(q.get_mpq_t(), x);
-  return q;
-}
-
-/// Returns 2^exponent exactly.
-mpq_class power_of_two(int exponent) {
-  mpz_class magnitude = 1;
-  mpz_mul_2exp(magnitude.get_mpz_t(), magnitude.get_mpz_t(),
-               static_cast<unsigned>(std::abs(exponent)));
-  return exponent >= 0 ? mpq_class(magnitude) : mpq_class(1, magnitude);
-}
-
-/// Tells whether `result` is `exact` rounded to the nearest double, ties to even: it is no
-/// farther from `exact` than either neighbour (2^1024 standing in beyond DBL_MAX).
-::testing::AssertionResult correctly_rounded(double result, const mpq_class& exact) {
-  if (std::isnan(result)) return ::testing::AssertionFailure() << "NaN for a finite value";
-  if (exact == 0) {
-    if (to_bits(result) == 0) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "exact zero gave " << result;
-  }
-  const mpq_class beyond = power_of_two(1024);
-  if (std::isinf(result)) {
-    const mpq_class halfway = (rational(kMax) + beyond) / 2;
-    if ((result > 0 && exact >= halfway) || (result < 0 && exact <= -halfway)) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << "infinity for " << exact.get_d();
-  }
-  const mpq_class value = rational(result);
-  const mpq_class distance = abs(exact - value);
-  for (const double direction : {kInfinity, -kInfinity}) {
-    const double neighbour = std::nextafter(result, direction);
-    const mpq_class other =
-        std::isinf(neighbour) ? (neighbour > 0 ? beyond : -beyond) : rational(neighbour);
-    const mpq_class other_distance = abs(exact - other);
-    if (other_distance < distance || (other_distance == distance && (to_bits(result) & 1) != 0)) {
-      return ::testing::AssertionFailure() << std::hexfloat << result << " is not nearest to "
-                                           << exact.get_d() << " (neighbour " << neighbour << ")";
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
 
 /// Tells whether two doubles have the same bits.
 bool same_bits(double a, double b) {

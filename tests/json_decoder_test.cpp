@@ -47,21 +47,7 @@ testing::Decoded decode_text(const Schema& schema, std::string_view text,
 }
 
 TEST(JsonDecoder, RoundTripsSensorRecords) {
-  Schema schema = sensor_schema();
-  auto rows = sensor_rows(3000);
-  std::string bytes = encode_rows(Format::json, schema, rows);
-  auto expected = expected_rows(schema, rows);
-  for (std::size_t capacity : {1, 2, 3, 4096}) {
-    for (std::size_t block : {std::size_t{97}, bytes.size()}) {
-      StreamOptions options;
-      options.capacity = capacity;
-      options.block = block;
-      options.chunk_records = 37;
-      auto decoded = decode_stream(Format::json, schema, bytes, options);
-      EXPECT_TRUE(decoded.dead_letters.empty());
-      ASSERT_EQ(decoded.rows, expected) << "capacity " << capacity << " block " << block;
-    }
-  }
+  testing::expect_sensor_round_trip(Format::json, 3000, {97}, 37);
 }
 
 TEST(JsonDecoder, RoundTripsEveryTypeExactly) {

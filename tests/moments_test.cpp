@@ -17,66 +17,22 @@
 #include <string>
 #include <vector>
 
+#include "exact_reference.h"
+
 namespace {
 
 using ldh::Moments;
 using ldh::TrendSums;
 using ldh::math::from_bits;
 using ldh::math::to_bits;
+using ldh::testing::correctly_rounded;
+using ldh::testing::neighbour;
+using ldh::testing::power_of_two;
+using ldh::testing::rational;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMax = std::numeric_limits<double>::max();
-
-mpq_class rational(double x) {
-  mpq_class q;
-  mpq_set_d(q.get_mpq_t(), x);
-  return q;
-}
-
-mpq_class rational(std::int64_t x) {
-  return mpq_class(mpz_class(std::to_string(x)));
-}
-
-mpq_class power_of_two(int exponent) {
-  mpz_class magnitude = 1;
-  mpz_mul_2exp(magnitude.get_mpz_t(), magnitude.get_mpz_t(),
-               static_cast<unsigned>(std::abs(exponent)));
-  return exponent >= 0 ? mpq_class(magnitude) : mpq_class(1, magnitude);
-}
-
-/// Returns the neighbour of finite `x` towards `direction` as a rational, 2^1024 standing in for
-/// infinity.
-mpq_class neighbour(double x, double direction) {
-  const double next = std::nextafter(x, direction);
-  if (std::isinf(next)) return next > 0 ? power_of_two(1024) : -power_of_two(1024);
-  return rational(next);
-}
-
-/// Tells whether `result` is the nearest double to `exact` (ties to even; see exact_sum_test).
-::testing::AssertionResult correctly_rounded(double result, const mpq_class& exact) {
-  if (std::isnan(result)) return ::testing::AssertionFailure() << "NaN for a finite value";
-  if (exact == 0) {
-    if (to_bits(result) == 0) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "exact zero gave " << result;
-  }
-  if (std::isinf(result)) {
-    const mpq_class halfway = (rational(kMax) + power_of_two(1024)) / 2;
-    if ((result > 0 && exact >= halfway) || (result < 0 && exact <= -halfway)) {
-      return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << "infinity for " << exact.get_d();
-  }
-  const mpq_class distance = abs(exact - rational(result));
-  for (const double direction : {kInfinity, -kInfinity}) {
-    const mpq_class other_distance = abs(exact - neighbour(result, direction));
-    if (other_distance < distance || (other_distance == distance && (to_bits(result) & 1) != 0)) {
-      return ::testing::AssertionFailure()
-             << std::hexfloat << result << " is not nearest to " << exact.get_d();
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
 
 /// Tells whether `result` is the nearest double to sqrt(square) (square >= 0), comparing the
 /// squares of the midpoints to its neighbours.

@@ -94,21 +94,7 @@ Field make_field(std::string name, DataType type, ProtoType proto, std::uint32_t
 }
 
 TEST(ProtobufDecoder, RoundTripsSensorRecords) {
-  Schema schema = sensor_schema();
-  auto rows = sensor_rows(3000);
-  std::string bytes = encode_rows(Format::protobuf, schema, rows);
-  auto expected = expected_rows(schema, rows);
-  for (std::size_t capacity : {1, 2, 3, 4096}) {
-    for (std::size_t block : {std::size_t{61}, bytes.size()}) {
-      StreamOptions options;
-      options.capacity = capacity;
-      options.block = block;
-      options.chunk_records = 41;
-      auto decoded = decode_stream(Format::protobuf, schema, bytes, options);
-      EXPECT_TRUE(decoded.dead_letters.empty());
-      ASSERT_EQ(decoded.rows, expected) << "capacity " << capacity << " block " << block;
-    }
-  }
+  testing::expect_sensor_round_trip(Format::protobuf, 3000, {61}, 41);
 }
 
 TEST(ProtobufDecoder, ReadsMessagesEncodedByLibprotobuf) {
@@ -406,13 +392,7 @@ TEST(ProtobufDecoder, FrameNeverSplitsAMessage) {
 // The worked example of docs/formats.md, byte for byte, as libprotobuf writes it.
 TEST(ProtobufDecoder, MatchesTheDocumentedExample) {
   Schema schema = sensor_schema();
-  std::vector<FieldValue> row = {std::int64_t{1'795'000'000'123} * 1'000'000,
-                                 std::int64_t{42},
-                                 std::string("lab-1"),
-                                 std::string("temp"),
-                                 21.5,
-                                 40.25,
-                                 1013.5};
+  std::vector<FieldValue> row = testing::documented_example_row();
   std::string bytes = encode_rows(Format::protobuf, schema, {row});
   const std::string expected(
       "\x29\x08\xfb\xbc\xd9\xf2\x9e\x34\x10\x2a\x1a\x05lab-1\x22\x04temp"
