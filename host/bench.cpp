@@ -13,6 +13,7 @@
 #include "host/executor.h"
 #include "ingest/encoder.h"
 #include "ingest/generator.h"
+#include "kernels/device_pipeline.h"
 #include "pipeline/error.h"
 
 namespace ldh {
@@ -86,9 +87,13 @@ int command_bench(Arguments& arguments) {
   Config config = config_path ? load_config(*config_path)
                               : parse_config(kDefaultConfigText, kDefaultConfigName);
   std::string why;
-  resolve_backend(backend, why);
+  if (resolve_backend(backend, why) == Backend::gpu) {
+    options.device = survey_devices().devices.front().index;
+  }
   options.discard_output = !with_output;
   options.side_files = false;
+  const std::string note = Executor(config, options).backend_note({format});
+  if (!note.empty()) why += "; " + note;
 
   GeneratorConfig generator;
   generator.events = events;
@@ -128,6 +133,18 @@ int command_bench(Arguments& arguments) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   double best = median(rates);
+#ifdef LDH_HAVE_CUDA
+  if (options.device >= 0) {
+    // The ceiling for input fed from host memory, measured in this run on this card (printed
+    // before the median, which stays the last line for scripts).
+    const double bandwidth = pinned_copy_bandwidth(options.device, 256u << 20, 5);
+    const double input_rate = best * static_cast<double>(bytes->size()) / events / 1e9;
+    std::printf(
+        "pinned host-to-device: %.1f GB/s; the pipeline moved %.1f GB/s of input, %.0f%% "
+        "of it\n",
+        bandwidth, input_rate, 100 * input_rate / bandwidth);
+  }
+#endif
   std::printf("median: %.2f M events/s (%.2f M events/s per thread), peak RSS %.0f MB\n",
               best / 1e6, best / 1e6 / options.threads,
               static_cast<double>(usage.ru_maxrss) / 1024);

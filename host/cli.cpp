@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "host/memory.h"
 #include "ingest/encoder.h"
 #include "ingest/generator.h"
+#include "ingest/pcap_writer.h"
 #include "ingest/sensor_schema.h"
 #include "pipeline/config.h"
 #include "pipeline/error.h"
@@ -74,9 +76,11 @@ const char* const kValidateUsage =
 
 const char* const kGenUsage =
     "usage: ldh gen -o FILE [options]\n"
+    "       ldh gen --pcap FILE --format binary|protobuf [options]\n"
     "\n"
     "Writes generated sensor events (timestamp, sensor_id, location, type, temperature,\n"
-    "humidity, pressure) to FILE.\n"
+    "humidity, pressure) to FILE, or as UDP/IPv4 Ethernet frames to a pcap file (for a dpdk\n"
+    "source reading it through net_pcap, or for tcpreplay).\n"
     "\n"
     "options:\n"
     "  --format json|binary|protobuf  (default json)\n"
@@ -89,7 +93,12 @@ const char* const kGenUsage =
     "  --start ISO-8601     event time of the first reading (default 2026-11-18T11:06:40Z)\n"
     "  --frame-records N    binary: records per frame (default 1024)\n"
     "  --config CONFIG      use CONFIG's schema instead of the built-in sensor schema\n"
-    "  -o, --output FILE    where to write ('-' for stdout)\n";
+    "  -o, --output FILE    where to write ('-' for stdout)\n"
+    "  --pcap FILE          write a pcap file of UDP datagrams instead, each carrying\n"
+    "                       --packet-events events (binary: one frame per datagram)\n"
+    "  --packet-events N    events per datagram (default 10)\n"
+    "  --udp-port P         destination UDP port (default 9000)\n"
+    "  --flows N            source ports the datagrams cycle through, for RSS (default 1)\n";
 
 const char* const kInfoUsage =
     "usage: ldh info\n"
@@ -124,6 +133,40 @@ void print_summary(const RunSummary& summary, const Config& config) {
                  static_cast<unsigned long long>(summary.windows.late_dropped),
                  config.late_path.empty() ? "" : (" (in " + config.late_path + ")").c_str(),
                  summary.window_states_peak);
+  }
+  for (const auto& source : summary.sources) {
+    const FlowCounters& flow = source.flow;
+    std::string line;
+    auto add = [&line](const std::string& part) { line += (line.empty() ? "" : "; ") + part; };
+    if (flow.events_dropped > 0 || flow.chunks_dropped > 0) {
+      add("dropped " + std::to_string(flow.events_dropped) + " events in " +
+          std::to_string(flow.chunks_dropped) + " chunks (overflow: drop)");
+    }
+    if (flow.time_blocked.count() > 0) {
+      add("blocked " + std::to_string(std::chrono::duration<double>(flow.time_blocked).count()) +
+          " s");
+    }
+    if (flow.time_throttled.count() > 0) {
+      add("throttled " +
+          std::to_string(std::chrono::duration<double>(flow.time_throttled).count()) + " s");
+    }
+    if (flow.resizes > 0) add(std::to_string(flow.resizes) + " buffer resizes");
+    for (const auto& counter : source.counters) {
+      add(counter.name + " " + std::to_string(counter.value));
+    }
+    if (line.empty()) continue;
+    std::fprintf(stderr, "ldh:   source %s: %s; at most %llu events, %llu bytes in flight\n",
+                 source.name.c_str(), line.c_str(),
+                 static_cast<unsigned long long>(flow.peak_events),
+                 static_cast<unsigned long long>(flow.peak_bytes));
+  }
+  for (const auto& sink : summary.sinks) {
+    if (sink.counters.empty()) continue;
+    std::string line;
+    for (const auto& counter : sink.counters) {
+      line += (line.empty() ? "" : ", ") + counter.name + " " + std::to_string(counter.value);
+    }
+    std::fprintf(stderr, "ldh:   destination %s: %s\n", sink.name.c_str(), line.c_str());
   }
   std::uint64_t dead = summary.dead_letters.total();
   if (dead > 0) {
@@ -165,12 +208,9 @@ int command_run(Arguments& arguments) {
 
   Config config = load_or_default(path);
   std::string why;
-  Backend resolved = resolve_backend(backend, why);
-  if (resolved == Backend::gpu) {
-    // The CUDA pipeline kernels are not part of this build's run path yet; say so plainly.
-    why += "; pipeline stages run on the CPU in this version";
+  if (resolve_backend(backend, why) == Backend::gpu) {
+    options.device = survey_devices().devices.front().index;
   }
-  if (!quiet) std::fprintf(stderr, "ldh: %s\n", why.c_str());
   options.status_line = !quiet && isatty(STDERR_FILENO);
   options.stop = &interrupted;
   // Without SA_RESTART a blocked read returns, so a source on a quiet pipe stops too; with
@@ -183,6 +223,12 @@ int command_run(Arguments& arguments) {
   sigaction(SIGTERM, &action, nullptr);
 
   Executor executor(config, options);
+  if (!quiet) {
+    std::vector<Format> formats;
+    for (const auto& source : config.sources) formats.push_back(source.format);
+    const std::string note = executor.backend_note(formats);
+    std::fprintf(stderr, "ldh: %s%s%s\n", why.c_str(), note.empty() ? "" : "; ", note.c_str());
+  }
   RunSummary summary = executor.run(executor.make_sources(), executor.make_sinks());
   if (!quiet) print_summary(summary, config);
   return kExitOk;
@@ -245,12 +291,62 @@ int command_gen(Arguments& arguments) {
   Schema schema = sensor_schema();
   if (auto value = arguments.value("--config")) schema = load_config(*value).format.schema;
   auto output = arguments.value("--output", "-o");
+  auto pcap = arguments.value("--pcap");
+  auto packet_events = arguments.count("--packet-events", 1, 1'000'000);
+  auto udp_port = arguments.count("--udp-port", 1, 65535);
+  auto flows = arguments.count("--flows", 1, 16384);
   auto positionals = arguments.positionals();
-  if (!output || !positionals.empty()) {
+  if (output.has_value() == pcap.has_value() || !positionals.empty()) {
     std::fputs(kGenUsage, stderr);
     return kExitFailure;
   }
   SensorGenerator sensors(generator, schema);
+  if (pcap) {
+    if (format == Format::json) {
+      throw UserError("--pcap: datagrams carry binary or protobuf events; give --format");
+    }
+    const std::uint64_t per_packet = packet_events.value_or(10);
+    auto encoder = make_encoder(format, schema, static_cast<std::uint32_t>(per_packet));
+    UdpFrameAddresses addresses;
+    const std::uint16_t first_source_port = addresses.source_port;
+    if (udp_port) addresses.destination_port = static_cast<std::uint16_t>(*udp_port);
+    FileSink sink(*pcap);
+    std::string out;
+    std::string payload;
+    std::string frame;
+    append_pcap_header(out);
+    std::uint64_t packets = 0;
+    while (true) {
+      payload.clear();
+      if (sensors.generate(*encoder, per_packet, payload) == 0) break;
+      encoder->flush(payload);
+      if (payload.size() > kMaxUdpPayloadBytes) {
+        throw UserError("--packet-events: " + std::to_string(per_packet) + " events take " +
+                        std::to_string(payload.size()) + " bytes, more than the " +
+                        std::to_string(kMaxUdpPayloadBytes) + " of one UDP datagram");
+      }
+      addresses.source_port =
+          static_cast<std::uint16_t>(first_source_port + packets % flows.value_or(1));
+      frame.clear();
+      append_udp_frame(addresses, std::as_bytes(std::span(payload)), frame);
+      // One microsecond apart from the first event time, so the file replays at 1 M packets/s.
+      append_pcap_record(std::as_bytes(std::span(frame)),
+                         generator.start_ns + static_cast<std::int64_t>(packets) * 1000, out);
+      ++packets;
+      if (out.size() >= (1u << 20)) {
+        sink.write(out);
+        out.clear();
+      }
+    }
+    sink.write(out);
+    sink.flush();
+    std::fprintf(stderr, "ldh: wrote %llu %s events (%llu malformed) in %llu UDP datagrams to %s\n",
+                 static_cast<unsigned long long>(sensors.produced()),
+                 std::string(to_string(format)).c_str(),
+                 static_cast<unsigned long long>(sensors.malformed()),
+                 static_cast<unsigned long long>(packets), pcap->c_str());
+    return kExitOk;
+  }
   auto encoder = make_encoder(format, schema, generator.frame_records);
   FileSink sink(*output);
   std::string buffer;

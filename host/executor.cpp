@@ -2,17 +2,22 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "host/event_json.h"
+#include "host/flow_control.h"
 #include "host/memory.h"
+#include "host/notification.h"
 #include "ingest/decoder.h"
 #include "pipeline/time.h"
 #include "pipeline/window.h"
@@ -24,8 +29,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Work {
-  /// The chunk's position in its source's stream: results are written in (index, source)
-  /// order, one chunk of each open source in turn, so the output is the same on every run.
+  /// Where the chunk's results go in the write order: with replayable sources, its position in
+  /// its source's stream, and results are written in (index, source) order, one chunk of each
+  /// open source in turn, so the output is the same on every run; with live sources, its
+  /// arrival number (the source part of the key is then 0).
   std::uint64_t index = 0;
   RawChunk chunk;
   /// Marks the end of a source's stream (no bytes), so windows learn it in sequence order.
@@ -43,7 +50,24 @@ struct ChunkResult {
   std::uint64_t rows_out = 0;
   bool end_of_source = false;
   std::uint32_t source_index = 0;
+  /// Flow control: the chunk's size as admitted, and whether it was shed instead.
+  std::uint64_t records = 0;
+  std::uint64_t bytes = 0;
+  bool dropped = false;
+  std::uint64_t ack_token = 0;
 };
+
+/// The write-order key of a chunk: (index, source) for replayable sources, (arrival, 0) else.
+using WriteKey = std::pair<std::uint64_t, std::uint32_t>;
+
+/// Returns the latest event time among the rows a chunk handed to the windows.
+std::int64_t latest_time(const std::vector<WindowRows>& batches) {
+  std::int64_t latest = std::numeric_limits<std::int64_t>::min();
+  for (const auto& rows : batches) {
+    for (std::int64_t t : rows.times) latest = std::max(latest, t);
+  }
+  return latest;
+}
 
 /// Everything the threads of one run share, behind one mutex: chunks are large (tens of
 /// thousands of events), so one lock per chunk costs nothing measurable.
@@ -53,11 +77,14 @@ struct RunState {
   std::condition_variable result_ready;  // the writer waits for the next result
   std::condition_variable space_ready;   // sources wait for in-flight room
   std::deque<Work> queue;
-  std::map<std::pair<std::uint64_t, std::uint32_t>, ChunkResult> results;
-  /// Per source: the index of its next chunk and how many of its chunks are not yet written.
+  std::map<WriteKey, ChunkResult> results;
+  /// Per source: the index of its next chunk, and what it holds in flight against
+  /// `input.buffer` (read, not yet written out).
   std::vector<std::uint64_t> next_index;
-  std::vector<std::size_t> in_flight;
-  std::size_t in_flight_limit = 0;
+  std::vector<SourceBudget> budgets;
+  /// Live sources: chunks are written in the order they arrived.
+  bool arrival_order = false;
+  std::uint64_t next_arrival = 0;
   std::size_t sources_running = 0;
   std::exception_ptr error;
   std::atomic<std::uint64_t> rows_decoded{0};
@@ -75,8 +102,10 @@ struct RunState {
 /// Per-thread state: a decoder per format, a batch and the JSON writers.
 class Worker {
  public:
+  /// With `device_stages`, binary chunks run through a device pipeline on options.device.
   Worker(const Plan& plan, const WindowEngine* windows, StringDictionary& strings,
-         const RunOptions& options, const std::vector<Format>& source_formats, bool validate)
+         const RunOptions& options, const std::vector<Format>& source_formats, bool validate,
+         const StageImage* device_stages)
       : plan_(plan),
         windows_(windows),
         validate_(validate),
@@ -85,16 +114,32 @@ class Worker {
         source_formats_(source_formats),
         batch_(plan.slots(), options.batch_size, batch_memory()),
         output_writer_(plan.output_fields(), strings) {
+    bool keep_rejected = false;
     for (const auto& target : plan.reject_targets()) {
       reject_writers_.emplace_back(target.fields, strings);
+      keep_rejected |= !target.path.empty() && options.side_files;
+    }
+    if (device_stages != nullptr) {
+      device_ = make_device_chunk_runner(plan, *device_stages, validate, strings, options.device,
+                                         options.batch_size, keep_rejected);
     }
   }
 
   void process(const Work& work, ChunkResult& result) {
     result.source_index = work.chunk.source_index;
     result.end_of_source = work.end_of_source;
+    result.records = work.chunk.records;
+    result.bytes = work.chunk.bytes.size();
+    result.ack_token = work.chunk.ack_token;
     if (work.end_of_source) return;
     Format format = source_formats_[work.chunk.source_index];
+    result.rejects.resize(plan_.reject_targets().size());
+    if (device_ && format == Format::binary) {
+      device_->run(work.chunk.bytes, work.chunk.stream_offset, work.chunk.source_index, batch_,
+                   result.dead_letters,
+                   [&](EventBatch& batch, std::uint64_t rows) { deliver(batch, rows, result); });
+      return;
+    }
     std::unique_ptr<Decoder>& decoder = decoders_[static_cast<int>(format)];
     if (!decoder) decoder = make_decoder(format, plan_.schema(), validate_);
     DecodeTarget target;
@@ -103,7 +148,6 @@ class Worker {
     target.strings = &strings_;
     target.dead_letters = &result.dead_letters;
     target.source_index = work.chunk.source_index;
-    result.rejects.resize(plan_.reject_targets().size());
 
     DecodeCursor cursor;
     const std::span<const std::byte> bytes = work.chunk.bytes;
@@ -118,24 +162,30 @@ class Worker {
                       batch_.size() > 0 || result.dead_letters.size() > dead_before,
                   "decoder made no progress");
       if (batch_.size() == 0) continue;
-      result.rows += batch_.size();
       plan_.apply(batch_);
-      result.rows_out += batch_.live_count();
-      if (windows_ != nullptr) {
-        windows_->extract(batch_, result.window_rows.emplace_back());
-      } else if (!options_.discard_output) {
-        output_writer_.append_rows(batch_, kLive, result.output);
-      }
-      for (std::size_t i = 0; i < plan_.reject_targets().size(); ++i) {
-        const RejectTarget& reject = plan_.reject_targets()[i];
-        if (!reject.path.empty() && options_.side_files) {
-          reject_writers_[i].append_rows(batch_, reject.code, result.rejects[i]);
-        }
-      }
+      deliver(batch_, batch_.size(), result);
     }
   }
 
  private:
+  /// Hands the rows of a batch the plan has run over to the windows or the output, and its
+  /// rejected rows to the reject files; `rows` were decoded into it.
+  void deliver(EventBatch& batch, std::uint64_t rows, ChunkResult& result) {
+    result.rows += rows;
+    result.rows_out += batch.live_count();
+    if (windows_ != nullptr) {
+      windows_->extract(batch, result.window_rows.emplace_back());
+    } else if (!options_.discard_output) {
+      output_writer_.append_rows(batch, kLive, result.output);
+    }
+    for (std::size_t i = 0; i < plan_.reject_targets().size(); ++i) {
+      const RejectTarget& reject = plan_.reject_targets()[i];
+      if (!reject.path.empty() && options_.side_files) {
+        reject_writers_[i].append_rows(batch, reject.code, result.rejects[i]);
+      }
+    }
+  }
+
   const Plan& plan_;
   const WindowEngine* windows_;
   bool validate_;
@@ -146,6 +196,7 @@ class Worker {
   EventJsonWriter output_writer_;
   std::vector<EventJsonWriter> reject_writers_;
   std::unique_ptr<Decoder> decoders_[3];
+  std::unique_ptr<DeviceChunkRunner> device_;
 };
 
 std::string human_count(double value) {
@@ -169,6 +220,24 @@ Executor::Executor(const Config& config, RunOptions options)
   if (options_.threads == 0) options_.threads = 1;
   if (options_.batch_size == 0) options_.batch_size = 1;
   plan_ = std::make_unique<Plan>(config_, strings_);
+  if (options_.device >= 0) device_stages_ = plan_device_stages(*plan_);
+}
+
+std::string Executor::backend_note(const std::vector<Format>& source_formats) const {
+  if (options_.device < 0) return "";
+  if (!device_stages_.supported) return "pipeline stages run on the CPU: " + device_stages_.why_not;
+  if (std::find(source_formats.begin(), source_formats.end(), Format::binary) ==
+      source_formats.end()) {
+    return "pipeline stages run on the CPU: the device decodes binary input only";
+  }
+  std::string note = "binary input is decoded, filtered and transformed on the GPU";
+  for (Format format : {Format::json, Format::protobuf}) {
+    if (std::find(source_formats.begin(), source_formats.end(), format) != source_formats.end()) {
+      note += "; " + std::string(to_string(format)) + " input runs on the CPU";
+    }
+  }
+  if (!config_.windows.empty()) note += "; windows run on the CPU";
+  return note;
 }
 
 Executor::~Executor() = default;
@@ -198,6 +267,9 @@ SourceOptions Executor::source_options() const {
   SourceOptions source_options;
   source_options.chunk_records = options_.chunk_records;
   source_options.stop = &stop_;
+  source_options.max_batch_latency_ns = config_.buffer.max_latency_ns;
+  source_options.flush_partial = config_.buffer.underflow == UnderflowPolicy::flush;
+  source_options.memory = &batch_memory();
   return source_options;
 }
 
@@ -243,41 +315,92 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   std::unique_ptr<Sink> dead_letter_sink;
   std::unique_ptr<Sink> late_sink;
   std::unique_ptr<Sink> alert_sink;
+  // Alert notifications (email, webhook) go out from their own threads; benchmarks skip them.
+  std::unique_ptr<AlertNotifier> notifier =
+      options_.side_files ? make_alert_notifier(config_.alerts) : nullptr;
   if (!config_.windows.empty()) {
     windows_ =
         std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size(), options_.threads);
   }
 
   RunState state;
-  state.in_flight_limit = 2 * options_.threads + 2;
   state.sources_running = sources.size();
   state.next_index.assign(sources.size(), 0);
-  state.in_flight.assign(sources.size(), 0);
+  for (std::size_t i = 0; i < sources.size(); ++i) state.budgets.emplace_back(config_.buffer);
+  for (const auto& source : sources)
+    state.arrival_order = state.arrival_order || !source->replayable();
+  if (state.arrival_order && options_.status_line) {
+    std::fprintf(stderr, "ldh: live sources: chunks are processed in arrival order\n");
+  }
   const auto started = Clock::now();
+  // Takes the next write-order key for a chunk of `source_index` (state.mutex held).
+  auto next_key = [&state](std::uint32_t source_index) -> WriteKey {
+    if (state.arrival_order) return {state.next_arrival++, 0};
+    return {state.next_index[source_index]++, source_index};
+  };
 
   std::vector<std::thread> source_threads;
   for (std::uint32_t source_index = 0; source_index < sources.size(); ++source_index) {
     auto& source = sources[source_index];
-    source_threads.emplace_back([&state, &source, source_index, this] {
+    const ThrottleConfig throttle = source_index < config_.sources.size()
+                                        ? config_.sources[source_index].throttle
+                                        : ThrottleConfig{};
+    source_threads.emplace_back([&state, &source, &next_key, source_index, throttle, this] {
       try {
+        TokenBucket bucket(throttle.rate, throttle.burst, Clock::now());
         RawChunk chunk;
         while (source->next(chunk)) {
+          const std::uint64_t events = chunk.records;
+          const std::uint64_t bytes = chunk.bytes.size();
+          const auto throttled = bucket.take(events, Clock::now());
+          if (throttled > Clock::duration::zero()) {
+            const auto resume = Clock::now() + throttled;
+            while (!stop_ && Clock::now() < resume) {
+              std::this_thread::sleep_until(
+                  std::min(resume, Clock::now() + std::chrono::milliseconds(100)));
+            }
+          }
           std::unique_lock lock(state.mutex);
-          state.space_ready.wait(lock, [&] {
-            return state.in_flight[source_index] < state.in_flight_limit || state.error;
-          });
+          SourceBudget& budget = state.budgets[source_index];
+          budget.counters().time_throttled += throttled;
+          SourceBudget::Decision decision = budget.decide(events, bytes);
+          if (decision == SourceBudget::Decision::wait) {
+            // Backpressure: the source stops receiving (Kafka pauses its partitions; UDP and
+            // DPDK leave packets to the kernel or NIC, which count what they drop).
+            const auto blocked = Clock::now();
+            source->set_paused(true);
+            state.space_ready.wait(lock, [&] {
+              decision = budget.decide(events, bytes);
+              return decision != SourceBudget::Decision::wait || state.error;
+            });
+            source->set_paused(false);
+            budget.counters().time_blocked += Clock::now() - blocked;
+          }
           if (state.error) break;
-          ++state.in_flight[source_index];
-          state.queue.push_back({state.next_index[source_index]++, std::move(chunk)});
+          if (decision == SourceBudget::Decision::drop) {
+            // Shed, counted, and still written in order, so its acknowledgement keeps its place.
+            ++budget.counters().chunks_dropped;
+            budget.counters().events_dropped += events;
+            budget.counters().bytes_dropped += bytes;
+            ChunkResult shed;
+            shed.source_index = source_index;
+            shed.records = events;
+            shed.dropped = true;
+            shed.ack_token = chunk.ack_token;
+            state.results.emplace(next_key(source_index), std::move(shed));
+            state.result_ready.notify_all();
+            continue;
+          }
+          budget.admit(events, bytes);
+          state.queue.push_back({next_key(source_index).first, std::move(chunk)});
           state.work_ready.notify_one();
         }
         std::unique_lock lock(state.mutex);
         if (!state.error) {
           Work marker;
-          marker.index = state.next_index[source_index]++;
+          marker.index = next_key(source_index).first;
           marker.chunk.source_index = source_index;
           marker.end_of_source = true;
-          ++state.in_flight[source_index];
           state.queue.push_back(std::move(marker));
           state.work_ready.notify_one();
         }
@@ -292,12 +415,17 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     });
   }
 
+  const bool binary_input =
+      std::find(formats.begin(), formats.end(), Format::binary) != formats.end();
+  const StageImage* device_stages = options_.device >= 0 && device_stages_.supported && binary_input
+                                        ? &device_stages_.stages
+                                        : nullptr;
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < options_.threads; ++t) {
-    workers.emplace_back([&state, &formats, this] {
+    workers.emplace_back([&state, &formats, device_stages, this] {
       try {
         Worker worker(*plan_, windows_.get(), strings_, options_, formats,
-                      config_.format.validation);
+                      config_.format.validation, device_stages);
         while (true) {
           Work work;
           {
@@ -315,7 +443,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
           state.dead_lettered.fetch_add(result.dead_letters.size(), std::memory_order_relaxed);
           work.chunk.block.reset();
           std::lock_guard lock(state.mutex);
-          state.results.emplace(std::pair{work.index, work.chunk.source_index}, std::move(result));
+          state.results.emplace(
+              WriteKey{work.index, state.arrival_order ? 0 : work.chunk.source_index},
+              std::move(result));
           state.result_ready.notify_all();
         }
       } catch (...) {
@@ -349,47 +479,107 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   }
 
   // The calling thread writes results in (index, source) order: chunk i of every open source,
-  // in source order, then chunk i + 1. A source is open until its end marker is written.
+  // in source order, then chunk i + 1 (a source is open until its end marker is written); with
+  // live sources, in arrival order.
   std::vector<bool> open(sources.size(), true);
   std::size_t open_count = sources.size();
   std::uint64_t round = 0;
   std::uint32_t turn = 0;
+  std::uint64_t arrival = 0;
   std::exception_ptr failure;
   // Reused for every chunk, so the window output's buffers grow once.
   WindowOutput window_output;
+  // Per source: chunks written whose windows may still be open, acknowledged once the window
+  // engine no longer holds any of their events.
+  struct PendingAck {
+    std::uint64_t token;
+    std::int64_t latest;
+  };
+  std::vector<std::deque<PendingAck>> pending_acks(sources.size());
+  auto acknowledge_done = [&](bool everything) {
+    const std::int64_t pending_from = everything || !windows_
+                                          ? std::numeric_limits<std::int64_t>::max()
+                                          : windows_->pending_from();
+    for (std::size_t s = 0; s < sources.size(); ++s) {
+      auto& queue = pending_acks[s];
+      std::uint64_t last = 0;
+      bool any = false;
+      while (!queue.empty() && (everything || queue.front().latest < pending_from)) {
+        last = queue.front().token;
+        any = true;
+        queue.pop_front();
+      }
+      if (any) sources[s]->acknowledge(last);
+    }
+  };
+  auto write_windows = [&](auto&& feed) {
+    window_output.results.clear();
+    window_output.late.clear();
+    window_output.alerts.clear();
+    feed();
+    write_window_output(window_output, sinks, late_sink, alert_sink);
+    if (notifier && !window_output.alerts.empty()) notifier->write(window_output.alerts);
+  };
+  auto last_poll = Clock::now();
   while (open_count > 0) {
-    if (!open[turn]) {
+    if (!state.arrival_order && !open[turn]) {
       if (++turn == sources.size()) turn = 0, ++round;
       continue;
     }
-    const std::pair<std::uint64_t, std::uint32_t> next{round, turn};
+    const WriteKey next = state.arrival_order ? WriteKey{arrival, 0} : WriteKey{round, turn};
     ChunkResult result;
-    {
-      std::unique_lock lock(state.mutex);
-      while (true) {
-        if (options_.stop != nullptr && options_.stop->load()) stop_ = true;
-        if (state.error) break;
-        if (state.results.count(next) != 0) break;
-        state.result_ready.wait_for(lock, std::chrono::milliseconds(100));
+    bool have = false;
+    while (!have) {
+      bool poll_windows = false;
+      {
+        std::unique_lock lock(state.mutex);
+        while (true) {
+          if (options_.stop != nullptr && options_.stop->load()) stop_ = true;
+          if (state.error) break;
+          if (state.results.count(next) != 0) break;
+          state.result_ready.wait_for(lock, std::chrono::milliseconds(100));
+          // A quiet live feed must still close windows whose idle sources stopped holding the
+          // watermark back.
+          if (state.arrival_order && windows_ &&
+              Clock::now() - last_poll >= std::chrono::milliseconds(100)) {
+            poll_windows = true;
+            break;
+          }
+        }
+        if (state.error) {
+          failure = state.error;
+          break;
+        }
+        auto found = state.results.find(next);
+        if (found != state.results.end()) {
+          result = std::move(found->second);
+          state.results.erase(found);
+          have = true;
+        }
       }
-      if (state.error) {
-        failure = state.error;
-        break;
+      if (poll_windows) {
+        last_poll = Clock::now();
+        try {
+          write_windows([&] { windows_->poll(window_output); });
+          acknowledge_done(false);
+        } catch (...) {
+          stop_ = true;
+          state.fail(std::current_exception());
+          failure = std::current_exception();
+          break;
+        }
       }
-      auto found = state.results.find(next);
-      result = std::move(found->second);
-      state.results.erase(found);
     }
+    if (failure) break;
     try {
       if (windows_) {
-        window_output.results.clear();
-        window_output.late.clear();
-        window_output.alerts.clear();
-        for (const auto& rows : result.window_rows) windows_->add(rows, window_output);
-        if (result.end_of_source) windows_->end_source(result.source_index, window_output);
-        write_window_output(window_output, sinks, late_sink, alert_sink);
+        write_windows([&] {
+          for (const auto& rows : result.window_rows) windows_->add(rows, window_output);
+          if (result.end_of_source) windows_->end_source(result.source_index, window_output);
+        });
       }
       for (auto& sink : sinks) {
+        if (result.output.empty()) continue;
         sink->write(result.output);
         // Results of a chunk are visible at once (live feeds, pipes); chunks are large, so this
         // costs one write per chunk.
@@ -414,6 +604,12 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
         }
         dead_letter_sink->write(text);
       }
+      if (!result.end_of_source) {
+        pending_acks[result.source_index].push_back(
+            {result.ack_token, result.dropped ? std::numeric_limits<std::int64_t>::min()
+                                              : latest_time(result.window_rows)});
+        acknowledge_done(false);
+      }
     } catch (...) {
       stop_ = true;
       state.fail(std::current_exception());
@@ -423,12 +619,16 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     summary.rows_decoded += result.rows;
     summary.rows_emitted += result.rows_out;
     if (result.end_of_source) {
-      open[turn] = false;
+      open[result.source_index] = false;
       --open_count;
     }
-    if (++turn == sources.size()) turn = 0, ++round;
+    if (state.arrival_order) {
+      ++arrival;
+    } else if (++turn == sources.size()) {
+      turn = 0, ++round;
+    }
     std::lock_guard lock(state.mutex);
-    --state.in_flight[result.source_index];
+    if (!result.dropped) state.budgets[result.source_index].release(result.records, result.bytes);
     state.space_ready.notify_all();
   }
 
@@ -445,22 +645,38 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   if (failure) std::rethrow_exception(failure);
 
   if (windows_) {
-    window_output.results.clear();
-    window_output.late.clear();
-    window_output.alerts.clear();
-    windows_->finish(window_output);
-    write_window_output(window_output, sinks, late_sink, alert_sink);
+    write_windows([&] { windows_->finish(window_output); });
     summary.windows = windows_->counters();
     summary.window_states_peak = peak_window_states_;
   }
-  for (auto& sink : sinks) sink->flush();
+  for (auto& sink : sinks) {
+    sink->finish();
+    SinkSummary& entry = summary.sinks.emplace_back();
+    entry.name = sink->describe();
+    sink->statistics(entry.counters);
+  }
+  if (notifier) {
+    notifier->finish();
+    SinkSummary& entry = summary.sinks.emplace_back();
+    entry.name = notifier->describe();
+    notifier->statistics(entry.counters);
+  }
   if (late_sink) late_sink->flush();
   if (alert_sink) alert_sink->flush();
   for (auto& sink : reject_sinks) {
     if (sink) sink->flush();
   }
   if (dead_letter_sink) dead_letter_sink->flush();
-  for (const auto& source : sources) summary.bytes_in += source->bytes_read();
+  // Everything read was written out above: the sources may commit all of it.
+  acknowledge_done(true);
+  for (std::size_t s = 0; s < sources.size(); ++s) {
+    summary.bytes_in += sources[s]->bytes_read();
+    SourceSummary& entry = summary.sources.emplace_back();
+    entry.name = sources[s]->name();
+    entry.flow = state.budgets[s].counters();
+    sources[s]->statistics(entry.counters);
+    summary.rows_dropped += entry.flow.events_dropped;
+  }
   for (const auto& op : plan_->operators()) {
     summary.stages.push_back(
         {op->name(), op->counters().rows_in.load(), op->counters().rows_rejected.load()});

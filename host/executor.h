@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "host/device_runtime.h"
+#include "host/flow_control.h"
 #include "host/sink.h"
 #include "ingest/dead_letter.h"
 #include "ingest/source.h"
@@ -33,6 +35,22 @@ struct RunOptions {
   bool side_files = true;
   /// Set from outside (Ctrl-C) to stop sources early; what was read is still processed.
   const std::atomic<bool>* stop = nullptr;
+  /// CUDA device that decodes, filters and transforms binary input (the caller has resolved
+  /// --backend); -1 runs everything on the CPU. Windows run on the CPU either way.
+  int device = -1;
+};
+
+/// What one source read and what flow control did to it.
+struct SourceSummary {
+  std::string name;
+  FlowCounters flow;
+  std::vector<SourceCounter> counters;  // the source's own (kernel drops, reconnects, ...)
+};
+
+/// What one destination delivered (network destinations count retries and dead letters).
+struct SinkSummary {
+  std::string name;
+  std::vector<SinkCounter> counters;
 };
 
 struct StageSummary {
@@ -41,11 +59,15 @@ struct StageSummary {
   std::uint64_t rejected = 0;
 };
 
-/// Accounts for every record of a run: decoded + dead-lettered == records read, and
+/// Accounts for every record of a run: decoded + dead-lettered + dropped == records read, and
 /// decoded == emitted + rejected by the filters.
 struct RunSummary {
   std::uint64_t bytes_in = 0;
   std::uint64_t rows_decoded = 0;
+  /// Records shed by `input.buffer.policy.overflow: drop`.
+  std::uint64_t rows_dropped = 0;
+  std::vector<SourceSummary> sources;
+  std::vector<SinkSummary> sinks;
   std::uint64_t rows_emitted = 0;
   DeadLetterCounts dead_letters;
   std::vector<StageSummary> stages;
@@ -77,6 +99,9 @@ class Executor {
                  std::vector<std::unique_ptr<Sink>> sinks);
   /// Options sources should be built with (chunk size, stop flag).
   SourceOptions source_options() const;
+  /// Says which stages run on the device for sources of these formats, and why the others do
+  /// not; empty when the run has no device.
+  std::string backend_note(const std::vector<Format>& source_formats) const;
 
  private:
   void write_window_output(const WindowOutput& output, std::vector<std::unique_ptr<Sink>>& sinks,
@@ -85,6 +110,7 @@ class Executor {
   RunOptions options_;
   StringDictionary strings_;
   std::unique_ptr<Plan> plan_;
+  DeviceStagePlan device_stages_;
   std::unique_ptr<WindowEngine> windows_;
   std::size_t peak_window_states_ = 0;
   std::atomic<bool> stop_{false};

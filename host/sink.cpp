@@ -4,6 +4,11 @@
 #include <cstring>
 #include <filesystem>
 
+#include "host/compression.h"
+#include "host/delivery.h"
+#include "host/elasticsearch_sink.h"
+#include "host/kafka_sink.h"
+#include "host/websocket_sink.h"
 #include "pipeline/error.h"
 
 namespace ldh {
@@ -60,7 +65,18 @@ std::unique_ptr<Sink> make_sink(const SinkConfig& config) {
     case SinkType::stdout_sink:
       return std::make_unique<FileSink>("-");
     case SinkType::jsonl:
+      if (config.compression != Compression::none) {
+        return std::make_unique<CompressedFileSink>(config.path, config.compression);
+      }
       return std::make_unique<FileSink>(config.path);
+    case SinkType::websocket:
+      return std::make_unique<WebSocketSink>(config.websocket);
+    case SinkType::elasticsearch:
+      return std::make_unique<DeliverySink>(
+          std::make_unique<ElasticsearchTransport>(config.elasticsearch), config.delivery);
+    case SinkType::kafka:
+      return std::make_unique<DeliverySink>(std::make_unique<KafkaTransport>(config.kafka),
+                                            config.delivery);
   }
   throw LogicError("unknown sink type");
 }

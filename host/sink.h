@@ -1,21 +1,34 @@
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipeline/config.h"
 
 namespace ldh {
+
+/// One named counter of a destination (delivered, retried, ...), for the run summary.
+struct SinkCounter {
+  std::string name;
+  std::uint64_t value = 0;
+};
 
 /// Receives result text (JSON lines) in order from the executor's single writer thread.
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual void write(std::string_view text) = 0;
+  /// Makes what was written visible (called after every chunk: must not wait for a peer).
   virtual void flush() = 0;
+  /// Delivers or dead-letters everything written, at the end of a run (may wait, bounded).
+  virtual void finish() { flush(); }
   virtual std::string describe() const = 0;
+  /// Appends the destination's own counters to `out`; thread-safe.
+  virtual void statistics(std::vector<SinkCounter>& out) const { static_cast<void>(out); }
 };
 
 /// Writes to a file (creating its folder) or to standard output, through a large buffer.

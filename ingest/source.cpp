@@ -10,8 +10,12 @@
 #include <thread>
 
 #include "ingest/decoder.h"
+#include "ingest/dpdk_source.h"
 #include "ingest/encoder.h"
 #include "ingest/generator.h"
+#include "ingest/kafka_source.h"
+#include "ingest/udp_source.h"
+#include "ingest/websocket_source.h"
 #include "pipeline/error.h"
 
 namespace ldh {
@@ -67,6 +71,7 @@ class StreamSource : public Source {
           chunk.stream_offset = block_offset_ + position_;
           chunk.block = block_;
           chunk.bytes = rest.first(length);
+          chunk.records = info.records;
           position_ += length;
           records_paced_ += info.records;
           pace(rate_, records_paced_, started_);
@@ -218,6 +223,7 @@ class GeneratorSource final : public Source {
     chunk.stream_offset = offset_;
     chunk.bytes = std::span<const std::byte>(reinterpret_cast<const std::byte*>(block->data()),
                                              block->size());
+    chunk.records = made;
     offset_ += block->size();
     chunk.block = std::move(block);
     pace(rate_, generator_.produced(), started_);
@@ -249,6 +255,22 @@ std::unique_ptr<Source> make_source(const SourceConfig& config, std::uint32_t in
       return std::make_unique<FileSource>(config, index, schema, options);
     case SourceType::generator:
       return std::make_unique<GeneratorSource>(config, index, schema, options);
+    case SourceType::udp:
+      return std::make_unique<UdpSource>(config, index, schema, options);
+    case SourceType::kafka:
+      return std::make_unique<KafkaSource>(config, index, schema, options);
+    case SourceType::websocket:
+      return std::make_unique<WebSocketSource>(config, index, schema, options);
+    case SourceType::dpdk:
+#ifdef LDH_HAVE_DPDK
+      return std::make_unique<DpdkSource>(
+          config, index, schema, options,
+          options.memory != nullptr ? *options.memory : page_aligned_memory());
+#else
+      throw ConfigError(config.where,
+                        "source type 'dpdk': this build has no DPDK (install "
+                        "libdpdk-dev and configure with -DLDH_DPDK=ON)");
+#endif
   }
   throw LogicError("unknown source type");
 }

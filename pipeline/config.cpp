@@ -1,12 +1,17 @@
 #include "pipeline/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <type_traits>
 
 #include "pipeline/config_reader.h"
 #include "pipeline/did_you_mean.h"
@@ -20,13 +25,29 @@ namespace {
 template <typename Value>
 using Names = std::vector<std::pair<std::string, Value>>;
 
-const Names<SourceType> kSourceTypes = {{"file", SourceType::file},
-                                        {"generator", SourceType::generator}};
-// Types the product adds later: named, so that the message says "not in this build yet".
-const std::vector<std::string> kPlannedSourceTypes = {"kafka", "websocket", "udp", "dpdk"};
-const Names<SinkType> kSinkTypes = {{"stdout", SinkType::stdout_sink}, {"jsonl", SinkType::jsonl}};
-const std::vector<std::string> kPlannedSinkTypes = {"elasticsearch", "websocket", "kafka",
-                                                    "webhook", "email"};
+const Names<SourceType> kSourceTypes = {
+    {"file", SourceType::file}, {"generator", SourceType::generator},
+    {"udp", SourceType::udp},   {"kafka", SourceType::kafka},
+    {"dpdk", SourceType::dpdk}, {"websocket", SourceType::websocket}};
+const Names<SinkType> kSinkTypes = {{"stdout", SinkType::stdout_sink},
+                                    {"jsonl", SinkType::jsonl},
+                                    {"websocket", SinkType::websocket},
+                                    {"kafka", SinkType::kafka},
+                                    {"elasticsearch", SinkType::elasticsearch}};
+// Alert channels people mistake for destinations: named, so that the message points to them.
+const std::vector<std::string> kNotificationTypes = {"webhook", "email"};
+const Names<NotificationChannel> kNotificationChannels = {
+    {"email", NotificationChannel::email}, {"webhook", NotificationChannel::webhook}};
+// `compression` also takes true (gzip) and false (none).
+const Names<Compression> kCompressions = {
+    {"gzip", Compression::gzip}, {"zstd", Compression::zstd}, {"none", Compression::none}};
+// Formats results can be written in; protobuf is named so that its refusal can say why.
+const Names<Format> kOutputFormats = {{"json", Format::json}, {"protobuf", Format::protobuf}};
+const Names<OverflowPolicy> kOverflowPolicies = {{"block", OverflowPolicy::block},
+                                                 {"drop", OverflowPolicy::drop},
+                                                 {"resize", OverflowPolicy::resize}};
+const Names<UnderflowPolicy> kUnderflowPolicies = {{"wait", UnderflowPolicy::wait},
+                                                   {"flush", UnderflowPolicy::flush}};
 const Names<Format> kFormats = {
     {"json", Format::json}, {"binary", Format::binary}, {"protobuf", Format::protobuf}};
 const Names<DataType> kDataTypes = {
@@ -80,12 +101,61 @@ constexpr std::int64_t kMaxUint32 = std::numeric_limits<std::uint32_t>::max();
 constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMaxProtoFieldNumber = (1 << 29) - 1;
 constexpr std::int64_t kMaxStringSlotBytes = 255;
+constexpr std::int64_t kMaxPort = 65535;
+// Kafka's limit on topic names.
+constexpr std::size_t kMaxTopicNameBytes = 249;
+// librdkafka properties ldh sets from its own keys or needs for at-least-once delivery.
+const std::vector<std::pair<std::string, std::string>> kReservedKafkaProperties = {
+    {"bootstrap.servers", "it is set by config.brokers"},
+    {"metadata.broker.list", "it is set by config.brokers"},
+    {"group.id", "it is set by config.group"},
+    {"enable.auto.commit", "it is set by config.autoCommit"},
+    {"enable.auto.offset.store",
+     "ldh stores offsets itself, once the results derived from them were emitted"},
+    {"log.queue", "ldh serves librdkafka's logs itself"}};
+constexpr std::int64_t kMaxUdpThreads = 256;
+// SO_RCVBUF takes an int and the kernel doubles the request.
+constexpr std::int64_t kMaxReceiveBufferBytes = std::int64_t{1} << 30;
+constexpr std::int64_t kMaxDpdkPort = 1023;  // RTE_MAX_ETHPORTS is at most 1024
+constexpr std::int64_t kMaxDpdkQueues = 128;
+constexpr std::int64_t kMaxDpdkBurst = 512;
+constexpr std::int64_t kMaxDpdkMempool = std::int64_t{1} << 26;
+constexpr std::int64_t kMaxDpdkBuffers = 4096;
+// A chunk buffer holds at least one largest UDP/IPv4 payload (65507 bytes).
+constexpr std::int64_t kMinDpdkBufferBytes = 65536;
+constexpr std::int64_t kMaxDpdkBufferBytes = std::int64_t{1} << 30;
+constexpr std::int64_t kMaxCpu = 4095;
 
 template <typename Value>
 std::string names_text(const Names<Value>& names) {
   std::vector<std::string> words;
   for (const auto& entry : names) words.push_back(entry.first);
   return join_names(words);
+}
+
+/// Tells whether `text` is host:port (or [IPv6]:port) with a port from 1 to 65535.
+bool is_broker_address(std::string_view text) {
+  if (text.find_first_of(" \t,") != std::string_view::npos) return false;
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = text.substr(0, colon);
+  if (host.front() == '[' && (host.size() < 3 || host.back() != ']')) return false;
+  if (host.front() != '[' && host.find(':') != std::string_view::npos) return false;
+  std::string_view port = text.substr(colon + 1);
+  int number = 0;
+  auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+  return error == std::errc() && end == port.data() + port.size() && number >= 1 &&
+         number <= kMaxPort;
+}
+
+/// Tells whether `name` is a Kafka topic name, or a subscription pattern (^regex).
+bool is_topic_name(std::string_view name) {
+  if (name.size() > 1 && name.front() == '^') return true;
+  if (name.empty() || name.size() > kMaxTopicNameBytes) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
 }
 
 bool is_identifier(std::string_view name) {
@@ -364,6 +434,8 @@ class ConfigLoader {
  private:
   void read_input(const ConfigNode& value);
   void read_dead_letter(const ConfigNode& value);
+  void read_buffer(const ConfigNode& value);
+  void read_throttle(const ConfigNode& value, ThrottleConfig& throttle);
   void read_format(const ConfigNode& value);
   void read_schema(const ConfigNode& value);
   bool read_fields(const ConfigNode& value);
@@ -374,6 +446,17 @@ class ConfigLoader {
   void read_source(const ConfigNode& item, std::size_t index);
   void read_file_source(MapReader& map, FileSourceConfig& file);
   void read_generator(MapReader& map, GeneratorConfig& generator);
+  void read_udp_source(MapReader& map, UdpSourceConfig& udp);
+  void read_kafka_source(MapReader& map, KafkaSourceConfig& kafka);
+  void read_dpdk_source(MapReader& map, DpdkSourceConfig& dpdk);
+  void read_websocket_source(MapReader& map, WebSocketSourceConfig& websocket);
+  /// Reads the delivery keys a network destination takes (batch, queue, overflow, retry,
+  /// drainTimeout, deadLetter) from its map.
+  void read_delivery(MapReader& map, DeliveryConfig& delivery);
+  void read_kafka_settings(const ConfigNode& value, KafkaSourceConfig& kafka);
+  void read_kafka_brokers(const ConfigNode& value, KafkaSourceConfig& kafka);
+  void read_kafka_properties(const ConfigNode& value, KafkaSourceConfig& kafka);
+  std::optional<std::string> read_topic(const ConfigNode& value);
   void read_processing(const ConfigNode& value);
   void read_watermark(const ConfigNode& value);
   WindowDefaults read_window_defaults(const std::optional<ConfigNode>& group_by,
@@ -400,7 +483,23 @@ class ConfigLoader {
   void read_calculate(MapReader& map, TransformOperation& operation);
   void read_output(const ConfigNode& value);
   void read_destination(const ConfigNode& item);
+  /// Checks `format` of the output or a destination: json, the one results are written in.
+  void read_output_format(const ConfigNode& value);
+  std::optional<Compression> read_compression(const ConfigNode& value);
+  /// Reads `output.batching: {size, timeout}`, the default batch of network destinations.
+  void read_batching(const ConfigNode& value, DeliveryConfig& delivery);
+  void read_websocket_sink(MapReader& map, WebSocketSinkConfig& websocket);
+  void read_kafka_sink(MapReader& map, SinkConfig& sink);
+  void read_elasticsearch_sink(MapReader& map, SinkConfig& sink);
+  /// Reads `tls: {verify, caFile}` of an HTTPS or SMTP client.
+  void read_tls(const ConfigNode& value, TlsConfig& tls);
+  /// Reads an http:// or https:// URL (`schemes` names the accepted ones) without a trailing /.
+  std::optional<std::string> read_url(const ConfigNode& value,
+                                      const std::vector<std::string>& schemes);
   void read_alerts(const ConfigNode& value);
+  void read_notifications(const ConfigNode& value);
+  void read_webhook(const ConfigNode& value);
+  void read_email(const ConfigNode& value);
   void read_alert_condition(const ConfigNode& item);
   void check_alert(const AlertCondition& condition, const ConfigNode& metric, const ConfigNode& op,
                    const std::optional<ConfigNode>& window);
@@ -425,6 +524,8 @@ class ConfigLoader {
   bool event_time_given_ = false;
   /// False once a window could not be read: alerts are then not matched against the windows.
   bool windows_complete_ = true;
+  /// What `output.compression` and `output.batching` set; each destination starts from it.
+  SinkConfig destination_defaults_;
 };
 
 Config ConfigLoader::load(const ConfigNode& root) {
@@ -458,11 +559,85 @@ void ConfigLoader::read_input(const ConfigNode& value) {
   auto sources = map.required("sources", "a list of sources");
   auto format = map.required("format", "a map with type and schema");
   auto dead_letter = map.optional("deadLetter");
+  auto buffer = map.optional("buffer");
   map.finish();
   // The format comes first: sources default to its wire format.
   if (format) read_format(*format);
   if (sources) read_sources(*sources);
   if (dead_letter) read_dead_letter(*dead_letter);
+  if (buffer) read_buffer(*buffer);
+}
+
+void ConfigLoader::read_buffer(const ConfigNode& value) {
+  BufferConfig& buffer = config_.buffer;
+  buffer.where = value.where;
+  MapReader map(reader_, value, "a map with policy and limits");
+  if (!map.is_map()) return;
+  auto policy = map.optional("policy");
+  auto limits = map.optional("limits");
+  map.finish();
+  if (policy) {
+    MapReader policy_map(reader_, *policy, "a map with overflow and underflow");
+    if (policy_map.is_map()) {
+      auto overflow = policy_map.optional("overflow");
+      auto underflow = policy_map.optional("underflow");
+      policy_map.finish();
+      if (overflow) {
+        if (auto chosen = reader_.choice(*overflow, "overflow policy", kOverflowPolicies))
+          buffer.overflow = *chosen;
+      }
+      if (underflow) {
+        if (auto chosen = reader_.choice(*underflow, "underflow policy", kUnderflowPolicies))
+          buffer.underflow = *chosen;
+      }
+    }
+  }
+  if (!limits) return;
+  MapReader limit_map(reader_, *limits, "a map of limits");
+  if (!limit_map.is_map()) return;
+  auto max_events = limit_map.optional("maxEvents");
+  auto max_bytes = limit_map.optional("maxBytes");
+  auto resize_events = limit_map.optional("resizeMaxEvents");
+  auto resize_bytes = limit_map.optional("resizeMaxBytes");
+  auto max_latency = limit_map.optional("maxLatency");
+  limit_map.finish();
+  auto read_count = [&](const std::optional<ConfigNode>& node, std::uint64_t& into) {
+    if (!node) return;
+    if (auto count = reader_.integer(*node, 1)) into = static_cast<std::uint64_t>(*count);
+  };
+  read_count(max_events, buffer.max_events);
+  read_count(max_bytes, buffer.max_bytes);
+  if (!resize_events)
+    buffer.resize_max_events = std::max(buffer.resize_max_events, buffer.max_events);
+  if (!resize_bytes) buffer.resize_max_bytes = std::max(buffer.resize_max_bytes, buffer.max_bytes);
+  read_count(resize_events, buffer.resize_max_events);
+  read_count(resize_bytes, buffer.resize_max_bytes);
+  if (resize_events && buffer.resize_max_events < buffer.max_events) {
+    reader_.report(*resize_events,
+                   "expected at least maxEvents (" + std::to_string(buffer.max_events) + ")");
+  }
+  if (resize_bytes && buffer.resize_max_bytes < buffer.max_bytes) {
+    reader_.report(*resize_bytes,
+                   "expected at least maxBytes (" + std::to_string(buffer.max_bytes) + ")");
+  }
+  if (max_latency) {
+    if (auto latency = reader_.duration(*max_latency, 1)) buffer.max_latency_ns = *latency;
+  }
+}
+
+void ConfigLoader::read_throttle(const ConfigNode& value, ThrottleConfig& throttle) {
+  MapReader map(reader_, value, "a map with rate and burst");
+  if (!map.is_map()) return;
+  auto rate = map.required("rate", "events per second");
+  auto burst = map.optional("burst");
+  map.finish();
+  if (rate) {
+    if (auto events_per_second = reader_.number(*rate, 0)) throttle.rate = *events_per_second;
+  }
+  throttle.burst = throttle.rate;
+  if (burst) {
+    if (auto events = reader_.number(*burst, 1)) throttle.burst = *events;
+  }
 }
 
 void ConfigLoader::read_dead_letter(const ConfigNode& value) {
@@ -716,15 +891,6 @@ void ConfigLoader::read_source(const ConfigNode& item, std::size_t index) {
     map.finish_ignoring_unknown();
     return;
   }
-  if (type_node->node.IsScalar() &&
-      std::find(kPlannedSourceTypes.begin(), kPlannedSourceTypes.end(), type_node->node.Scalar()) !=
-          kPlannedSourceTypes.end()) {
-    reader_.report(*type_node, "source type '" + type_node->node.Scalar() +
-                                   "' is not supported by this build yet (supported: " +
-                                   names_text(kSourceTypes) + ")");
-    map.finish_ignoring_unknown();
-    return;
-  }
   auto type = reader_.choice(*type_node, "source type", kSourceTypes);
   if (!type) {
     map.finish_ignoring_unknown();
@@ -736,10 +902,31 @@ void ConfigLoader::read_source(const ConfigNode& item, std::size_t index) {
   source.format = config_.format.type;
   auto name = map.optional("name");
   auto format = map.optional("format");
-  if (*type == SourceType::file) {
-    read_file_source(map, source.file);
-  } else {
-    read_generator(map, source.generator);
+  if (auto throttle = map.optional("throttle")) read_throttle(*throttle, source.throttle);
+  switch (*type) {
+    case SourceType::file:
+      read_file_source(map, source.file);
+      break;
+    case SourceType::generator:
+      read_generator(map, source.generator);
+      break;
+    case SourceType::udp:
+      read_udp_source(map, source.udp);
+      break;
+    case SourceType::kafka:
+      read_kafka_source(map, source.kafka);
+      break;
+    case SourceType::dpdk:
+#ifndef LDH_HAVE_DPDK
+      reader_.report(*type_node,
+                     "source type 'dpdk': this build has no DPDK (install libdpdk-dev and "
+                     "configure with -DLDH_DPDK=ON), or receive with type: udp");
+#endif
+      read_dpdk_source(map, source.dpdk);
+      break;
+    case SourceType::websocket:
+      read_websocket_source(map, source.websocket);
+      break;
   }
   map.finish();
   source.name = type_node->node.Scalar() + "-" + std::to_string(index);
@@ -756,6 +943,10 @@ void ConfigLoader::read_source(const ConfigNode& item, std::size_t index) {
   }
   if (format) {
     if (auto wire = reader_.choice(*format, "format", kFormats)) source.format = *wire;
+  }
+  if (source.type == SourceType::dpdk && source.format == Format::json) {
+    reader_.report(format ? *format : *type_node,
+                   "a dpdk source reads binary or protobuf payloads, not json; set its 'format'");
   }
   config_.sources.push_back(std::move(source));
 }
@@ -810,6 +1001,318 @@ void ConfigLoader::read_generator(MapReader& map, GeneratorConfig& generator) {
     if (auto count = reader_.integer(*value, 1, kMaxUint32)) {
       generator.frame_records = static_cast<std::uint32_t>(*count);
     }
+  }
+}
+
+void ConfigLoader::read_udp_source(MapReader& map, UdpSourceConfig& udp) {
+  if (auto value = map.optional("bind")) {
+    if (auto address = reader_.text(*value, "a numeric IPv4 or IPv6 address")) {
+      in6_addr parsed;
+      if (::inet_pton(AF_INET, address->c_str(), &parsed) == 1 ||
+          ::inet_pton(AF_INET6, address->c_str(), &parsed) == 1) {
+        udp.bind = *address;
+      } else {
+        reader_.report(*value,
+                       "expected a numeric IPv4 or IPv6 address like 127.0.0.1 or ::1, got " +
+                           ConfigReader::describe(value->node));
+      }
+    }
+  }
+  if (auto value = map.required("port", "the UDP port to listen on (0 takes a free one)")) {
+    if (auto port = reader_.integer(*value, 0, kMaxPort)) {
+      udp.port = static_cast<std::uint16_t>(*port);
+    }
+  }
+  if (auto value = map.optional("threads")) {
+    if (auto count = reader_.integer(*value, 1, kMaxUdpThreads)) {
+      udp.threads = static_cast<std::uint32_t>(*count);
+    }
+  }
+  if (auto value = map.optional("receiveBuffer")) {
+    if (auto bytes = reader_.integer(*value, 0, kMaxReceiveBufferBytes)) {
+      udp.receive_buffer = static_cast<std::uint64_t>(*bytes);
+    }
+  }
+  if (auto value = map.optional("maxBatchLatency")) {
+    if (auto latency = reader_.duration(*value)) udp.max_batch_latency_ns = *latency;
+  }
+  if (auto value = map.optional("events")) {
+    if (auto count = reader_.integer(*value, 0)) udp.events = static_cast<std::uint64_t>(*count);
+  }
+  if (auto value = map.optional("endAfterIdle")) {
+    if (auto idle = reader_.duration(*value)) udp.end_after_idle_ns = *idle;
+  }
+}
+
+void ConfigLoader::read_websocket_source(MapReader& map, WebSocketSourceConfig& websocket) {
+  if (auto value = map.required("endpoint", "a ws:// or wss:// URL")) {
+    if (auto text = reader_.text(*value, "a ws:// or wss:// URL")) {
+      std::string error;
+      if (parse_websocket_endpoint(*text, error)) {
+        websocket.endpoint = *text;
+      } else {
+        reader_.report(*value, error + ", got '" + *text + "'");
+      }
+    }
+  }
+  if (auto value = map.optional("protocol")) {
+    if (auto text = reader_.text(*value, "a subprotocol name")) websocket.protocol = *text;
+  }
+  auto read_duration = [&](const char* key, std::int64_t minimum, std::int64_t& into) {
+    if (auto value = map.optional(key)) {
+      if (auto duration = reader_.duration(*value, minimum)) into = *duration;
+    }
+  };
+  read_duration("pingInterval", 1'000'000, websocket.ping_interval_ns);
+  read_duration("connectTimeout", 1'000'000, websocket.connect_timeout_ns);
+  if (auto value = map.optional("reconnect")) {
+    MapReader reconnect(reader_, *value, "a map with initialDelay, maxDelay and jitter");
+    if (reconnect.is_map()) {
+      auto initial = reconnect.optional("initialDelay");
+      auto maximum = reconnect.optional("maxDelay");
+      auto jitter = reconnect.optional("jitter");
+      reconnect.finish();
+      if (initial) {
+        if (auto delay = reader_.duration(*initial, 1'000'000))
+          websocket.reconnect_initial_ns = *delay;
+      }
+      if (maximum) {
+        if (auto delay = reader_.duration(*maximum, 1'000'000)) websocket.reconnect_max_ns = *delay;
+      }
+      if (jitter) {
+        if (auto share = reader_.number(*jitter, 0, 1)) websocket.reconnect_jitter = *share;
+      }
+      if (maximum && websocket.reconnect_max_ns < websocket.reconnect_initial_ns) {
+        reader_.report(*maximum, "expected at least initialDelay");
+      }
+    }
+  }
+  if (auto value = map.optional("sequenceField")) {
+    if (auto text = reader_.text(*value, "a field name")) websocket.sequence_field = *text;
+  }
+  if (auto value = map.optional("tls")) {
+    MapReader tls(reader_, *value, "a map with verify and caFile");
+    if (tls.is_map()) {
+      auto verify = tls.optional("verify");
+      auto ca_file = tls.optional("caFile");
+      tls.finish();
+      if (verify) {
+        if (auto flag = reader_.boolean(*verify)) websocket.verify_peer = *flag;
+      }
+      if (ca_file) {
+        if (auto path = read_path(*ca_file)) websocket.ca_file = *path;
+      }
+    }
+  }
+  if (auto value = map.optional("maxMessageBytes")) {
+    if (auto bytes = reader_.integer(*value, 1, std::int64_t{1} << 30)) {
+      websocket.max_message_bytes = static_cast<std::uint64_t>(*bytes);
+    }
+  }
+  if (auto value = map.optional("events")) {
+    if (auto count = reader_.integer(*value, 0))
+      websocket.events = static_cast<std::uint64_t>(*count);
+  }
+  read_duration("endAfterIdle", 0, websocket.end_after_idle_ns);
+}
+
+void ConfigLoader::read_dpdk_source(MapReader& map, DpdkSourceConfig& dpdk) {
+  if (auto value = map.optional("udpPort")) {
+    if (auto port = reader_.integer(*value, 0, kMaxPort)) {
+      dpdk.udp_port = static_cast<std::uint16_t>(*port);
+    }
+  }
+  if (auto value = map.optional("events")) {
+    if (auto count = reader_.integer(*value, 0)) dpdk.events = static_cast<std::uint64_t>(*count);
+  }
+  if (auto value = map.optional("endAfterIdle")) {
+    if (auto idle = reader_.duration(*value)) dpdk.end_after_idle_ns = *idle;
+  }
+  if (auto value = map.optional("maxBatchLatency")) {
+    if (auto latency = reader_.duration(*value)) dpdk.max_batch_latency_ns = *latency;
+  }
+  auto settings = map.required("dpdk", "a map with eal, port, queues, ...");
+  if (!settings) return;
+  MapReader inner(reader_, *settings, "a map with eal, port, queues, ...");
+  if (!inner.is_map()) return;
+  if (auto value = inner.optional("eal")) {
+    for (const auto& item : reader_.items(*value, "a list of EAL arguments")) {
+      if (auto argument = reader_.text(item, "an EAL argument")) dpdk.eal.push_back(*argument);
+    }
+  }
+  auto read_count = [&](std::string_view key, std::int64_t minimum, std::int64_t maximum,
+                        auto& target) {
+    if (auto value = inner.optional(key)) {
+      if (auto count = reader_.integer(*value, minimum, maximum)) {
+        target = static_cast<std::remove_reference_t<decltype(target)>>(*count);
+      }
+    }
+  };
+  read_count("port", 0, kMaxDpdkPort, dpdk.port);
+  read_count("queues", 1, kMaxDpdkQueues, dpdk.queues);
+  read_count("rxDescriptors", 1, kMaxPort, dpdk.rx_descriptors);
+  read_count("burst", 1, kMaxDpdkBurst, dpdk.burst);
+  read_count("mempool", 0, kMaxDpdkMempool, dpdk.mempool);
+  read_count("buffers", 2, kMaxDpdkBuffers, dpdk.buffers);
+  read_count("bufferSize", kMinDpdkBufferBytes, kMaxDpdkBufferBytes, dpdk.buffer_bytes);
+  if (auto value = inner.optional("cores")) {
+    for (const auto& item : reader_.items(*value, "a list of CPU numbers, one per queue")) {
+      if (auto cpu = reader_.integer(item, 0, kMaxCpu)) {
+        dpdk.cores.push_back(static_cast<std::uint32_t>(*cpu));
+      }
+    }
+    if (!dpdk.cores.empty() && dpdk.cores.size() != dpdk.queues) {
+      reader_.report(*value, "expected one CPU per queue (" + std::to_string(dpdk.queues) +
+                                 "), got " + std::to_string(dpdk.cores.size()));
+    }
+  }
+  if (auto value = inner.optional("idleSleep")) {
+    if (auto sleep = reader_.duration(*value)) dpdk.idle_sleep_ns = *sleep;
+  }
+  if (auto value = inner.optional("promiscuous")) {
+    if (auto enabled = reader_.boolean(*value)) dpdk.promiscuous = *enabled;
+  }
+  inner.finish();
+}
+
+void ConfigLoader::read_kafka_source(MapReader& map, KafkaSourceConfig& kafka) {
+  auto topic = map.optional("topic");
+  auto topics = map.optional("topics");
+  auto settings = map.required("config", "a map with brokers and group");
+  if (topic && topics) {
+    reader_.report(*topics, "give either 'topic' or 'topics', not both");
+  } else if (topic) {
+    if (auto name = read_topic(*topic)) kafka.topics.push_back(*name);
+  } else if (topics) {
+    auto items = reader_.items(*topics, "a list of topic names");
+    if (topics->node.IsSequence() && items.empty()) {
+      reader_.report(*topics, "expected at least one topic");
+    }
+    for (const auto& item : items) {
+      auto name = read_topic(item);
+      if (!name) continue;
+      if (std::find(kafka.topics.begin(), kafka.topics.end(), *name) != kafka.topics.end()) {
+        reader_.report(item, "topic '" + *name + "' is listed twice");
+        continue;
+      }
+      kafka.topics.push_back(*name);
+    }
+  } else {
+    map.report_missing("topic", "the topic to consume; or 'topics', a list");
+  }
+  if (settings) read_kafka_settings(*settings, kafka);
+  if (auto value = map.optional("events")) {
+    if (auto count = reader_.integer(*value, 0)) kafka.events = static_cast<std::uint64_t>(*count);
+  }
+  if (auto value = map.optional("endAfterIdle")) {
+    if (auto idle = reader_.duration(*value)) kafka.end_after_idle_ns = *idle;
+  }
+}
+
+std::optional<std::string> ConfigLoader::read_topic(const ConfigNode& value) {
+  auto name = reader_.text(value, "a topic name");
+  if (!name) return std::nullopt;
+  if (is_topic_name(*name)) return name;
+  reader_.report(value,
+                 "expected a topic name of 1 to 249 letters, digits, '.', '_' or '-' (or "
+                 "a pattern starting with ^), got " +
+                     ConfigReader::describe(value.node));
+  return std::nullopt;
+}
+
+void ConfigLoader::read_kafka_settings(const ConfigNode& value, KafkaSourceConfig& kafka) {
+  kafka.where = value.where;
+  MapReader map(reader_, value, "a map with brokers and group");
+  auto brokers =
+      map.required("brokers", "a list of host:port, or one text of them separated by commas");
+  auto group = map.required("group", "the consumer group's id");
+  auto auto_commit = map.optional("autoCommit");
+  auto properties = map.optional("properties");
+  map.finish();
+  if (brokers) read_kafka_brokers(*brokers, kafka);
+  if (group) {
+    if (auto id = reader_.text(*group, "a consumer group id")) {
+      if (id->empty()) {
+        reader_.report(*group, "expected a consumer group id, got the empty string");
+      } else {
+        kafka.group = *id;
+      }
+    }
+  }
+  if (auto_commit) {
+    if (auto enabled = reader_.boolean(*auto_commit)) kafka.auto_commit = *enabled;
+  }
+  if (properties) read_kafka_properties(*properties, kafka);
+}
+
+void ConfigLoader::read_kafka_brokers(const ConfigNode& value, KafkaSourceConfig& kafka) {
+  constexpr std::string_view kExpected = "host:port, e.g. localhost:9092";
+  auto add = [&](const ConfigNode& node, std::string_view address) {
+    if (!is_broker_address(address)) {
+      reader_.report(node,
+                     "expected " + std::string(kExpected) + ", got '" + std::string(address) + "'");
+      return;
+    }
+    kafka.brokers.emplace_back(address);
+  };
+  if (value.node.IsSequence()) {
+    auto items = reader_.items(value, "a list of host:port");
+    if (items.empty()) reader_.report(value, "expected at least one broker");
+    for (const auto& item : items) {
+      if (auto address = reader_.text(item, kExpected)) add(item, *address);
+    }
+    return;
+  }
+  auto text = reader_.text(value, "a list of host:port, or one text of them separated by commas");
+  if (!text) return;
+  std::string_view rest = *text;
+  while (true) {
+    std::size_t comma = rest.find(',');
+    std::string_view address = rest.substr(0, comma);
+    while (!address.empty() && address.front() == ' ') address.remove_prefix(1);
+    while (!address.empty() && address.back() == ' ') address.remove_suffix(1);
+    add(value, address);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+void ConfigLoader::read_kafka_properties(const ConfigNode& value, KafkaSourceConfig& kafka) {
+  if (!reader_.expect_map(value,
+                          "a map of librdkafka properties, e.g. {session.timeout.ms: 6000}")) {
+    return;
+  }
+  std::vector<std::pair<std::string, SourceLocation>> seen;
+  for (const auto& pair : value.node) {
+    ConfigNode key{pair.first, value.path, reader_.location(pair.first)};
+    if (!pair.first.IsScalar()) {
+      reader_.report(key, "expected a property name, got " + ConfigReader::describe(pair.first));
+      continue;
+    }
+    const std::string name = pair.first.Scalar();
+    key.path = value.child_path(name);
+    ConfigNode property{pair.second, key.path, reader_.location(pair.second)};
+    if (pair.second.IsNull() || property.where.line == 0) property.where = key.where;
+    auto reserved = std::find_if(kReservedKafkaProperties.begin(), kReservedKafkaProperties.end(),
+                                 [&](const auto& entry) { return entry.first == name; });
+    if (reserved != kReservedKafkaProperties.end()) {
+      reader_.report(key, "property '" + name + "' cannot be set here: " + reserved->second);
+      continue;
+    }
+    auto duplicate = std::find_if(seen.begin(), seen.end(),
+                                  [&](const auto& other) { return other.first == name; });
+    if (duplicate != seen.end()) {
+      reader_.report(key, "duplicate property '" + name + "' (first at " +
+                              where_text(duplicate->second) + ")");
+      continue;
+    }
+    seen.emplace_back(name, key.where);
+    if (!pair.second.IsScalar()) {
+      reader_.report(property, "expected a property value (text, a number or a boolean), got " +
+                                   ConfigReader::describe(pair.second));
+      continue;
+    }
+    kafka.properties.push_back({name, pair.second.Scalar(), key.path, key.where});
   }
 }
 
@@ -1689,7 +2192,15 @@ void ConfigLoader::read_output(const ConfigNode& value) {
   MapReader map(reader_, value, "a map with destinations");
   auto destinations = map.required("destinations", "a list of destinations");
   auto alerts = map.optional("alerts");
+  auto format = map.optional("format");
+  auto compression = map.optional("compression");
+  auto batching = map.optional("batching");
   map.finish();
+  if (format) read_output_format(*format);
+  if (compression) {
+    if (auto chosen = read_compression(*compression)) destination_defaults_.compression = *chosen;
+  }
+  if (batching) read_batching(*batching, destination_defaults_.delivery);
   if (alerts) read_alerts(*alerts);
   if (!destinations) return;
   auto items = reader_.items(*destinations, "a list of destinations");
@@ -1707,11 +2218,13 @@ void ConfigLoader::read_destination(const ConfigNode& item) {
     return;
   }
   if (type_node->node.IsScalar() &&
-      std::find(kPlannedSinkTypes.begin(), kPlannedSinkTypes.end(), type_node->node.Scalar()) !=
-          kPlannedSinkTypes.end()) {
-    reader_.report(*type_node, "destination type '" + type_node->node.Scalar() +
-                                   "' is not supported by this build yet (supported: " +
-                                   names_text(kSinkTypes) + ")");
+      std::find(kNotificationTypes.begin(), kNotificationTypes.end(), type_node->node.Scalar()) !=
+          kNotificationTypes.end()) {
+    const std::string& name = type_node->node.Scalar();
+    reader_.report(*type_node, "'" + name +
+                                   "' is an alert notification channel, not a destination: list "
+                                   "it in output.alerts.notifications and set output.alerts." +
+                                   name);
     map.finish_ignoring_unknown();
     return;
   }
@@ -1720,42 +2233,353 @@ void ConfigLoader::read_destination(const ConfigNode& item) {
     map.finish_ignoring_unknown();
     return;
   }
-  SinkConfig sink;
+  SinkConfig sink = destination_defaults_;
   sink.type = *type;
   sink.where = item.where;
   if (sink.type == SinkType::jsonl) {
     if (auto path = map.required("path", "the file to write")) {
       if (auto resolved = read_path(*path)) sink.path = *resolved;
     }
+    if (auto value = map.optional("compression")) {
+      if (auto chosen = read_compression(*value)) sink.compression = *chosen;
+    }
   }
+  if (sink.type == SinkType::websocket) read_websocket_sink(map, sink.websocket);
+  if (sink.type == SinkType::kafka) read_kafka_sink(map, sink);
+  if (sink.type == SinkType::elasticsearch) read_elasticsearch_sink(map, sink);
   map.finish();
   config_.destinations.push_back(std::move(sink));
+}
+
+void ConfigLoader::read_output_format(const ConfigNode& value) {
+  auto format = reader_.choice(value, "output format", kOutputFormats);
+  if (format == Format::protobuf) {
+    reader_.report(value,
+                   "protobuf output needs a message type for result rows, which this build does "
+                   "not define; use json");
+  }
+}
+
+std::optional<Compression> ConfigLoader::read_compression(const ConfigNode& value) {
+  if (auto enabled = ConfigReader::as_boolean(value.node)) {
+    return *enabled ? Compression::gzip : Compression::none;
+  }
+  return reader_.choice(value, "compression", kCompressions);
+}
+
+void ConfigLoader::read_batching(const ConfigNode& value, DeliveryConfig& delivery) {
+  MapReader batching(reader_, value, "a map with size and timeout");
+  if (!batching.is_map()) return;
+  auto size = batching.optional("size");
+  auto timeout = batching.optional("timeout");
+  batching.finish();
+  if (size) {
+    if (auto records = reader_.integer(*size, 1, 1'000'000))
+      delivery.batch_records = static_cast<std::size_t>(*records);
+  }
+  if (timeout) {
+    if (auto wait = reader_.duration(*timeout, 1'000'000)) delivery.batch_interval_ns = *wait;
+  }
+}
+
+void ConfigLoader::read_websocket_sink(MapReader& map, WebSocketSinkConfig& websocket) {
+  constexpr std::string_view kPathExpected = "the path clients connect to, such as /metrics";
+  if (auto value = map.optional("endpoint")) {
+    if (auto path = reader_.text(*value, kPathExpected)) {
+      if (path->empty() || path->front() != '/' ||
+          path->find_first_of(" ?#") != std::string::npos) {
+        reader_.report(*value, "expected " + std::string(kPathExpected) + ", got " +
+                                   ConfigReader::describe(value->node));
+      } else {
+        websocket.endpoint = *path;
+      }
+    }
+  }
+  if (auto value = map.optional("format")) read_output_format(*value);
+  if (auto value = map.optional("bind")) {
+    if (auto address = reader_.text(*value, "a numeric IPv4 or IPv6 address")) {
+      in6_addr parsed;
+      if (::inet_pton(AF_INET, address->c_str(), &parsed) == 1 ||
+          ::inet_pton(AF_INET6, address->c_str(), &parsed) == 1) {
+        websocket.bind = *address;
+      } else {
+        reader_.report(*value,
+                       "expected a numeric IPv4 or IPv6 address like 127.0.0.1 or ::1, got " +
+                           ConfigReader::describe(value->node));
+      }
+    }
+  }
+  if (auto value = map.optional("port")) {
+    if (auto port = reader_.integer(*value, 0, kMaxPort)) {
+      websocket.port = static_cast<std::uint16_t>(*port);
+    }
+  }
+  if (auto value = map.optional("token")) {
+    if (auto token = reader_.text(*value, "the bearer token clients must send")) {
+      if (token->empty() || token->find_first_of(" \t\r\n") != std::string::npos) {
+        reader_.report(*value, "expected a bearer token without spaces, got " +
+                                   ConfigReader::describe(value->node));
+      } else {
+        websocket.token = *token;
+      }
+    }
+  }
+  if (auto value = map.optional("maxMessageBytes")) {
+    if (auto bytes = reader_.integer(*value, 64, std::int64_t{1} << 30)) {
+      websocket.max_message_bytes = static_cast<std::uint64_t>(*bytes);
+    }
+  }
+  if (auto value = map.optional("clientQueue")) {
+    if (auto count = reader_.integer(*value, 1, 100'000'000)) {
+      websocket.client_queue = static_cast<std::uint64_t>(*count);
+    }
+  }
+  if (auto value = map.optional("messageLines")) {
+    if (auto count = reader_.integer(*value, 1, 1'000'000)) {
+      websocket.message_lines = static_cast<std::uint32_t>(*count);
+    }
+  }
+  if (auto value = map.optional("drainTimeout")) {
+    if (auto wait = reader_.duration(*value)) websocket.drain_timeout_ns = *wait;
+  }
+}
+
+void ConfigLoader::read_kafka_sink(MapReader& map, SinkConfig& sink) {
+  KafkaSinkConfig& kafka = sink.kafka;
+  if (auto value = map.required("topic", "the topic to produce to")) {
+    if (auto name = read_topic(*value)) {
+      if (name->front() == '^') {
+        reader_.report(*value, "expected a topic name; a pattern cannot be produced to");
+      } else {
+        kafka.topic = *name;
+      }
+    }
+  }
+  if (auto value = map.optional("format")) read_output_format(*value);
+  if (auto settings = map.required("config", "a map with brokers")) {
+    kafka.where = settings->where;
+    MapReader settings_map(reader_, *settings, "a map with brokers and properties");
+    auto brokers = settings_map.required(
+        "brokers", "a list of host:port, or one text of them separated by commas");
+    auto properties = settings_map.optional("properties");
+    settings_map.finish();
+    // The source's readers check brokers and properties the same way for both directions.
+    KafkaSourceConfig read;
+    if (brokers) read_kafka_brokers(*brokers, read);
+    if (properties) read_kafka_properties(*properties, read);
+    kafka.brokers = std::move(read.brokers);
+    for (auto& property : read.properties) {
+      if (property.key == "enable.idempotence") {
+        reader_.report(property.where, property.path +
+                                           ": property 'enable.idempotence' cannot be set here: "
+                                           "ldh produces idempotently, so that its retries add "
+                                           "no duplicates");
+        continue;
+      }
+      kafka.properties.push_back(std::move(property));
+    }
+  }
+  for (const auto& window : config_.windows) {
+    kafka.key_fields.emplace_back(window.name, window.group_by);
+  }
+  read_delivery(map, sink.delivery);
+}
+
+void ConfigLoader::read_elasticsearch_sink(MapReader& map, SinkConfig& sink) {
+  ElasticsearchConfig& elasticsearch = sink.elasticsearch;
+  if (auto value = map.optional("url")) {
+    if (auto url = read_url(*value, {"http", "https"})) elasticsearch.url = *url;
+  }
+  if (auto value = map.optional("index")) {
+    if (auto name = reader_.text(*value, "an index name")) {
+      // Elasticsearch's own rules for index names, checked here rather than item by item.
+      const bool valid =
+          !name->empty() && name->size() <= 255 && *name != "." && *name != ".." &&
+          std::string_view("-_+").find(name->front()) == std::string_view::npos &&
+          std::none_of(name->begin(), name->end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') ||
+                   std::string_view("\\/*?\"<>| ,#:").find(c) != std::string_view::npos;
+          });
+      if (valid) {
+        elasticsearch.index = *name;
+      } else {
+        reader_.report(*value,
+                       "expected an Elasticsearch index name (lowercase, without spaces or "
+                       "\\/*?\"<>|,#:, not starting with -, _ or +), got " +
+                           ConfigReader::describe(value->node));
+      }
+    }
+  }
+  auto username = map.optional("username");
+  auto password = map.optional("password");
+  auto api_key = map.optional("apiKey");
+  if (username) {
+    if (auto text = reader_.text(*username, "a user name")) elasticsearch.username = *text;
+  }
+  if (password) {
+    if (auto text = reader_.text(*password, "a password")) elasticsearch.password = *text;
+    if (!username) reader_.report(*password, "a password needs a username");
+  }
+  if (api_key) {
+    if (auto text = reader_.text(*api_key, "an API key (the base64 id:key Elasticsearch gives)")) {
+      elasticsearch.api_key = *text;
+    }
+    if (username) reader_.report(*api_key, "give either username and password or apiKey");
+  }
+  if (auto value = map.optional("timeout")) {
+    if (auto wait = reader_.duration(*value, 1'000'000)) elasticsearch.timeout_ns = *wait;
+  }
+  if (auto value = map.optional("connectTimeout")) {
+    if (auto wait = reader_.duration(*value, 1'000'000)) elasticsearch.connect_timeout_ns = *wait;
+  }
+  if (auto value = map.optional("tls")) read_tls(*value, elasticsearch.tls);
+  if (auto value = map.optional("format")) read_output_format(*value);
+  for (const auto& window : config_.windows) {
+    elasticsearch.key_fields.emplace_back(window.name, window.group_by);
+  }
+  read_delivery(map, sink.delivery);
+}
+
+void ConfigLoader::read_tls(const ConfigNode& value, TlsConfig& tls) {
+  MapReader map(reader_, value, "a map with verify and caFile");
+  if (!map.is_map()) return;
+  auto verify = map.optional("verify");
+  auto ca_file = map.optional("caFile");
+  map.finish();
+  if (verify) {
+    if (auto flag = reader_.boolean(*verify)) tls.verify_peer = *flag;
+  }
+  if (ca_file) {
+    if (auto path = read_path(*ca_file)) tls.ca_file = *path;
+  }
+}
+
+std::optional<std::string> ConfigLoader::read_url(const ConfigNode& value,
+                                                  const std::vector<std::string>& schemes) {
+  std::string expected = "a URL starting with ";
+  for (std::size_t i = 0; i < schemes.size(); ++i) {
+    expected += (i == 0 ? "" : i + 1 == schemes.size() ? " or " : ", ") + schemes[i] + "://";
+  }
+  auto text = reader_.text(value, expected);
+  if (!text) return std::nullopt;
+  const std::size_t separator = text->find("://");
+  const bool known =
+      separator != std::string::npos &&
+      std::find(schemes.begin(), schemes.end(), text->substr(0, separator)) != schemes.end();
+  if (!known || text->size() == separator + 3 || text->at(separator + 3) == '/' ||
+      text->find_first_of(" \t\r\n") != std::string::npos) {
+    reader_.report(
+        value, "expected " + expected + " and a host, got " + ConfigReader::describe(value.node));
+    return std::nullopt;
+  }
+  while (text->back() == '/') text->pop_back();
+  return text;
+}
+
+void ConfigLoader::read_delivery(MapReader& map, DeliveryConfig& delivery) {
+  if (auto value = map.optional("batch")) {
+    MapReader batch(reader_, *value, "a map with size and interval");
+    if (batch.is_map()) {
+      auto size = batch.optional("size");
+      auto interval = batch.optional("interval");
+      batch.finish();
+      if (size) {
+        if (auto records = reader_.integer(*size, 1, 1'000'000))
+          delivery.batch_records = static_cast<std::size_t>(*records);
+      }
+      if (interval) {
+        if (auto wait = reader_.duration(*interval, 1'000'000)) delivery.batch_interval_ns = *wait;
+      }
+    }
+  }
+  if (auto value = map.optional("queue")) {
+    MapReader queue(reader_, *value, "a map with records and bytes");
+    if (queue.is_map()) {
+      auto records = queue.optional("records");
+      auto bytes = queue.optional("bytes");
+      queue.finish();
+      if (records) {
+        if (auto count = reader_.integer(*records, 1))
+          delivery.queue_records = static_cast<std::uint64_t>(*count);
+      }
+      if (bytes) {
+        if (auto count = reader_.integer(*bytes, 1))
+          delivery.queue_bytes = static_cast<std::uint64_t>(*count);
+      }
+    }
+  }
+  if (auto value = map.optional("overflow")) {
+    static const Names<bool> kDeliveryOverflow = {{"deadLetter", false}, {"block", true}};
+    if (auto block = reader_.choice(*value, "overflow policy", kDeliveryOverflow))
+      delivery.block_on_overflow = *block;
+  }
+  if (auto value = map.optional("retry")) {
+    MapReader retry(reader_, *value, "a map with maxAttempts, initialDelay, maxDelay, jitter");
+    if (retry.is_map()) {
+      auto attempts = retry.optional("maxAttempts");
+      auto initial = retry.optional("initialDelay");
+      auto maximum = retry.optional("maxDelay");
+      auto jitter = retry.optional("jitter");
+      retry.finish();
+      if (attempts) {
+        if (auto count = reader_.integer(*attempts, 1, 1'000'000))
+          delivery.max_attempts = static_cast<std::uint32_t>(*count);
+      }
+      if (initial) {
+        if (auto wait = reader_.duration(*initial, 1'000'000)) delivery.initial_backoff_ns = *wait;
+      }
+      if (maximum) {
+        if (auto wait = reader_.duration(*maximum, 1'000'000)) delivery.max_backoff_ns = *wait;
+      }
+      if (jitter) {
+        if (auto share = reader_.number(*jitter, 0, 1)) delivery.jitter = *share;
+      }
+      if (maximum && delivery.max_backoff_ns < delivery.initial_backoff_ns) {
+        reader_.report(*maximum, "expected at least initialDelay");
+      }
+    }
+  }
+  if (auto value = map.optional("drainTimeout")) {
+    if (auto wait = reader_.duration(*value)) delivery.drain_timeout_ns = *wait;
+  }
+  if (auto value = map.optional("deadLetter")) {
+    if (auto path = read_path(*value)) delivery.dead_letter_path = *path;
+  }
 }
 
 void ConfigLoader::read_alerts(const ConfigNode& value) {
   MapReader map(reader_, value, "a map with conditions");
   auto conditions = map.required("conditions", "a list of {metric, operator, value, window}");
   auto path = map.optional("path");
-  // Names the channels the file asks for, so the message says what is missing.
-  std::string channels;
-  for (const auto& pair : map.is_map() ? value.node : YAML::Node()) {
-    if (!pair.first.IsScalar() || pair.first.Scalar() != "notifications") continue;
-    const YAML::Node& given = pair.second;
-    std::vector<std::string> names;
-    if (given.IsScalar()) names.push_back(given.Scalar());
-    if (given.IsSequence()) {
-      for (const auto& channel : given) {
-        if (channel.IsScalar()) names.push_back(channel.Scalar());
-      }
-    }
-    if (!names.empty()) channels = " (" + join_names(names) + ")";
-  }
-  map.not_supported("notifications", "alert notifications" + channels +
-                                         " are not supported by this build yet; alert records "
-                                         "go to output.alerts.path or the destinations");
+  auto notifications = map.optional("notifications");
+  auto cooldown = map.optional("cooldown");
+  auto webhook = map.optional("webhook");
+  auto email = map.optional("email");
   map.finish();
   if (path) {
     if (auto resolved = read_path(*path)) config_.alerts.path = *resolved;
+  }
+  if (notifications) read_notifications(*notifications);
+  if (cooldown) {
+    if (auto wait = reader_.duration(*cooldown)) config_.alerts.cooldown_ns = *wait;
+  }
+  if (webhook) read_webhook(*webhook);
+  if (email) read_email(*email);
+  // Each listed channel needs its settings, and settings of an unlisted channel would be unused.
+  const auto& listed = config_.alerts.notifications;
+  for (const auto& [name, channel] : kNotificationChannels) {
+    const auto& settings = channel == NotificationChannel::webhook ? webhook : email;
+    const bool named = std::find(listed.begin(), listed.end(), channel) != listed.end();
+    if (named && !settings) {
+      map.report_missing(name, channel == NotificationChannel::webhook
+                                   ? "a map with url, where webhook notifications go"
+                                   : "a map with smtp, from and to, where alert mails go");
+    }
+    if (!named && settings && map.is_map()) {
+      reader_.report(*settings, "notifications does not list " + name +
+                                    ", so these settings would be unused; add it to "
+                                    "output.alerts.notifications");
+    }
   }
   if (!conditions) return;
   auto items = reader_.items(*conditions, "a list of conditions");
@@ -1768,6 +2592,127 @@ void ConfigLoader::read_alerts(const ConfigNode& value) {
     windows_complete_ = false;  // nothing to match the conditions against
   }
   for (const auto& item : items) read_alert_condition(item);
+}
+
+void ConfigLoader::read_notifications(const ConfigNode& value) {
+  std::vector<ConfigNode> items;
+  if (value.node.IsScalar()) {
+    items.push_back(value);
+  } else {
+    items = reader_.items(value, "a list of channels: email, webhook");
+  }
+  auto& channels = config_.alerts.notifications;
+  for (const auto& item : items) {
+    auto channel = reader_.choice(item, "notification channel", kNotificationChannels);
+    if (!channel) continue;
+    if (std::find(channels.begin(), channels.end(), *channel) != channels.end()) {
+      reader_.report(item, "channel listed twice");
+      continue;
+    }
+    channels.push_back(*channel);
+  }
+}
+
+void ConfigLoader::read_webhook(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map with url");
+  if (!map.is_map()) return;
+  WebhookConfig& webhook = config_.alerts.webhook;
+  if (auto url = map.required("url", "the http:// or https:// URL alerts are POSTed to")) {
+    if (auto text = read_url(*url, {"http", "https"})) webhook.url = *text;
+  }
+  if (auto headers = map.optional("headers")) {
+    MapReader header_map(reader_, *headers, "a map of header names to values");
+    for (const auto& pair : header_map.is_map() ? headers->node : YAML::Node()) {
+      if (!pair.first.IsScalar()) continue;  // reported by the MapReader
+      const std::string name = pair.first.Scalar();
+      auto header = header_map.optional(name);
+      const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+      });
+      if (!token) {
+        reader_.report(*header, "expected a header name (letters, digits, -), got '" + name + "'");
+        continue;
+      }
+      auto text = reader_.text(*header, "the header's value");
+      if (!text) continue;
+      if (text->find_first_of("\r\n") != std::string::npos) {
+        reader_.report(*header, "expected a header value on one line");
+        continue;
+      }
+      webhook.headers.emplace_back(name, *text);
+    }
+    header_map.finish();
+  }
+  if (auto timeout = map.optional("timeout")) {
+    if (auto wait = reader_.duration(*timeout, 1'000'000)) webhook.timeout_ns = *wait;
+  }
+  if (auto tls = map.optional("tls")) read_tls(*tls, webhook.tls);
+  webhook.delivery.dead_letter_path = "alert-webhook-dead-letter.jsonl";
+  map.not_supported("batch", "webhook notifications send one alert per request");
+  read_delivery(map, webhook.delivery);
+  webhook.delivery.batch_records = 1;
+  map.finish();
+}
+
+void ConfigLoader::read_email(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map with to");
+  if (!map.is_map()) return;
+  EmailConfig& email = config_.alerts.email;
+  if (auto smtp = map.optional("smtp")) {
+    if (auto url = read_url(*smtp, {"smtp", "smtps"})) email.smtp = *url;
+  }
+  // An address without the characters that would break the SMTP envelope or the headers.
+  const auto read_address = [&](const ConfigNode& node) -> std::optional<std::string> {
+    auto text = reader_.text(node, "a mail address such as alerts@example.com");
+    if (!text) return std::nullopt;
+    const std::size_t at = text->find('@');
+    if (at == std::string::npos || at == 0 || at + 1 == text->size() ||
+        text->find_first_of(" \t\r\n<>,;\"") != std::string::npos) {
+      reader_.report(node, "expected a mail address such as alerts@example.com, got " +
+                               ConfigReader::describe(node.node));
+      return std::nullopt;
+    }
+    return text;
+  };
+  if (auto from = map.optional("from")) {
+    if (auto address = read_address(*from)) email.from = *address;
+  }
+  if (auto to = map.required("to", "the addresses alerts are mailed to")) {
+    std::vector<ConfigNode> items;
+    if (to->node.IsScalar()) {
+      items.push_back(*to);
+    } else {
+      items = reader_.items(*to, "a list of mail addresses");
+      if (to->node.IsSequence() && items.empty()) {
+        reader_.report(*to, "expected at least one address");
+      }
+    }
+    for (const auto& item : items) {
+      if (auto address = read_address(item)) email.to.push_back(*address);
+    }
+  }
+  if (auto start_tls = map.optional("startTls")) {
+    if (auto flag = reader_.boolean(*start_tls)) email.start_tls = *flag;
+  }
+  auto username = map.optional("username");
+  auto password = map.optional("password");
+  if (username) {
+    if (auto text = reader_.text(*username, "a user name")) email.username = *text;
+  }
+  if (password) {
+    if (auto text = reader_.text(*password, "a password")) email.password = *text;
+    if (!username) reader_.report(*password, "a password needs a username");
+  }
+  if (auto timeout = map.optional("timeout")) {
+    if (auto wait = reader_.duration(*timeout, 1'000'000)) email.timeout_ns = *wait;
+  }
+  if (auto tls = map.optional("tls")) read_tls(*tls, email.tls);
+  email.delivery.dead_letter_path = "alert-email-dead-letter.jsonl";
+  map.not_supported("batch", "email notifications send one alert per mail");
+  read_delivery(map, email.delivery);
+  email.delivery.batch_records = 1;
+  map.finish();
 }
 
 void ConfigLoader::read_alert_condition(const ConfigNode& item) {
@@ -2015,6 +2960,70 @@ Config parse_config(const std::string& text, const std::string& path) {
                             std::pair(b.where.line, b.where.column);
                    });
   throw ConfigError(std::move(diagnostics));
+}
+
+std::optional<WebSocketEndpoint> parse_websocket_endpoint(const std::string& text,
+                                                          std::string& error) {
+  WebSocketEndpoint endpoint;
+  std::string_view rest = text;
+  if (rest.starts_with("ws://")) {
+    rest.remove_prefix(5);
+  } else if (rest.starts_with("wss://")) {
+    endpoint.secure = true;
+    rest.remove_prefix(6);
+  } else {
+    error = "expected a ws:// or wss:// URL";
+    return std::nullopt;
+  }
+  const std::size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  endpoint.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (authority.empty()) {
+    error = "the URL has no host";
+    return std::nullopt;
+  }
+  std::string_view port;
+  if (authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      error = "an IPv6 host misses its ']'";
+      return std::nullopt;
+    }
+    endpoint.host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') {
+        error = "expected ':' and a port after the IPv6 host";
+        return std::nullopt;
+      }
+      port = authority.substr(close + 2);
+    }
+  } else {
+    const std::size_t colon = authority.rfind(':');
+    endpoint.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (endpoint.host.empty()) {
+    error = "the URL has no host";
+    return std::nullopt;
+  }
+  if (port.empty()) {
+    endpoint.port = endpoint.secure ? "443" : "80";
+  } else {
+    unsigned value = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9' || value > 65535) {
+        error = "the port is not a number from 1 to 65535";
+        return std::nullopt;
+      }
+      value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value == 0 || value > 65535) {
+      error = "the port is not a number from 1 to 65535";
+      return std::nullopt;
+    }
+    endpoint.port = std::string(port);
+  }
+  return endpoint;
 }
 
 Config load_config(const std::string& path) {

@@ -26,6 +26,9 @@ class Filter final : public Operator {
   Filter(std::string name, std::vector<CompiledFilterRule> rules, FilterCombine combine,
          std::uint8_t reject_code);
   void apply(EventBatch& batch) const override;
+  const std::vector<CompiledFilterRule>& rules() const { return rules_; }
+  FilterCombine combine() const { return combine_; }
+  std::uint8_t reject_code() const { return reject_code_; }
 
  private:
   std::vector<CompiledFilterRule> rules_;

@@ -28,6 +28,7 @@ class Transform final : public Operator {
  public:
   Transform(std::string name, std::vector<CompiledTransform> operations, StringDictionary& strings);
   void apply(EventBatch& batch) const override;
+  const std::vector<CompiledTransform>& operations() const { return operations_; }
 
  private:
   void apply_one(const CompiledTransform& operation, EventBatch& batch) const;

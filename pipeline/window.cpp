@@ -469,6 +469,17 @@ void WindowEngine::finish(WindowOutput& out) {
   advance(kNone, out);
 }
 
+void WindowEngine::poll(WindowOutput& out) {
+  const std::int64_t mark = pipeline_watermark();
+  if (mark > watermark_) advance(mark, out);
+}
+
+std::int64_t WindowEngine::pending_from() const {
+  std::int64_t from = kNone;
+  for (const auto& shard : shards_) from = std::min(from, shard->pending_from(watermark_));
+  return from;
+}
+
 void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
   watermark_ = watermark;
   if (shards_.size() == 1) {

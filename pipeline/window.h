@@ -87,6 +87,13 @@ class WindowEngine {
   void end_source(std::uint32_t source_index, WindowOutput& out);
   /// Emits every remaining window (end of input).
   void finish(WindowOutput& out);
+  /// Re-reads the clock for idle sources and emits what became due; live pipelines call it
+  /// while no rows arrive, so a quiet feed still closes its windows.
+  void poll(WindowOutput& out);
+  /// Returns the earliest event time that windows not yet emitted may still hold (kNone-like
+  /// INT64_MAX when none): every added event before it is in results already, so a source may
+  /// commit past it. Walks the pending sessions.
+  std::int64_t pending_from() const;
 
   const WindowCounters& counters() const { return counters_; }
   /// Counts live (key, pane) or (key, session) states, and the bytes the engine holds for them

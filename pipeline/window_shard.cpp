@@ -195,6 +195,32 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
   }
 }
 
+std::int64_t WindowShard::pending_from(std::int64_t watermark) const {
+  std::int64_t from = kNone;
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    const SpecState& state = *states_[s];
+    if (specs_[s]->is_session()) {
+      for (const auto& [end, key] : state.session_due) {
+        auto found = state.sessions.find(key);
+        if (found == state.sessions.end()) continue;
+        for (const Session& session : found->second) {
+          if (session.pending) from = std::min(from, session.start);
+        }
+      }
+      continue;
+    }
+    // Panes come by start, and a later pane's windows end later: the first pane with a window
+    // still open is the earliest.
+    for (const auto& [start, pane] : state.panes) {
+      if (pane->last_end > watermark) {
+        from = std::min(from, start);
+        break;
+      }
+    }
+  }
+  return from;
+}
+
 void WindowShard::late_row(const WindowSpec& spec, const WindowRows& rows, std::size_t row) {
   ++counters_.late_dropped;
   LateRow& late = late_rows_.emplace_back();

@@ -10,6 +10,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev
   clang libclang-rt-14-dev
   python3
+  # Network sources and sinks (issues 5 and 6), and the real peers their tests run against.
+  libdpdk-dev libpcap-dev librdkafka-dev libboost-dev libssl-dev
+  libcurl4-openssl-dev libzstd-dev zlib1g-dev
+  kcat iproute2 python3-websockets python3-scapy python3-aiosmtpd
 )
 
 missing=()

@@ -1,0 +1,185 @@
+// Device pipeline throughput on one worker: pinned host-to-device copies (the PCIe ceiling), then
+// the sensor pipeline of examples/sensors.yaml (decode, validation filter, heat index and dew
+// point) from binary frames in host memory to result batches back in host memory. Inputs are
+// larger than the GPU's L2. Times come from CUDA events; skipped without a device.
+
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if LDH_HAVE_CUDA
+#include <cuda_runtime.h>
+
+#include "host/default_config.h"
+#include "host/device_runtime.h"
+#include "ingest/encoder.h"
+#include "ingest/generator.h"
+#include "kernels/device.h"
+#include "pipeline/config.h"
+#include "pipeline/memory.h"
+#endif
+
+namespace ldh {
+namespace {
+
+#if LDH_HAVE_CUDA
+
+/// Skips the benchmark (returns false) unless a device answers and a CUDA call succeeds.
+bool check(benchmark::State& state, cudaError_t status) {
+  if (status == cudaSuccess) return true;
+  state.SkipWithError(cudaGetErrorString(status));
+  return false;
+}
+
+bool device_ready(benchmark::State& state) {
+  std::string why;
+  if (device::list_devices(why).empty()) {
+    state.SkipWithError(("no usable CUDA device: " + why).c_str());
+    return false;
+  }
+  return check(state, cudaSetDevice(0));
+}
+
+/// Times `work` between two CUDA events on the default stream; `work` returns once its device
+/// work is complete, so the span covers host staging, copies and kernels.
+template <typename Work>
+bool time_with_events(benchmark::State& state, Work work) {
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  if (!check(state, cudaEventCreate(&start)) || !check(state, cudaEventCreate(&stop))) return false;
+  bool ok = check(state, cudaEventRecord(start)) && work() && check(state, cudaEventRecord(stop)) &&
+            check(state, cudaEventSynchronize(stop));
+  float milliseconds = 0;
+  ok = ok && check(state, cudaEventElapsedTime(&milliseconds, start, stop));
+  if (ok) state.SetIterationTime(milliseconds / 1e3);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return ok;
+}
+
+/// Pinned host-to-device bandwidth: the ceiling of any pipeline fed from host memory.
+void BM_PinnedHostToDevice(benchmark::State& state) {
+  if (!device_ready(state)) return;
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  void* host = nullptr;
+  void* device = nullptr;
+  cudaStream_t stream = nullptr;
+  if (!check(state, cudaHostAlloc(&host, bytes, cudaHostAllocDefault)) ||
+      !check(state, cudaMalloc(&device, bytes)) ||
+      !check(state, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking))) {
+    return;
+  }
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  for (auto _ : state) {
+    float milliseconds = 0;
+    if (!check(state, cudaEventRecord(start, stream)) ||
+        !check(state, cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream)) ||
+        !check(state, cudaEventRecord(stop, stream)) || !check(state, cudaEventSynchronize(stop)) ||
+        !check(state, cudaEventElapsedTime(&milliseconds, start, stop))) {
+      break;
+    }
+    state.SetIterationTime(milliseconds / 1e3);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  state.counters["H2D_GB/s"] = benchmark::Counter(static_cast<double>(bytes) * 1e-9,
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaStreamDestroy(stream);
+  cudaFree(device);
+  cudaFreeHost(host);
+}
+BENCHMARK(BM_PinnedHostToDevice)
+    ->Arg(64 << 20)
+    ->Arg(256 << 20)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
+
+/// The sensor pipeline's stateless stages on the device, 4 M events (192 MB of frames) per
+/// iteration, cut into 64 Ki-record chunks as sources cut them; range(0) = records per batch.
+void BM_SensorPipelineOnDevice(benchmark::State& state) {
+  if (!device_ready(state)) return;
+  const Config config = parse_config(kDefaultConfigText, kDefaultConfigName);
+  constexpr std::uint64_t kEvents = 4'000'000;
+  constexpr std::size_t kChunkRecords = 65536;
+  GeneratorConfig generator;
+  generator.events = kEvents;
+  generator.sensors = 10'000;
+  generator.seed = 7;
+  SensorGenerator events(generator, config.format.schema);
+  auto encoder = make_encoder(Format::binary, config.format.schema, generator.frame_records);
+  std::string input;
+  events.generate(*encoder, kEvents, input);
+  encoder->flush(input);
+
+  StringDictionary strings;
+  Plan plan(config, strings);
+  const DeviceStagePlan stages = plan_device_stages(plan);
+  const auto capacity = static_cast<std::size_t>(state.range(0));
+  std::unique_ptr<DeviceChunkRunner> runner;
+  try {
+    runner = make_device_chunk_runner(plan, stages.stages, true, strings, 0, capacity, false);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+    return;
+  }
+  EventBatch batch(plan.slots(), capacity, page_aligned_memory());
+  auto framer = make_decoder(Format::binary, plan.schema());
+  const auto bytes = std::as_bytes(std::span(input.data(), input.size()));
+  std::vector<std::pair<std::size_t, std::size_t>> chunks;
+  for (std::size_t at = 0; at < bytes.size();) {
+    const std::size_t length = framer->frame(bytes.subspan(at), kChunkRecords, true);
+    chunks.emplace_back(at, length);
+    at += length;
+  }
+  std::vector<DeadLetter> letters;
+  std::uint64_t emitted = 0;
+  for (auto _ : state) {
+    const bool ok = time_with_events(state, [&] {
+      for (const auto& [offset, length] : chunks) {
+        letters.clear();
+        runner->run(bytes.subspan(offset, length), offset, 0, batch, letters,
+                    [&](EventBatch& rows, std::uint64_t) { emitted += rows.size(); });
+      }
+      return true;
+    });
+    if (!ok) break;
+  }
+  benchmark::DoNotOptimize(emitted);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * input.size()));
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(kEvents),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SensorPipelineOnDevice)
+    ->Arg(65536)
+    ->Arg(16384)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Repetitions(5)
+    ->ReportAggregatesOnly(true);
+
+#else
+
+void BM_DevicePipelineNeedsCuda(benchmark::State& state) {
+  state.SkipWithError("this build has no CUDA backend");
+  for (auto _ : state) {
+  }
+}
+BENCHMARK(BM_DevicePipelineNeedsCuda);
+
+#endif
+
+}  // namespace
+}  // namespace ldh
+
+BENCHMARK_MAIN();
