@@ -55,6 +55,9 @@ struct ChunkResult {
   std::uint64_t bytes = 0;
   bool dropped = false;
   std::uint64_t ack_token = 0;
+  /// The chunk's stream (a Kafka partition + 1), and whether it ends that stream.
+  std::uint32_t stream = 0;
+  bool stream_ends = false;
 };
 
 /// The write-order key of a chunk: (index, source) for replayable sources, (arrival, 0) else.
@@ -131,6 +134,8 @@ class Worker {
     result.records = work.chunk.records;
     result.bytes = work.chunk.bytes.size();
     result.ack_token = work.chunk.ack_token;
+    result.stream = work.chunk.stream;
+    result.stream_ends = work.chunk.stream_ends;
     if (work.end_of_source) return;
     Format format = source_formats_[work.chunk.source_index];
     result.rejects.resize(plan_.reject_targets().size());
@@ -174,7 +179,9 @@ class Worker {
     result.rows += rows;
     result.rows_out += batch.live_count();
     if (windows_ != nullptr) {
-      windows_->extract(batch, result.window_rows.emplace_back());
+      WindowRows& window_rows = result.window_rows.emplace_back();
+      windows_->extract(batch, window_rows);
+      window_rows.stream = result.stream;
     } else if (!options_.discard_output) {
       output_writer_.append_rows(batch, kLive, result.output);
     }
@@ -363,7 +370,10 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
           std::unique_lock lock(state.mutex);
           SourceBudget& budget = state.budgets[source_index];
           budget.counters().time_throttled += throttled;
-          SourceBudget::Decision decision = budget.decide(events, bytes);
+          // An empty chunk (one that only ends a stream) costs nothing and is never shed.
+          SourceBudget::Decision decision = events == 0 && bytes == 0
+                                                ? SourceBudget::Decision::admit
+                                                : budget.decide(events, bytes);
           if (decision == SourceBudget::Decision::wait) {
             // Backpressure: the source stops receiving (Kafka pauses its partitions; UDP and
             // DPDK leave packets to the kernel or NIC, which count what they drop).
@@ -575,6 +585,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       if (windows_) {
         write_windows([&] {
           for (const auto& rows : result.window_rows) windows_->add(rows, window_output);
+          if (result.stream_ends) {
+            windows_->end_stream(result.source_index, result.stream, window_output);
+          }
           if (result.end_of_source) windows_->end_source(result.source_index, window_output);
         });
       }

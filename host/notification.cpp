@@ -391,7 +391,28 @@ void AlertNotifier::notify(std::string_view record) {
           continue;
         }
       }
-      const std::string_view raw = trimmed(field.value().raw_json_token());
+      // Objects and arrays (records other code writes) are kept whole, scalars as written.
+      ondemand::json_type type;
+      std::string_view raw;
+      if (field.value().type().get(type)) {
+        parsed = false;
+        break;
+      }
+      if (type == ondemand::json_type::object) {
+        ondemand::object inner;
+        if (field.value().get_object().get(inner) || inner.raw_json().get(raw)) {
+          parsed = false;
+          break;
+        }
+      } else if (type == ondemand::json_type::array) {
+        ondemand::array inner;
+        if (field.value().get_array().get(inner) || inner.raw_json().get(raw)) {
+          parsed = false;
+          break;
+        }
+      } else {
+        raw = trimmed(field.value().raw_json_token());
+      }
       if (name == "value") {
         value = raw;
       } else if (name == "revision") {
@@ -463,8 +484,12 @@ void AlertNotifier::notify(std::string_view record) {
 }
 
 void AlertNotifier::forget_old() {
+  const std::int64_t remembered =
+      cooldown_ns_ > std::numeric_limits<std::int64_t>::max() - kForgetAfterNs
+          ? std::numeric_limits<std::int64_t>::max()
+          : cooldown_ns_ + kForgetAfterNs;
   std::erase_if(recent_, [&](const auto& entry) {
-    return !within(entry.second.notified_time, newest_time_, cooldown_ns_ + kForgetAfterNs);
+    return !within(entry.second.notified_time, newest_time_, remembered);
   });
 }
 

@@ -27,6 +27,12 @@ struct RawChunk {
   std::uint64_t records = 0;
   /// Handed back to Source::acknowledge once everything derived from the chunk was emitted.
   std::uint64_t ack_token = 0;
+  /// A part of the source with its own event-time order (a Kafka partition + 1), whose
+  /// watermark windows track on its own; 0: the source as a whole.
+  std::uint32_t stream = 0;
+  /// Marks the end of `stream` (a revoked partition; the chunk may hold no bytes): it stops
+  /// holding the watermark back.
+  bool stream_ends = false;
 };
 
 /// One named counter of a source (kernel drops, reconnects, ...), for the run summary.

@@ -11,6 +11,7 @@
 #include "pipeline/batch.h"
 #include "pipeline/config.h"
 #include "pipeline/expression_program.h"
+#include "pipeline/filter_set.h"
 #include "pipeline/host_device.h"
 
 namespace ldh {
@@ -72,29 +73,6 @@ LDH_HOST_DEVICE LDH_FORCE_INLINE double column_number(const ColumnView& column, 
       return timestamp_milliseconds(static_cast<const std::int64_t*>(column.data)[row]);
   }
   return 0;
-}
-
-/// Tells whether the sorted `set` holds `value`, with the CPU filter's algorithm: equality
-/// scans up to 8 members, else libstdc++'s binary_search (lower_bound, then !(value < member)),
-/// so even a NaN gets the CPU's answer.
-LDH_HOST_DEVICE inline bool set_contains(const double* set, std::uint32_t size, double value) {
-  if (size <= 8) {
-    bool found = false;
-    for (std::uint32_t i = 0; i < size; ++i) found |= set[i] == value;
-    return found;
-  }
-  std::uint32_t first = 0;
-  std::uint32_t length = size;
-  while (length > 0) {
-    const std::uint32_t half = length >> 1;
-    if (set[first + half] < value) {
-      first += half + 1;
-      length -= half + 1;
-    } else {
-      length = half;
-    }
-  }
-  return first < size && !(value < set[first]);
 }
 
 /// Tells whether row `row` passes one rule.

@@ -2248,6 +2248,15 @@ void ConfigLoader::read_destination(const ConfigNode& item) {
   if (sink.type == SinkType::kafka) read_kafka_sink(map, sink);
   if (sink.type == SinkType::elasticsearch) read_elasticsearch_sink(map, sink);
   map.finish();
+  if (sink.delivery.dead_letter_path.empty()) {
+    // Each network destination gets its own file: elasticsearch-dead-letter.jsonl, then
+    // elasticsearch-1-dead-letter.jsonl for a second one of the type.
+    std::size_t same_type = 0;
+    for (const auto& other : config_.destinations) same_type += other.type == sink.type;
+    const std::string type_name = type_node->node.Scalar();
+    sink.delivery.dead_letter_path =
+        type_name + (same_type == 0 ? "" : "-" + std::to_string(same_type)) + "-dead-letter.jsonl";
+  }
   config_.destinations.push_back(std::move(sink));
 }
 

@@ -266,7 +266,8 @@ struct DeliveryConfig {
   std::size_t batch_records = 1000;
   std::int64_t batch_interval_ns = 1'000'000'000;  // a partial batch goes after this
   std::int64_t drain_timeout_ns = 30'000'000'000;  // at the end of a run
-  std::string dead_letter_path = "delivery-dead-letter.jsonl";
+  /// Where what finally fails goes; empty: `<type>-dead-letter.jsonl` in the current folder.
+  std::string dead_letter_path;
 };
 
 /// How a file destination compresses what it writes (`compression`); see docs/outputs.md.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pipeline/filter_set.h"
+
 namespace ldh {
 
 namespace {
@@ -52,12 +54,7 @@ void evaluate_column(const ColumnView& column, std::size_t rows, std::uint8_t* r
 }
 
 bool contains(const std::vector<double>& set, double value) {
-  if (set.size() <= 8) {
-    bool found = false;
-    for (double member : set) found |= member == value;
-    return found;
-  }
-  return std::binary_search(set.begin(), set.end(), value);
+  return set_contains(set.data(), static_cast<std::uint32_t>(set.size()), value);
 }
 
 void evaluate_rule(const CompiledFilterRule& rule, EventBatch& batch, std::uint8_t* result,

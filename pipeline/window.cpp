@@ -355,10 +355,25 @@ std::int64_t WindowEngine::due_bound(std::int64_t t) {
   return bound;
 }
 
+std::size_t WindowEngine::slot(std::uint32_t source_index, std::uint32_t stream) {
+  if (stream == 0) return source_index;
+  auto [entry, made] = stream_slots_.try_emplace({source_index, stream}, source_max_.size());
+  if (made) {
+    source_max_.push_back(kMinTime);
+    source_seen_.push_back(false);
+    source_ended_.push_back(false);
+    source_last_wall_.push_back(wall_clock_ns());
+    source_ended_[source_index] = true;
+  } else if (source_ended_[entry->second]) {
+    source_ended_[entry->second] = false;
+  }
+  return entry->second;
+}
+
 void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
   const std::size_t count = rows.size();
   if (count == 0) return;
-  const std::size_t source = rows.source_index;
+  const std::size_t source = slot(rows.source_index, rows.stream);
   source_last_wall_[source] = wall_clock_ns();
   counters_.events += count;
   for (std::size_t s = 0; s < shapes_.size(); ++s) {
@@ -459,8 +474,19 @@ void WindowEngine::collect_counters() {
   }
 }
 
+void WindowEngine::end_stream(std::uint32_t source_index, std::uint32_t stream, WindowOutput& out) {
+  auto found = stream_slots_.find({source_index, stream});
+  if (found == stream_slots_.end()) return;
+  source_ended_[found->second] = true;
+  std::int64_t mark = pipeline_watermark();
+  if (mark > watermark_) advance(mark, out);
+}
+
 void WindowEngine::end_source(std::uint32_t source_index, WindowOutput& out) {
   source_ended_[source_index] = true;
+  for (const auto& [key, index] : stream_slots_) {
+    if (key.first == source_index) source_ended_[index] = true;
+  }
   std::int64_t mark = pipeline_watermark();
   if (mark > watermark_) advance(mark, out);
 }

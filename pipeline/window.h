@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ struct WindowSpec;
 /// words and measure values of the live rows, in arrival order.
 struct WindowRows {
   std::uint32_t source_index = 0;
+  /// A part of the source with its own event-time order and watermark (a Kafka partition + 1);
+  /// 0: the source as a whole.
+  std::uint32_t stream = 0;
   std::vector<std::int64_t> times;
   /// One column per field in WindowEngine::key_fields(): canonical words (group_word) and
   /// validity.
@@ -85,6 +89,9 @@ class WindowEngine {
   void add(const WindowRows& rows, WindowOutput& out);
   /// Notes that a source ended: it no longer holds the watermark back.
   void end_source(std::uint32_t source_index, WindowOutput& out);
+  /// Notes that one stream of a source ended (a Kafka partition given to another consumer): it
+  /// no longer holds the watermark back, and a later row of it starts it again.
+  void end_stream(std::uint32_t source_index, std::uint32_t stream, WindowOutput& out);
   /// Emits every remaining window (end of input).
   void finish(WindowOutput& out);
   /// Re-reads the clock for idle sources and emits what became due; live pipelines call it
@@ -124,6 +131,12 @@ class WindowEngine {
   std::vector<std::unique_ptr<WindowShard>> shards_;
   std::unique_ptr<TaskPool> pool_;
   /// Per source: the largest event time seen, whether it has ended, when it last had events.
+  /// Returns the watermark slot of (source, stream), making it on first use. A source's first
+  /// stream of its own retires its stream-0 slot, which would otherwise never see a row.
+  std::size_t slot(std::uint32_t source_index, std::uint32_t stream);
+
+  // One watermark slot per (source, stream): slot i < source count is source i as a whole.
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::size_t> stream_slots_;
   std::vector<std::int64_t> source_max_;
   std::vector<bool> source_seen_;
   std::vector<bool> source_ended_;

@@ -920,14 +920,16 @@ TEST(ConfigErrorTest, KnownButUnsupportedFeaturesSaySo) {
   const auto events = errors_of(with_pipeline("") + "events: {}\nhandlers: {}\n");
   expect_message(events, "events", "event routing is not supported by this build yet");
   expect_message(events, "handlers", "event handlers are not supported by this build yet");
-  for (const char* type : {"webhook", "email"}) {
+  for (const std::string type : {"webhook", "email"}) {
     const auto sink = errors_of(kInput + "output: {destinations: [{type: " + type + ", x: 1}]}\n");
     ASSERT_EQ(sink.size(), 1u) << listing(sink);
-    EXPECT_THAT(sink[0].message,
-                HasSubstr("'" + std::string(type) +
-                          "' is an alert notification channel, not a destination: list it in "
-                          "output.alerts.notifications and set output.alerts." +
-                          type));
+    std::string expected = "'";
+    expected += type;
+    expected +=
+        "' is an alert notification channel, not a destination: list it in "
+        "output.alerts.notifications and set output.alerts.";
+    expected += type;
+    EXPECT_THAT(sink[0].message, HasSubstr(expected));
   }
 }
 

@@ -351,18 +351,6 @@ TEST(DevicePipeline, TimestampScalingMatchesOverflowBuiltin) {
   }
 }
 
-TEST(DevicePipeline, SetSearchAnswersAsTheCpuFilterDoes) {
-  // Over 8 members the CPU filter uses std::binary_search, which finds a NaN in any set.
-  const std::vector<double> nine = {-3, -1, -0.0, 2, 4, 8, 16, 32, 64};
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  EXPECT_TRUE(set_contains(nine.data(), 9, 0.0));
-  EXPECT_TRUE(set_contains(nine.data(), 9, 64));
-  EXPECT_FALSE(set_contains(nine.data(), 9, 65));
-  EXPECT_FALSE(set_contains(nine.data(), 9, -4));
-  EXPECT_EQ(set_contains(nine.data(), 9, nan), std::binary_search(nine.begin(), nine.end(), nan));
-  EXPECT_FALSE(set_contains(nine.data(), 8, nan));
-}
-
 TEST(MemoryPool, ArenaOffsetsAreAligned) {
   ArenaLayout layout;
   EXPECT_EQ(layout.reserve(10), 0u);

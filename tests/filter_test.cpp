@@ -46,6 +46,21 @@ TEST(Filter, NaNFailsEveryComparison) {
   EXPECT_EQ(codes("le"), (std::vector<int>{L, L, R, R}));
 }
 
+TEST(Filter, NaNIsInNoSetShortOrLong) {
+  std::vector<FixtureRow> rows = {{.t = 2}, {.t = kNaN}, {.t = 11}};
+  auto codes = [&](const std::string& op, const std::string& set) {
+    OperatorFixture fixture(
+        filter_stage("          - {field: t, operator: " + op + ", value: " + set + "}\n"), rows);
+    fixture.apply();
+    return fixture.selection();
+  };
+  // A short set is scanned and a long one searched: NaN is in neither, nor passes not_in.
+  EXPECT_EQ(codes("in", "[1, 2, 3]"), (std::vector<int>{L, R, R}));
+  EXPECT_EQ(codes("in", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"), (std::vector<int>{L, R, R}));
+  EXPECT_EQ(codes("not_in", "[1, 2, 3]"), (std::vector<int>{R, R, L}));
+  EXPECT_EQ(codes("not_in", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"), (std::vector<int>{R, R, L}));
+}
+
 TEST(Filter, NullFailsEveryRuleButExistsTestsPresence) {
   std::vector<FixtureRow> rows = {{.n = 5}, {.n = std::nullopt}, {.n = -3}};
   OperatorFixture greater(filter_stage("          - {field: n, operator: gt, value: 0}\n"), rows);

@@ -185,6 +185,28 @@ TEST(AlertNotifierTest, WithoutCooldownStillDropsReEmissionsOfANotifiedAlert) {
   EXPECT_EQ(notifier.counters().held_back, 2u);
 }
 
+TEST(AlertNotifierTest, ForgetsKeysAnHourAfterTheirCooldown) {
+  std::string sent;
+  std::vector<std::unique_ptr<Sink>> channels;
+  channels.push_back(std::make_unique<testing::StringSink>(sent));
+  AlertNotifier notifier(60'000'000'000, std::move(channels));
+  notifier.write(alert_record(1, 10) + "\n");
+  // Two hours later (event time), thousands of other keys: sensor 1 is forgotten on the way.
+  std::string later;
+  for (int sensor = 2; sensor < 5000; ++sensor) {
+    later +=
+        "{\"alert\":\"temperature gt 29\",\"window\":\"five-minutes\",\"start\":\"2026-11-"
+        "29T06:05:00.000Z\",\"end\":\"2026-11-29T06:10:00.000Z\",\"sensor_id\":" +
+        std::to_string(sensor) +
+        ",\"metric\":\"temperature_max\",\"value\":30,"
+        "\"threshold\":29}\n";
+  }
+  notifier.write(later);
+  EXPECT_EQ(notifier.counters().notified, 4999u);
+  notifier.write(alert_record(1, 10, "29.5", 1) + "\n");
+  EXPECT_EQ(notifier.counters().notified, 5000u) << "a forgotten key is notified again";
+}
+
 TEST(AlertNotifierTest, WritesTheDocumentedPayload) {
   std::string sent;
   std::vector<std::unique_ptr<Sink>> channels;
@@ -219,6 +241,20 @@ TEST(AlertNotifierTest, NotifiesALineItCannotReadAsItIs) {
   EXPECT_NE(sent.find("\"condition\":\"disk full on node 3\",\"key\":{}"), std::string::npos)
       << sent;
   EXPECT_NE(sent.find("\"record\":\"disk full on node 3\"}"), std::string::npos) << sent;
+}
+
+TEST(AlertNotifierTest, KeepsNestedMembersOfOtherRecordsWhole) {
+  std::string sent;
+  std::vector<std::unique_ptr<Sink>> channels;
+  channels.push_back(std::make_unique<testing::StringSink>(sent));
+  AlertNotifier notifier(300'000'000'000, std::move(channels));
+  notifier.write(
+      "{\"alert\":\"disk full\",\"host\":{\"name\":\"n3\",\"disks\":[1,2]},\"time\":\"2026-11-"
+      "29T04:00:00Z\"}\n");
+  EXPECT_NE(sent.find("\"condition\":\"disk full\",\"key\":{\"host\":{\"name\":\"n3\",\"disks\":[1,"
+                      "2]}},"),
+            std::string::npos)
+      << sent;
 }
 
 TEST(AlertNotifierTest, FormatsAReadableQuotedPrintableMail) {

@@ -352,5 +352,38 @@ TEST(WindowEngine, TheSlowestSourceHoldsTheWatermarkUntilItEndsOrIdles) {
   }
 }
 
+TEST(WindowEngine, EachStreamOfASourceHoldsTheWatermarkUntilItEnds) {
+  Config config = parse_config(window_config(R"yaml(  watermark: {maxOutOfOrderness: 0s}
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count]}
+)yaml"),
+                               "test.yaml");
+  StringDictionary strings;
+  Plan plan(config, strings);
+  WindowEngine engine(config, plan, strings, 1);
+  auto rows_at = [&](std::uint32_t stream, std::int64_t milliseconds) {
+    WindowRows rows;
+    rows.source_index = 0;
+    rows.stream = stream;
+    rows.times = {milliseconds * 1'000'000};
+    rows.measures.assign(engine.measure_fields().size(), {1.0});
+    rows.measure_valid.assign(engine.measure_fields().size(), {1});
+    return rows;
+  };
+  WindowOutput output;
+  // Partition streams 1 and 2 of one source: the source's own stream-0 slot retires, and the
+  // window [0, 1m) waits for the slower partition.
+  engine.add(rows_at(1, kBase), output);
+  engine.add(rows_at(2, kBase + 1000), output);
+  engine.add(rows_at(1, kBase + 120'000), output);
+  EXPECT_TRUE(output.results.empty()) << "stream 2 is still in the first minute";
+  engine.add(rows_at(2, kBase + 61'000), output);
+  EXPECT_NE(output.results.find("\"count\":2"), std::string::npos) << output.results;
+  // Stream 2 is revoked: stream 1 alone moves the watermark past the second minute.
+  output.results.clear();
+  engine.end_stream(0, 2, output);
+  EXPECT_NE(output.results.find("\"count\":1"), std::string::npos) << output.results;
+}
+
 }  // namespace
 }  // namespace ldh
