@@ -18,6 +18,7 @@
 #include "host/bench.h"
 #include "host/default_config.h"
 #include "host/device.h"
+#include "host/event_router.h"
 #include "host/executor.h"
 #include "host/memory.h"
 #include "ingest/encoder.h"
@@ -27,6 +28,7 @@
 #include "pipeline/config.h"
 #include "pipeline/error.h"
 #include "pipeline/time.h"
+#include "pipeline/window.h"
 
 namespace ldh {
 
@@ -246,7 +248,10 @@ int command_validate(Arguments& arguments) {
   }
   Config config = load_config(positionals[0]);
   StringDictionary strings;
+  // Compiles what `ldh run` compiles, so every error a run would report shows here.
   Plan plan(config, strings);
+  if (!config.windows.empty()) WindowEngine windows(config, plan, strings, config.sources.size());
+  if (!config.events.rules.empty()) EventRouter router(config, plan, strings);
   std::printf("%s: valid (%zu source%s, %zu stage%s, %zu destination%s)\n", positionals[0].c_str(),
               config.sources.size(), config.sources.size() == 1 ? "" : "s", config.pipeline.size(),
               config.pipeline.size() == 1 ? "" : "s", config.destinations.size(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "pipeline/error.h"
 #include "pipeline/json_writer.h"
 
 namespace ldh {
@@ -26,6 +27,7 @@ DeliverySink::DeliverySink(std::unique_ptr<Transport> transport, const DeliveryC
       config_(config),
       description_(transport_->describe()),
       random_state_(std::random_device{}() | 1) {
+  LDH_EXPECTS(!config_.dead_letter_path.empty(), "a delivery without a dead-letter file");
   worker_ = std::thread([this] { run(); });
 }
 

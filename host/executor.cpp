@@ -12,9 +12,12 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "host/event_actions.h"
 #include "host/event_json.h"
+#include "host/event_router.h"
 #include "host/flow_control.h"
 #include "host/memory.h"
 #include "host/notification.h"
@@ -46,6 +49,8 @@ struct ChunkResult {
   std::vector<DeadLetter> dead_letters;
   /// With windows: the live rows of each batch, for the writer's window engine.
   std::vector<WindowRows> window_rows;
+  /// With event rules: the events the chunk's rows made, for the writer's event processor.
+  std::vector<RoutedEvent> events;
   std::uint64_t rows = 0;
   std::uint64_t rows_out = 0;
   bool end_of_source = false;
@@ -106,17 +111,19 @@ struct RunState {
 class Worker {
  public:
   /// With `device_stages`, binary chunks run through a device pipeline on options.device.
-  Worker(const Plan& plan, const WindowEngine* windows, StringDictionary& strings,
-         const RunOptions& options, const std::vector<Format>& source_formats, bool validate,
-         const StageImage* device_stages)
+  Worker(const Plan& plan, const WindowEngine* windows, const EventRouter* events,
+         StringDictionary& strings, const RunOptions& options,
+         const std::vector<Format>& source_formats, bool validate, const StageImage* device_stages)
       : plan_(plan),
         windows_(windows),
+        events_(events),
         validate_(validate),
         strings_(strings),
         options_(options),
         source_formats_(source_formats),
         batch_(plan.slots(), options.batch_size, batch_memory()),
         output_writer_(plan.output_fields(), strings) {
+    if (events_ != nullptr) event_scratch_ = events_->make_scratch();
     bool keep_rejected = false;
     for (const auto& target : plan.reject_targets()) {
       reject_writers_.emplace_back(target.fields, strings);
@@ -178,6 +185,7 @@ class Worker {
   void deliver(EventBatch& batch, std::uint64_t rows, ChunkResult& result) {
     result.rows += rows;
     result.rows_out += batch.live_count();
+    if (events_ != nullptr) events_->route(batch, *event_scratch_, result.events);
     if (windows_ != nullptr) {
       WindowRows& window_rows = result.window_rows.emplace_back();
       windows_->extract(batch, window_rows);
@@ -195,6 +203,8 @@ class Worker {
 
   const Plan& plan_;
   const WindowEngine* windows_;
+  const EventRouter* events_;
+  std::optional<EventRouter::Scratch> event_scratch_;
   bool validate_;
   StringDictionary& strings_;
   const RunOptions& options_;
@@ -227,6 +237,9 @@ Executor::Executor(const Config& config, RunOptions options)
   if (options_.threads == 0) options_.threads = 1;
   if (options_.batch_size == 0) options_.batch_size = 1;
   plan_ = std::make_unique<Plan>(config_, strings_);
+  if (!config_.events.rules.empty()) {
+    events_ = std::make_unique<EventRouter>(config_, *plan_, strings_);
+  }
   if (options_.device >= 0) device_stages_ = plan_device_stages(*plan_);
 }
 
@@ -323,8 +336,21 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   std::unique_ptr<Sink> late_sink;
   std::unique_ptr<Sink> alert_sink;
   // Alert notifications (email, webhook) go out from their own threads; benchmarks skip them.
+  // Channels without alert conditions only serve the event rules' notify action.
   std::unique_ptr<AlertNotifier> notifier =
-      options_.side_files ? make_alert_notifier(config_.alerts) : nullptr;
+      options_.side_files && !config_.alerts.conditions.empty()
+          ? make_alert_notifier(config_.alerts)
+          : nullptr;
+  // Events the rules make are handled on the event processor's own workers; benchmarks skip
+  // them, as they skip notifications.
+  std::unique_ptr<EventProcessor> event_processor;
+  if (events_ && options_.side_files) {
+    event_processor = make_event_processor(config_);
+    event_processor->start();
+  }
+  // autoAck: a source's acknowledgement also waits until the events of what it covers were
+  // handled or dead-lettered.
+  const bool events_hold_acks = event_processor && config_.events.auto_ack;
   if (!config_.windows.empty()) {
     windows_ =
         std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size(), options_.threads);
@@ -434,7 +460,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   for (unsigned t = 0; t < options_.threads; ++t) {
     workers.emplace_back([&state, &formats, device_stages, this] {
       try {
-        Worker worker(*plan_, windows_.get(), strings_, options_, formats,
+        Worker worker(*plan_, windows_.get(), events_.get(), strings_, options_, formats,
                       config_.format.validation, device_stages);
         while (true) {
           Work work;
@@ -504,17 +530,22 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   struct PendingAck {
     std::uint64_t token;
     std::int64_t latest;
+    std::uint64_t events_through;  // the last event task submitted up to the chunk
   };
   std::vector<std::deque<PendingAck>> pending_acks(sources.size());
   auto acknowledge_done = [&](bool everything) {
     const std::int64_t pending_from = everything || !windows_
                                           ? std::numeric_limits<std::int64_t>::max()
                                           : windows_->pending_from();
+    const std::uint64_t events_settled = everything || !events_hold_acks
+                                             ? std::numeric_limits<std::uint64_t>::max()
+                                             : event_processor->settled_through();
     for (std::size_t s = 0; s < sources.size(); ++s) {
       auto& queue = pending_acks[s];
       std::uint64_t last = 0;
       bool any = false;
-      while (!queue.empty() && (everything || queue.front().latest < pending_from)) {
+      while (!queue.empty() && (everything || (queue.front().latest < pending_from &&
+                                               queue.front().events_through <= events_settled))) {
         last = queue.front().token;
         any = true;
         queue.pop_front();
@@ -541,6 +572,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     bool have = false;
     while (!have) {
       bool poll_windows = false;
+      bool poll_acks = false;
       {
         std::unique_lock lock(state.mutex);
         while (true) {
@@ -555,6 +587,11 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
             poll_windows = true;
             break;
           }
+          // Acknowledgements held for events go out as the events settle.
+          if (events_hold_acks && Clock::now() - last_poll >= std::chrono::milliseconds(100)) {
+            poll_acks = true;
+            break;
+          }
         }
         if (state.error) {
           failure = state.error;
@@ -567,10 +604,10 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
           have = true;
         }
       }
-      if (poll_windows) {
+      if (poll_windows || poll_acks) {
         last_poll = Clock::now();
         try {
-          write_windows([&] { windows_->poll(window_output); });
+          if (poll_windows) write_windows([&] { windows_->poll(window_output); });
           acknowledge_done(false);
         } catch (...) {
           stop_ = true;
@@ -585,6 +622,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       if (windows_) {
         write_windows([&] {
           for (const auto& rows : result.window_rows) windows_->add(rows, window_output);
+          if (result.stream != 0 && !result.stream_ends && result.bytes == 0) {
+            windows_->start_stream(result.source_index, result.stream);
+          }
           if (result.stream_ends) {
             windows_->end_stream(result.source_index, result.stream, window_output);
           }
@@ -617,10 +657,15 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
         }
         dead_letter_sink->write(text);
       }
+      if (event_processor) {
+        for (const auto& event : result.events) event_processor->submit(event.rule, event.event);
+      }
       if (!result.end_of_source) {
         pending_acks[result.source_index].push_back(
-            {result.ack_token, result.dropped ? std::numeric_limits<std::int64_t>::min()
-                                              : latest_time(result.window_rows)});
+            {result.ack_token,
+             result.dropped ? std::numeric_limits<std::int64_t>::min()
+                            : latest_time(result.window_rows),
+             event_processor ? event_processor->last_sequence() : 0});
         acknowledge_done(false);
       }
     } catch (...) {
@@ -673,6 +718,12 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     SinkSummary& entry = summary.sinks.emplace_back();
     entry.name = notifier->describe();
     notifier->statistics(entry.counters);
+  }
+  if (event_processor) {
+    event_processor->finish();
+    SinkSummary& entry = summary.sinks.emplace_back();
+    entry.name = event_processor->describe();
+    event_processor->statistics(entry.counters);
   }
   if (late_sink) late_sink->flush();
   if (alert_sink) alert_sink->flush();

@@ -18,6 +18,8 @@
 
 namespace ldh {
 
+class EventRouter;
+
 /// Settings of one run that do not belong in the config file.
 struct RunOptions {
   unsigned threads = 1;
@@ -112,6 +114,8 @@ class Executor {
   std::unique_ptr<Plan> plan_;
   DeviceStagePlan device_stages_;
   std::unique_ptr<WindowEngine> windows_;
+  /// With `events.routing.rules`: turns rows leaving the pipeline into events.
+  std::unique_ptr<EventRouter> events_;
   std::size_t peak_window_states_ = 0;
   std::atomic<bool> stop_{false};
 };

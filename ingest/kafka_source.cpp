@@ -206,11 +206,30 @@ bool KafkaSource::next(RawChunk& chunk) {
     if (fatal_) {
       throw UserError("source '" + name_ + "': the Kafka client failed: " + fatal_reason_);
     }
+    if (!stream_changes_.empty()) {
+      // An assigned partition starts holding the watermark back, a revoked one stops; there
+      // are no bytes to decode.
+      chunk = RawChunk{};
+      chunk.source_index = index_;
+      chunk.stream_offset = stream_offset_;
+      chunk.stream = stream_changes_.front().first;
+      chunk.stream_ends = stream_changes_.front().second;
+      stream_changes_.pop_front();
+      std::lock_guard lock(mutex_);
+      chunk.ack_token = ++next_token_;
+      return true;
+    }
     if (finished_ || stopping()) {
       if (block_) return hand_on(chunk);
       return false;
     }
     Message message = take_message();
+    if (!stream_changes_.empty()) {
+      // A rebalance during the poll: its announcements go before any chunk of the new
+      // assignment.
+      held_ = std::move(message);
+      continue;
+    }
     const auto now = Clock::now();
     if (!message) {
       if (block_ && (options_.flush_partial || now >= block_deadline_)) return hand_on(chunk);
@@ -275,8 +294,10 @@ bool KafkaSource::append(const rd_kafka_message_s& message, Clock::time_point no
     block_records_ = 0;
     block_messages_ = 0;
     block_deadline_ = now + std::chrono::nanoseconds(options_.max_batch_latency_ns);
-    auto handed = handed_on_.find({rd_kafka_topic_name(block_topic_), block_partition_});
+    const TopicPartition partition{rd_kafka_topic_name(block_topic_), block_partition_};
+    auto handed = handed_on_.find(partition);
     block_redelivery_limit_ = handed == handed_on_.end() ? 0 : handed->second;
+    block_stream_ = stream_of(partition);
   }
   if (message.offset < block_redelivery_limit_) {
     redelivered_.fetch_add(1, std::memory_order_relaxed);
@@ -340,6 +361,7 @@ bool KafkaSource::hand_on(RawChunk& chunk) {
       std::span<const std::byte>(reinterpret_cast<const std::byte*>(block->data()), block->size());
   chunk.records = block_records_;
   chunk.ack_token = token;
+  chunk.stream = block_stream_;
   stream_offset_ += block->size();
   records_handed_on_ += block_records_;
   records_.fetch_add(block_records_, std::memory_order_relaxed);
@@ -391,6 +413,10 @@ void KafkaSource::set_paused(bool paused) {
   rd_kafka_topic_partition_list_destroy(assignment);
 }
 
+std::uint32_t KafkaSource::stream_of(const TopicPartition& partition) {
+  return streams_.emplace(partition, static_cast<std::uint32_t>(streams_.size() + 1)).first->second;
+}
+
 void KafkaSource::assign(rd_kafka_topic_partition_list_s* partitions) {
   PartitionList resumed(static_cast<int>(resume_offsets_.size()));
   for (int i = 0; i < partitions->cnt; ++i) {
@@ -418,6 +444,10 @@ void KafkaSource::assign(rd_kafka_topic_partition_list_s* partitions) {
     rd_kafka_assign(consumer_, partitions);
     assigned_partitions_.store(static_cast<std::uint64_t>(partitions->cnt),
                                std::memory_order_relaxed);
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& entry = partitions->elems[i];
+    stream_changes_.emplace_back(stream_of({entry.topic, entry.partition}), false);
   }
   if (paused_) rd_kafka_pause_partitions(consumer_, partitions);
   if (!resumed.empty()) {
@@ -471,6 +501,10 @@ std::vector<std::pair<KafkaSource::TopicPartition, std::int64_t>> KafkaSource::f
   if (held_ && contains(partitions, rd_kafka_topic_name(held_->rkt), held_->partition)) {
     discarded_on_revoke_.fetch_add(1, std::memory_order_relaxed);
     held_.reset();
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const rd_kafka_topic_partition_t& entry = partitions->elems[i];
+    stream_changes_.emplace_back(stream_of({entry.topic, entry.partition}), true);
   }
   std::vector<std::pair<TopicPartition, std::int64_t>> offsets;
   std::lock_guard lock(mutex_);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,8 +26,8 @@ struct rd_kafka_topic_partition_list_s;
 namespace ldh {
 
 /// Where a chunk of a Kafka source came from: one partition of one topic, and the offsets it
-/// covers. Every chunk holds messages of one partition only, so a partition's chunks can carry
-/// a watermark of their own.
+/// covers. Every chunk holds messages of one partition only, so that each partition keeps a
+/// watermark of its own (RawChunk::stream).
 struct KafkaChunkInfo {
   std::string topic;
   std::int32_t partition = 0;
@@ -75,8 +76,13 @@ struct KafkaSourceStatistics {
 /// length prefix) or one or more whole binary frames. Messages are cut into chunks of at most
 /// chunk_records records, of one partition each, handed on once full, once the first record
 /// waited max_batch_latency (or at once with flush_partial), or when the next message belongs to
-/// another partition. Ends on stop, after the configured number of records, or after the
-/// configured idle time; a fatal client error ends it with a UserError. See docs/sources.md.
+/// another partition. Each chunk's `stream` names its partition (1, 2, ... in the order the
+/// partitions were first assigned, kept for the source's lifetime). Assignments and revocations
+/// are announced in order by empty chunks: one with the partition's `stream` when it is
+/// assigned (so that its watermark can hold the others back before its first message), one
+/// with `stream_ends` after its last chunk when it is revoked. Ends on stop, after the configured
+/// number of records, or after the configured idle time; a fatal client error ends it with a
+/// UserError. See docs/sources.md.
 class KafkaSource final : public Source {
  public:
   /// Creates the consumer and subscribes to the topics (the group join starts in the
@@ -129,6 +135,8 @@ class KafkaSource final : public Source {
   std::vector<std::pair<TopicPartition, std::int64_t>> forget(
       const rd_kafka_topic_partition_list_s* partitions);
   Message take_message();
+  /// Returns the RawChunk::stream of `partition`, numbering partitions as they first appear.
+  std::uint32_t stream_of(const TopicPartition& partition);
   /// Adds a message to the chunk being filled; true when the chunk must be handed on now.
   bool append(const rd_kafka_message_s& message, Clock::time_point now);
   bool hand_on(RawChunk& chunk);
@@ -155,10 +163,16 @@ class KafkaSource final : public Source {
   std::uint64_t block_messages_ = 0;
   /// Offsets below this in the block's partition were handed on before (redelivered).
   std::int64_t block_redelivery_limit_ = 0;
+  std::uint32_t block_stream_ = 0;
   Clock::time_point block_deadline_{};
   Message held_;
   /// Per partition: the offset after the last message handed on (source thread only).
   std::map<TopicPartition, std::int64_t> handed_on_;
+  /// Per partition: its RawChunk::stream (source thread only).
+  std::map<TopicPartition, std::uint32_t> streams_;
+  /// Assigned (false) and revoked (true) streams whose announcement next() has still to hand
+  /// on, in the order they happened.
+  std::deque<std::pair<std::uint32_t, bool>> stream_changes_;
   /// Acknowledged offsets of revoked partitions the group refused to commit (it was already
   /// rebalancing): if the next assignment gives a partition back, reading resumes there and
   /// the offset is committed in the new generation (source thread only).

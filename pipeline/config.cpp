@@ -15,6 +15,7 @@
 
 #include "pipeline/config_reader.h"
 #include "pipeline/did_you_mean.h"
+#include "pipeline/json_writer.h"
 #include "pipeline/proto_schema.h"
 #include "pipeline/time.h"
 
@@ -86,6 +87,14 @@ const Names<bool> kTimeModes = {{"event", false}, {"processing", true}};
 const Names<FilterOperator> kAlertOperators = {
     {"gt", FilterOperator::gt}, {"ge", FilterOperator::ge}, {"lt", FilterOperator::lt},
     {"le", FilterOperator::le}, {"eq", FilterOperator::eq}, {"ne", FilterOperator::ne}};
+const Names<EventPriority> kEventPriorities = {
+    {"high", EventPriority::high}, {"medium", EventPriority::medium}, {"low", EventPriority::low}};
+// The built-in actions of event rules; any other action names a handler.
+const Names<EventAction> kEventActions = {{"notify", EventAction::notify},
+                                          {"log", EventAction::log},
+                                          {"webhook", EventAction::webhook},
+                                          {"kafka", EventAction::kafka}};
+constexpr std::int64_t kMaxEventWorkers = 1024;
 // Columns every result row has besides the group-by fields and `<measure>_<metric>`.
 const std::vector<std::string> kResultColumns = {"window", "start", "end", "count", "revision"};
 // Metrics of a window that lists none, when `processing.metrics` gives none either.
@@ -503,6 +512,16 @@ class ConfigLoader {
   void read_alert_condition(const ConfigNode& item);
   void check_alert(const AlertCondition& condition, const ConfigNode& metric, const ConfigNode& op,
                    const std::optional<ConfigNode>& window);
+  void read_handlers(const ConfigNode& value);
+  void read_events(const ConfigNode& value);
+  void read_event_types(const ConfigNode& value, const std::optional<ConfigNode>& schemas);
+  /// Reads an event schema: a list of fields that leave the pipeline.
+  std::optional<std::vector<std::string>> read_event_fields(const ConfigNode& value);
+  void read_event_processing(const ConfigNode& value);
+  void read_event_retry(const ConfigNode& value);
+  void read_event_rule(const ConfigNode& item);
+  /// Reports handlers no rule uses, and alerts without conditions that no rule notifies through.
+  void check_event_references();
 
   std::optional<std::string> read_path(const ConfigNode& value);
   std::optional<std::string> read_name(const ConfigNode& value);
@@ -526,6 +545,10 @@ class ConfigLoader {
   bool windows_complete_ = true;
   /// What `output.compression` and `output.batching` set; each destination starts from it.
   SinkConfig destination_defaults_;
+  /// `output.alerts` when it lists no conditions: it then only serves event rules' `notify`.
+  std::optional<ConfigNode> alerts_without_conditions_;
+  /// Per handler: whether a rule's action names it.
+  std::vector<bool> handlers_used_;
 };
 
 Config ConfigLoader::load(const ConfigNode& root) {
@@ -542,12 +565,16 @@ Config ConfigLoader::load(const ConfigNode& root) {
   auto processing = top.optional("processing");
   auto output = top.required("output", "a map with destinations");
   top.not_supported("state", "state storage and recovery are not supported by this build yet");
-  top.not_supported("events", "event routing is not supported by this build yet");
-  top.not_supported("handlers", "event handlers are not supported by this build yet");
+  auto events = top.optional("events");
+  auto handlers = top.optional("handlers");
   top.finish();
   if (input) read_input(*input);
   if (processing) read_processing(*processing);
   if (output) read_output(*output);
+  // Rules name handlers and output.alerts channels, and route the fields leaving the pipeline.
+  if (handlers) read_handlers(*handlers);
+  if (events) read_events(*events);
+  check_event_references();
   return config_;
 }
 
@@ -2558,7 +2585,8 @@ void ConfigLoader::read_delivery(MapReader& map, DeliveryConfig& delivery) {
 
 void ConfigLoader::read_alerts(const ConfigNode& value) {
   MapReader map(reader_, value, "a map with conditions");
-  auto conditions = map.required("conditions", "a list of {metric, operator, value, window}");
+  auto conditions = map.optional("conditions");
+  if (!conditions && map.is_map()) alerts_without_conditions_ = value;
   auto path = map.optional("path");
   auto notifications = map.optional("notifications");
   auto cooldown = map.optional("cooldown");
@@ -2817,6 +2845,499 @@ void ConfigLoader::check_alert(const AlertCondition& condition, const ConfigNode
 
 // ---------------------------------------------------------------------------------------------
 // Values
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// Appends a YAML value as JSON: plain scalars that read as booleans, numbers or null as those,
+/// every other scalar as a string.
+void append_yaml_as_json(std::string& out, const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : node) {
+        if (!first) out += ',';
+        first = false;
+        append_yaml_as_json(out, item);
+      }
+      out += ']';
+      return;
+    }
+    case YAML::NodeType::Map: {
+      out += '{';
+      bool first = true;
+      for (const auto& pair : node) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out,
+                           pair.first.IsScalar() ? pair.first.Scalar() : YAML::Dump(pair.first));
+        out += ':';
+        append_yaml_as_json(out, pair.second);
+      }
+      out += '}';
+      return;
+    }
+    case YAML::NodeType::Scalar:
+      if (ConfigReader::is_plain(node)) {
+        if (auto flag = ConfigReader::as_boolean(node)) {
+          out += *flag ? "true" : "false";
+          return;
+        }
+        if (auto number = ConfigReader::as_number(node)) {
+          append_json_number(out, *number);
+          return;
+        }
+      }
+      append_json_string(out, node.Scalar());
+      return;
+    default:
+      out += "null";
+      return;
+  }
+}
+
+void ConfigLoader::read_handlers(const ConfigNode& value) {
+  MapReader map(reader_, value, "a map of handler names to {plugin, config}");
+  if (!map.is_map()) return;
+  for (const auto& pair : value.node) {
+    if (!pair.first.IsScalar()) continue;  // reported by the MapReader
+    const std::string name = pair.first.Scalar();
+    auto entry = map.optional(name);
+    if (!entry || std::any_of(config_.handlers.begin(), config_.handlers.end(),
+                              [&](const HandlerConfig& other) { return other.name == name; })) {
+      continue;  // a duplicate, reported by the MapReader
+    }
+    if (std::any_of(kEventActions.begin(), kEventActions.end(),
+                    [&](const auto& action) { return action.first == name; })) {
+      reader_.report(*entry, "'" + name + "' is a built-in action; give the handler another name");
+      continue;
+    }
+    MapReader handler_map(reader_, *entry, "a map with plugin and config");
+    if (!handler_map.is_map()) continue;
+    auto plugin = handler_map.required("plugin", "the path of the handler's shared library");
+    auto settings = handler_map.optional("config");
+    handler_map.finish();
+    HandlerConfig handler;
+    handler.name = name;
+    handler.where = entry->where;
+    if (plugin) {
+      handler.where = plugin->where;
+      if (auto path = read_path(*plugin)) {
+        std::error_code error;
+        if (std::filesystem::is_regular_file(*path, error)) {
+          handler.plugin = *path;
+        } else {
+          reader_.report(*plugin, "no plugin file '" + *path + "'");
+        }
+      }
+    }
+    if (settings) {
+      append_yaml_as_json(handler.config_json, settings->node);
+    } else {
+      handler.config_json = "{}";
+    }
+    config_.handlers.push_back(std::move(handler));
+  }
+  map.finish();
+}
+
+void ConfigLoader::read_events(const ConfigNode& value) {
+  EventsConfig& events = config_.events;
+  events.where = value.where;
+  MapReader map(reader_, value, "a map with types and routing");
+  if (!map.is_map()) return;
+  auto types = map.required("types", "a list of event types {name, priority, schema}");
+  auto schemas = map.optional("schemas");
+  auto type_field = map.optional("typeField");
+  auto routing = map.required("routing", "a map with rules");
+  auto processing = map.optional("processing");
+  auto retry = map.optional("retry");
+  auto auto_ack = map.optional("autoAck");
+  auto log = map.optional("log");
+  auto dead_letter = map.optional("deadLetter");
+  auto drain_timeout = map.optional("drainTimeout");
+  map.finish();
+  if (types) read_event_types(*types, schemas);
+  if (type_field) {
+    std::optional<std::string> name;
+    const FieldScope::Entry* entry = reference(*type_field, "typeField", name);
+    if (entry != nullptr && entry->type && *entry->type != DataType::string) {
+      reader_.report(*type_field, "expected a string field naming each row's event type; '" +
+                                      entry->name + "' is " + std::string(to_string(*entry->type)));
+    } else if (name) {
+      events.type_field = *name;
+    }
+  }
+  if (processing) read_event_processing(*processing);
+  if (retry) read_event_retry(*retry);
+  if (auto_ack) {
+    if (auto flag = reader_.boolean(*auto_ack)) events.auto_ack = *flag;
+  }
+  if (log) {
+    if (auto path = read_path(*log)) events.log_path = *path;
+  }
+  if (dead_letter) {
+    if (auto path = read_path(*dead_letter)) events.dead_letter_path = *path;
+  }
+  if (drain_timeout) {
+    if (auto wait = reader_.duration(*drain_timeout)) events.drain_timeout_ns = *wait;
+  }
+  if (!routing) return;
+  MapReader routing_map(reader_, *routing, "a map with rules");
+  auto rules = routing_map.required("rules", "a list of rules {event, condition, action}");
+  routing_map.finish();
+  if (!rules) return;
+  auto items = reader_.items(*rules, "a list of rules");
+  if (rules->node.IsSequence() && items.empty()) {
+    reader_.report(*rules, "expected at least one rule");
+  }
+  for (const auto& item : items) read_event_rule(item);
+}
+
+void ConfigLoader::read_event_types(const ConfigNode& value,
+                                    const std::optional<ConfigNode>& schemas) {
+  // Named schemas first: types refer to them by name (the product description's
+  // `schema: temperatureSchema`). A schema that could not be read is kept, empty, so that
+  // types naming it are not reported a second time.
+  std::vector<std::pair<std::string, std::vector<std::string>>> named;
+  if (schemas) {
+    MapReader schema_map(reader_, *schemas, "a map of schema names to lists of fields");
+    for (const auto& pair : schema_map.is_map() ? schemas->node : YAML::Node()) {
+      if (!pair.first.IsScalar()) continue;  // reported by the MapReader
+      auto entry = schema_map.optional(pair.first.Scalar());
+      if (!entry) continue;
+      named.emplace_back(pair.first.Scalar(),
+                         read_event_fields(*entry).value_or(std::vector<std::string>()));
+    }
+    schema_map.finish();
+  }
+  auto items = reader_.items(value, "a list of event types");
+  if (value.node.IsSequence() && items.empty()) {
+    reader_.report(value, "expected at least one event type");
+  }
+  NamedNodes names;
+  for (const auto& item : items) {
+    MapReader map(reader_, item, "a map with name, priority and schema");
+    auto name = map.required("name", "the event type's name");
+    auto priority = map.optional("priority");
+    auto schema = map.optional("schema");
+    map.finish();
+    if (!map.is_map()) continue;
+    EventTypeConfig type;
+    type.where = item.where;
+    if (name) {
+      if (auto text = read_name(*name)) {
+        type.name = *text;
+        names.emplace_back(*text, *name);
+      }
+    }
+    if (priority) {
+      if (auto chosen = reader_.choice(*priority, "priority", kEventPriorities)) {
+        type.priority = *chosen;
+      }
+    }
+    if (schema && schema->node.IsScalar()) {
+      const std::string& wanted = schema->node.Scalar();
+      auto found = std::find_if(named.begin(), named.end(),
+                                [&](const auto& entry) { return entry.first == wanted; });
+      if (found != named.end()) {
+        type.fields = found->second;
+      } else {
+        std::vector<std::string> candidates;
+        for (const auto& entry : named) candidates.push_back(entry.first);
+        reader_.report(*schema,
+                       "no schema named '" + wanted + "' under events.schemas" +
+                           did_you_mean(wanted, candidates) +
+                           (candidates.empty() ? "; give a list of fields, or define it there"
+                                               : "; schemas: " + join_names(candidates)));
+      }
+    } else if (schema) {
+      if (auto fields = read_event_fields(*schema)) type.fields = std::move(*fields);
+    }
+    config_.events.types.push_back(std::move(type));
+  }
+  check_unique(names, "event type");
+}
+
+std::optional<std::vector<std::string>> ConfigLoader::read_event_fields(const ConfigNode& value) {
+  auto items =
+      reader_.items(value, "a list of fields, or the name of a schema under events.schemas");
+  if (!value.node.IsSequence()) return std::nullopt;
+  if (items.empty()) {
+    reader_.report(value, "expected at least one field");
+    return std::nullopt;
+  }
+  std::vector<std::string> fields;
+  NamedNodes names;
+  bool complete = true;
+  for (const auto& item : items) {
+    auto name = reader_.text(item, "a field name");
+    if (!name) {
+      complete = false;
+      continue;
+    }
+    if (scope_.known && scope_.find(*name) == nullptr) {
+      const std::vector<std::string> known = scope_.names();
+      reader_.report(item, "unknown field '" + *name + "'" + did_you_mean(*name, known) +
+                               "; fields leaving the pipeline: " + join_names(known));
+      complete = false;
+      continue;
+    }
+    fields.push_back(*name);
+    names.emplace_back(*name, item);
+  }
+  check_unique(names, "field");
+  if (!complete) return std::nullopt;
+  return fields;
+}
+
+void ConfigLoader::read_event_processing(const ConfigNode& value) {
+  EventsConfig& events = config_.events;
+  MapReader map(reader_, value, "a map with parallel, maxWorkers and queueSize");
+  if (!map.is_map()) return;
+  auto parallel = map.optional("parallel");
+  auto max_workers = map.optional("maxWorkers");
+  auto queue_size = map.optional("queueSize");
+  auto overflow = map.optional("overflow");
+  auto weights = map.optional("weights");
+  map.finish();
+  bool in_parallel = true;
+  if (parallel) {
+    if (auto flag = reader_.boolean(*parallel)) in_parallel = *flag;
+  }
+  if (max_workers) {
+    if (auto count = reader_.integer(*max_workers, 1, kMaxEventWorkers)) {
+      events.workers = static_cast<std::uint32_t>(*count);
+    }
+    if (!in_parallel) {
+      reader_.report(*max_workers,
+                     "with parallel: false one worker handles the events in turn; remove "
+                     "maxWorkers or set parallel: true");
+    }
+  }
+  if (!in_parallel) events.workers = 1;
+  if (queue_size) {
+    if (auto count = reader_.integer(*queue_size, 1, 100'000'000)) {
+      events.queue_size = static_cast<std::uint64_t>(*count);
+    }
+  }
+  if (overflow) {
+    static const Names<bool> kEventOverflow = {{"deadLetter", false}, {"block", true}};
+    if (auto block = reader_.choice(*overflow, "overflow policy", kEventOverflow)) {
+      events.block_on_overflow = *block;
+    }
+  }
+  if (!weights) return;
+  MapReader weight_map(reader_, *weights, "a map with high, medium and low");
+  if (!weight_map.is_map()) return;
+  for (const auto& [name, priority] : kEventPriorities) {
+    if (auto weight = weight_map.optional(name)) {
+      if (auto count = reader_.integer(*weight, 1, 1000)) {
+        events.weights[static_cast<std::size_t>(priority)] = static_cast<std::uint32_t>(*count);
+      }
+    }
+  }
+  weight_map.finish();
+}
+
+void ConfigLoader::read_event_retry(const ConfigNode& value) {
+  EventsConfig& events = config_.events;
+  MapReader map(reader_, value, "a map with enabled and maxAttempts");
+  if (!map.is_map()) return;
+  auto enabled = map.optional("enabled");
+  auto attempts = map.optional("maxAttempts");
+  auto initial = map.optional("initialDelay");
+  auto maximum = map.optional("maxDelay");
+  auto jitter = map.optional("jitter");
+  map.finish();
+  bool on = true;
+  if (enabled) {
+    if (auto flag = reader_.boolean(*enabled)) on = *flag;
+  }
+  if (attempts) {
+    if (auto count = reader_.integer(*attempts, 1, 1'000'000)) {
+      events.max_attempts = static_cast<std::uint32_t>(*count);
+    }
+  }
+  if (initial) {
+    if (auto wait = reader_.duration(*initial, 1'000'000)) events.initial_backoff_ns = *wait;
+  }
+  if (maximum) {
+    if (auto wait = reader_.duration(*maximum, 1'000'000)) events.max_backoff_ns = *wait;
+    if (events.max_backoff_ns < events.initial_backoff_ns) {
+      reader_.report(*maximum, "expected at least initialDelay");
+    }
+  }
+  if (jitter) {
+    if (auto share = reader_.number(*jitter, 0, 1)) events.jitter = *share;
+  }
+  if (on) return;
+  events.max_attempts = 1;
+  for (const auto& node : {attempts, initial, maximum, jitter}) {
+    if (node) {
+      reader_.report(*node,
+                     "retries are off (enabled: false), so this would be unused; remove it or "
+                     "set enabled: true");
+    }
+  }
+}
+
+void ConfigLoader::read_event_rule(const ConfigNode& item) {
+  MapReader map(reader_, item, "a map with event, condition and action");
+  if (!map.is_map()) return;
+  auto event = map.required("event", "the name of one of events.types");
+  auto condition = map.optional("condition");
+  auto action = map.optional("action");
+  auto message = map.optional("message");
+  auto url = map.optional("url");
+  auto timeout = map.optional("timeout");
+  auto topic = map.optional("topic");
+  auto brokers = map.optional("brokers");
+  map.finish();
+  EventRuleConfig rule;
+  rule.where = item.where;
+  const auto& types = config_.events.types;
+  if (event) {
+    if (auto name = read_name(*event)) {
+      rule.event = *name;
+      const bool known = std::any_of(types.begin(), types.end(), [&](const EventTypeConfig& type) {
+        return type.name == *name;
+      });
+      if (!known && !types.empty()) {
+        std::vector<std::string> candidates;
+        for (const auto& type : types) candidates.push_back(type.name);
+        reader_.report(*event, "unknown event type '" + *name + "'" +
+                                   did_you_mean(*name, candidates) +
+                                   "; event types: " + join_names(candidates));
+      }
+    }
+  }
+  if (condition) {
+    if (auto text = read_expression(*condition)) {
+      rule.condition = *text;
+      rule.condition_where = reader_.text_location(condition->node);
+    }
+  }
+  if (message) {
+    if (auto text = reader_.text(*message, "a text with {field} placeholders")) {
+      rule.message = *text;
+      rule.message_where = reader_.text_location(message->node);
+    }
+  }
+  // The action: a built-in one or a handler; without one, the handler named like the event
+  // type (the product description keys its handlers by event type).
+  std::optional<std::string> action_name = rule.event;
+  if (action) action_name = read_name(*action);
+  if (!action_name || action_name->empty()) return;
+  bool resolved = false;
+  for (const auto& [name, kind] : kEventActions) {
+    if (name != *action_name) continue;
+    rule.action = kind;
+    resolved = true;
+  }
+  for (std::size_t i = 0; i < config_.handlers.size() && !resolved; ++i) {
+    if (config_.handlers[i].name != *action_name) continue;
+    rule.action = EventAction::handler;
+    rule.handler = *action_name;
+    handlers_used_.resize(config_.handlers.size());
+    handlers_used_[i] = true;
+    resolved = true;
+  }
+  if (!resolved) {
+    std::vector<std::string> candidates;
+    for (const auto& entry : kEventActions) candidates.push_back(entry.first);
+    for (const auto& handler : config_.handlers) candidates.push_back(handler.name);
+    const std::string expected = "notify, log, webhook, kafka, or a handler named under handlers";
+    if (action) {
+      reader_.report(*action, "unknown action '" + *action_name + "'" +
+                                  did_you_mean(*action_name, candidates) + "; expected " +
+                                  expected);
+    } else {
+      map.report_missing("action", expected + "; without it the handler named '" + rule.event +
+                                       "' is used, and there is none");
+    }
+    return;
+  }
+  // Keys that only one action takes.
+  const auto only_for = [&](const std::optional<ConfigNode>& node, EventAction owner,
+                            std::string_view owner_name) {
+    if (node && rule.action != owner) {
+      reader_.report(*node, "only action " + std::string(owner_name) + " takes this key");
+    }
+  };
+  only_for(url, EventAction::webhook, "webhook");
+  only_for(timeout, EventAction::webhook, "webhook");
+  only_for(topic, EventAction::kafka, "kafka");
+  only_for(brokers, EventAction::kafka, "kafka");
+  if (rule.action == EventAction::webhook) {
+    if (!url) {
+      map.report_missing("url", "the http:// or https:// URL events are POSTed to");
+    } else if (auto text = read_url(*url, {"http", "https"})) {
+      rule.webhook.url = *text;
+    }
+    if (timeout) {
+      if (auto wait = reader_.duration(*timeout, 1'000'000)) rule.webhook.timeout_ns = *wait;
+    }
+  }
+  if (rule.action == EventAction::kafka) {
+    rule.kafka.where = item.where;
+    if (!topic) {
+      map.report_missing("topic", "the topic events are produced to");
+    } else if (auto name = read_topic(*topic)) {
+      if (name->front() == '^') {
+        reader_.report(*topic, "expected a topic name; a pattern cannot be produced to");
+      } else {
+        rule.kafka.topic = *name;
+      }
+    }
+    if (brokers) {
+      KafkaSourceConfig read;
+      read_kafka_brokers(*brokers, read);
+      rule.kafka.brokers = std::move(read.brokers);
+    } else {
+      // The brokers (and properties) of the first Kafka destination.
+      auto destination =
+          std::find_if(config_.destinations.begin(), config_.destinations.end(),
+                       [](const SinkConfig& sink) { return sink.type == SinkType::kafka; });
+      if (destination == config_.destinations.end()) {
+        map.report_missing("brokers",
+                           "a list of host:port; without it the brokers of the first kafka "
+                           "destination are used, and there is none");
+      } else {
+        rule.kafka.brokers = destination->kafka.brokers;
+        rule.kafka.properties = destination->kafka.properties;
+      }
+    }
+  }
+  if (rule.action == EventAction::notify && config_.alerts.notifications.empty()) {
+    reader_.report(action ? *action : item,
+                   "action notify sends through output.alerts.notifications, which lists no "
+                   "channel; add output.alerts: {notifications: [webhook], webhook: {url: ...}}");
+  }
+  config_.events.rules.push_back(std::move(rule));
+}
+
+void ConfigLoader::check_event_references() {
+  handlers_used_.resize(config_.handlers.size());
+  for (std::size_t i = 0; i < config_.handlers.size(); ++i) {
+    if (handlers_used_[i]) continue;
+    reader_.report(config_.handlers[i].where,
+                   "handlers." + config_.handlers[i].name +
+                       ": no event rule uses this handler; name it in a rule's action "
+                       "(events.routing.rules)");
+  }
+  if (!alerts_without_conditions_) return;
+  const auto& rules = config_.events.rules;
+  const bool notified = std::any_of(rules.begin(), rules.end(), [](const EventRuleConfig& rule) {
+    return rule.action == EventAction::notify;
+  });
+  if (!notified) {
+    reader_.report(*alerts_without_conditions_,
+                   "missing required key 'conditions' (a list of {metric, operator, value, "
+                   "window}; it may be left out only when an event rule's action is notify)");
+  }
+}
 
 std::optional<std::string> ConfigLoader::read_path(const ConfigNode& value) {
   auto text = reader_.text(value, "a file path");

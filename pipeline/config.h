@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -452,6 +453,79 @@ struct AlertConfig {
   EmailConfig email;
 };
 
+/// How urgent an event type is: the event processor serves high before medium before low, by
+/// weighted round robin so that none starves (docs/events.md).
+enum class EventPriority : std::uint8_t { high, medium, low };
+
+/// One of `events.types`: a kind of event, its priority and the fields it carries.
+struct EventTypeConfig {
+  std::string name;
+  EventPriority priority = EventPriority::medium;
+  /// The fields an event of this type carries (`schema`), in order; empty: every field that
+  /// leaves the pipeline.
+  std::vector<std::string> fields;
+  SourceLocation where;
+};
+
+/// What a routing rule does with the events it matches (`action`).
+enum class EventAction : std::uint8_t { notify, log, webhook, kafka, handler };
+
+/// One of `events.routing.rules`: rows of the rule's event type for which the condition holds
+/// become events that the action handles.
+struct EventRuleConfig {
+  std::string event;      // the event type's name
+  std::string condition;  // an expression (docs/expressions.md); empty: every row of the type
+  SourceLocation condition_where;
+  EventAction action = EventAction::handler;
+  std::string handler;  // action handler: a name under `handlers`
+  /// The event's text, with {field} placeholders; empty: "<event type>: <condition>".
+  std::string message;
+  SourceLocation message_where;
+  WebhookConfig webhook;  // action webhook: `url`, `timeout`
+  KafkaSinkConfig kafka;  // action kafka: `topic`, `brokers`
+  SourceLocation where;
+};
+
+/// One entry of the top-level `handlers`: an event handler loaded from a plugin
+/// (host/ldh_plugin.h).
+struct HandlerConfig {
+  std::string name;
+  std::string plugin;       // the shared library's path
+  std::string config_json;  // `config` as JSON text, handed to the plugin's create function
+  SourceLocation where;     // of `plugin`, for load errors
+};
+
+/// `events`: the event processor (the product description's EventProcessor); see docs/events.md.
+struct EventsConfig {
+  std::vector<EventTypeConfig> types;
+  std::vector<EventRuleConfig> rules;
+  /// A string field naming each row's event type (`typeField`); empty: rows have every type,
+  /// and the rules' conditions alone decide.
+  std::string type_field;
+  /// `processing.maxWorkers`; 1 with `processing.parallel: false`.
+  std::uint32_t workers = 4;
+  /// Events accepted and not yet handled or dead-lettered, at most (`processing.queueSize`).
+  std::uint64_t queue_size = 1000;
+  /// `processing.overflow: block` makes the pipeline wait for room; the default dead-letters
+  /// what does not fit, so a dead peer never stalls the pipeline.
+  bool block_on_overflow = false;
+  /// Dispatches per round of high, medium and low events (`processing.weights`).
+  std::array<std::uint32_t, 3> weights = {4, 2, 1};
+  /// Attempts per event (`retry.maxAttempts`; 1 with `retry.enabled: false`).
+  std::uint32_t max_attempts = 3;
+  std::int64_t initial_backoff_ns = 100'000'000;
+  std::int64_t max_backoff_ns = 10'000'000'000;
+  double jitter = 0.2;
+  /// Source acknowledgements (Kafka commits) wait until the events of what they cover were
+  /// handled or dead-lettered (`autoAck`).
+  bool auto_ack = true;
+  /// Where `action: log` writes (`log`); events that finally fail go to `dead_letter_path`.
+  std::string log_path = "events.jsonl";
+  std::string dead_letter_path = "events-dead-letter.jsonl";
+  std::int64_t drain_timeout_ns = 30'000'000'000;  // at the end of a run
+  SourceLocation where;
+};
+
 /// The whole configuration file.
 enum class OverflowPolicy : std::uint8_t { block, drop, resize };
 enum class UnderflowPolicy : std::uint8_t { wait, flush };
@@ -487,6 +561,9 @@ struct Config {
   /// Where events too late for their windows go (`processing.lateEvents`); empty = counted only.
   std::string late_path;
   AlertConfig alerts;
+  EventsConfig events;
+  /// Event handlers loaded from plugins (`handlers`), by name.
+  std::vector<HandlerConfig> handlers;
 };
 
 /// Parses a duration: 500ms, 10s, 1m, 24h, 2d, 250us, 100ns (an integer and a unit).

@@ -89,6 +89,11 @@ class WindowEngine {
   void add(const WindowRows& rows, WindowOutput& out);
   /// Notes that a source ended: it no longer holds the watermark back.
   void end_source(std::uint32_t source_index, WindowOutput& out);
+  /// Notes that a stream of a source began (a Kafka partition assigned): from now on it holds
+  /// the watermark back until it sends rows, ends, or idles past idleTimeout.
+  void start_stream(std::uint32_t source_index, std::uint32_t stream) {
+    slot(source_index, stream);
+  }
   /// Notes that one stream of a source ended (a Kafka partition given to another consumer): it
   /// no longer holds the watermark back, and a later row of it starts it again.
   void end_stream(std::uint32_t source_index, std::uint32_t stream, WindowOutput& out);

@@ -22,9 +22,10 @@ cp "$build/ldh" "$bundle/"
 cp "$build"/tests/*_gpu_test "$bundle/tests/"
 cp "$build/bench/device_pipeline_bench" "$bundle/bench/"
 strip "$bundle/ldh" "$bundle"/tests/* "$bundle"/bench/*
-# Libraries outside glibc, libstdc++ and the CUDA driver travel along.
+# Libraries outside glibc and the CUDA driver travel along (libstdc++ too: the GPU image may
+# carry an older one).
 for binary in "$bundle/ldh" "$bundle"/tests/* "$bundle"/bench/*; do
   ldd "$binary" | awk '/=> \// {print $3}'
-done | sort -u | grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|libcuda)\.so' |
+done | sort -u | grep -vE '/(libc|libm|libdl|librt|libpthread|libcuda)\.so' |
   while read -r library; do cp -L "$library" "$bundle/lib/"; done
 du -sh "$bundle"

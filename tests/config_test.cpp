@@ -917,9 +917,6 @@ TEST(ConfigErrorTest, KnownButUnsupportedFeaturesSaySo) {
   expect_error(errors, file + ":26:1", "state", "state storage and recovery are not supported");
   EXPECT_EQ(errors.size(), 4u) << listing(errors);
 
-  const auto events = errors_of(with_pipeline("") + "events: {}\nhandlers: {}\n");
-  expect_message(events, "events", "event routing is not supported by this build yet");
-  expect_message(events, "handlers", "event handlers are not supported by this build yet");
   for (const std::string type : {"webhook", "email"}) {
     const auto sink = errors_of(kInput + "output: {destinations: [{type: " + type + ", x: 1}]}\n");
     ASSERT_EQ(sink.size(), 1u) << listing(sink);
@@ -2251,6 +2248,171 @@ TEST(ConfigErrorTest, DpdkSourceSaysThisBuildHasNoDpdk) {
   expect_message(errors, "input.sources[0].type", "this build has no DPDK");
 }
 #endif
+
+// Lines 13-15 of the event documents; events start on line 16.
+const std::string kAlertChannel =
+    "output:\n  destinations: [{type: stdout}]\n"
+    "  alerts: {notifications: [webhook], webhook: {url: 'http://127.0.0.1:9/hook'}}\n";
+
+TEST(EventConfigTest, ReadsTheProductDescriptionsEventProcessor) {
+  const Config config = parse_config(
+      kInput + kAlertChannel +
+          "events:\n"
+          "  types:\n"
+          "    - {name: temperature_alert, priority: high, schema: temperatureSchema}\n"
+          "    - {name: system_status, priority: medium, schema: [location, ok]}\n"
+          "  schemas: {temperatureSchema: [timestamp, temperature]}\n"
+          "  routing:\n"
+          "    rules:\n"
+          "      - {event: temperature_alert, condition: 'temperature > 100', action: notify,\n"
+          "         message: 'High temperature detected: {temperature}°C'}\n"
+          "      - {event: system_status, condition: 'location == \"error\"', action: log}\n"
+          "      - {event: system_status, action: webhook, url: 'http://127.0.0.1:9/events/'}\n"
+          "      - {event: system_status, action: kafka, topic: events, brokers: [b:9092]}\n"
+          "      - {event: system_status, action: audit}\n"
+          "  processing: {parallel: true, maxWorkers: 8, queueSize: 500, overflow: block,\n"
+          "               weights: {high: 8, low: 2}}\n"
+          "  retry: {enabled: true, maxAttempts: 4, initialDelay: 50ms, maxDelay: 2s, jitter: "
+          "0.5}\n"
+          "  autoAck: false\n"
+          "  log: out/events.jsonl\n"
+          "  deadLetter: /tmp/events-dead.jsonl\n"
+          "  drainTimeout: 5s\n"
+          "handlers:\n"
+          "  audit: {plugin: /bin/sh, config: {path: x.jsonl, retries: 2, on: true, list: [1, "
+          "b]}}\n",
+      "/configs/events.yaml");
+  const EventsConfig& events = config.events;
+  ASSERT_EQ(events.types.size(), 2u);
+  EXPECT_EQ(events.types[0].priority, EventPriority::high);
+  EXPECT_EQ(events.types[0].fields, (std::vector<std::string>{"timestamp", "temperature"}));
+  EXPECT_EQ(events.types[1].priority, EventPriority::medium);
+  EXPECT_EQ(events.types[1].fields, (std::vector<std::string>{"location", "ok"}));
+  ASSERT_EQ(events.rules.size(), 5u);
+  EXPECT_EQ(events.rules[0].action, EventAction::notify);
+  EXPECT_EQ(events.rules[0].condition, "temperature > 100");
+  EXPECT_EQ(events.rules[0].condition_where.to_string(), "/configs/events.yaml:23:48");
+  EXPECT_EQ(events.rules[0].message, "High temperature detected: {temperature}°C");
+  EXPECT_EQ(events.rules[1].action, EventAction::log);
+  EXPECT_EQ(events.rules[2].action, EventAction::webhook);
+  EXPECT_EQ(events.rules[2].webhook.url, "http://127.0.0.1:9/events");
+  EXPECT_EQ(events.rules[3].action, EventAction::kafka);
+  EXPECT_EQ(events.rules[3].kafka.topic, "events");
+  EXPECT_EQ(events.rules[3].kafka.brokers, (std::vector<std::string>{"b:9092"}));
+  EXPECT_EQ(events.rules[4].action, EventAction::handler);
+  EXPECT_EQ(events.rules[4].handler, "audit");
+  EXPECT_EQ(events.workers, 8u);
+  EXPECT_EQ(events.queue_size, 500u);
+  EXPECT_TRUE(events.block_on_overflow);
+  EXPECT_EQ(events.weights, (std::array<std::uint32_t, 3>{8, 2, 2}));
+  EXPECT_EQ(events.max_attempts, 4u);
+  EXPECT_EQ(events.initial_backoff_ns, 50'000'000);
+  EXPECT_EQ(events.max_backoff_ns, 2'000'000'000);
+  EXPECT_EQ(events.jitter, 0.5);
+  EXPECT_FALSE(events.auto_ack);
+  EXPECT_EQ(events.log_path, "/configs/out/events.jsonl");
+  EXPECT_EQ(events.dead_letter_path, "/tmp/events-dead.jsonl");
+  EXPECT_EQ(events.drain_timeout_ns, 5'000'000'000);
+  ASSERT_EQ(config.handlers.size(), 1u);
+  EXPECT_EQ(config.handlers[0].name, "audit");
+  EXPECT_EQ(config.handlers[0].plugin, "/bin/sh");
+  EXPECT_EQ(config.handlers[0].config_json,
+            "{\"path\":\"x.jsonl\",\"retries\":2,\"on\":true,\"list\":[1,\"b\"]}");
+}
+
+TEST(EventConfigTest, DefaultsFollowTheProductDescription) {
+  const Config config = parse_config(kInput + kFooter +
+                                         "events:\n"
+                                         "  types: [{name: any}]\n"
+                                         "  routing: {rules: [{event: any, action: log}]}\n"
+                                         "  processing: {parallel: false}\n"
+                                         "  retry: {enabled: false}\n",
+                                     "/configs/events.yaml");
+  const EventsConfig& events = config.events;
+  EXPECT_TRUE(events.types[0].fields.empty());
+  EXPECT_EQ(events.types[0].priority, EventPriority::medium);
+  EXPECT_TRUE(events.rules[0].condition.empty());
+  EXPECT_EQ(events.workers, 1u);
+  EXPECT_EQ(events.queue_size, 1000u);
+  EXPECT_FALSE(events.block_on_overflow);
+  EXPECT_EQ(events.max_attempts, 1u);
+  EXPECT_TRUE(events.auto_ack);
+  EXPECT_EQ(events.log_path, "events.jsonl");
+  EXPECT_EQ(events.dead_letter_path, "events-dead-letter.jsonl");
+}
+
+TEST(EventConfigTest, MistakesAreReportedWhereTheyAre) {
+  const auto errors = errors_of(kInput + kFooter +
+                                "events:\n"
+                                "  types:\n"
+                                "    - {name: hot, priority: urgent, schema: [temprature]}\n"
+                                "    - {name: hot, schema: missingSchema}\n"
+                                "  typeField: temperature\n"
+                                "  routing:\n"
+                                "    rules:\n"
+                                "      - {event: hott, action: log}\n"
+                                "      - {event: hot, action: notiffy}\n"
+                                "      - {event: hot, action: notify}\n"
+                                "      - {event: hot, action: log, url: 'http://x'}\n"
+                                "      - {event: hot, action: webhook}\n"
+                                "      - {event: hot}\n"
+                                "      - {event: hot, action: kafka, topic: t}\n"
+                                "  processing: {parallel: false, maxWorkers: 4, overflow: drop}\n"
+                                "  retry: {enabled: false, maxAttempts: 3}\n"
+                                "handlers:\n"
+                                "  log: {plugin: /bin/sh}\n"
+                                "  unused: {plugin: /no/such/plugin.so}\n");
+  expect_error(errors, "inline.yaml:17:29", "events.types[0].priority",
+               "unknown priority 'urgent'; expected one of: high, medium, low");
+  expect_error(errors, "inline.yaml:17:46", "events.types[0].schema[0]",
+               "unknown field 'temprature' (did you mean 'temperature'?); fields leaving the "
+               "pipeline: timestamp, temperature, humidity, location, ok");
+  expect_error(errors, "inline.yaml:18:27", "events.types[1].schema",
+               "no schema named 'missingSchema' under events.schemas; give a list of fields");
+  expect_message(errors, "events.types[1].name", "duplicate event type 'hot'");
+  expect_error(errors, "inline.yaml:19:14", "events.typeField",
+               "expected a string field naming each row's event type; 'temperature' is float64");
+  expect_error(errors, "inline.yaml:22:17", "events.routing.rules[0].event",
+               "unknown event type 'hott' (did you mean 'hot'?); event types: hot, hot");
+  expect_error(errors, "inline.yaml:23:30", "events.routing.rules[1].action",
+               "unknown action 'notiffy' (did you mean 'notify'?); expected notify, log, webhook, "
+               "kafka, or a handler named under handlers");
+  expect_error(errors, "inline.yaml:24:30", "events.routing.rules[2].action",
+               "action notify sends through output.alerts.notifications, which lists no channel");
+  expect_error(errors, "inline.yaml:25:40", "events.routing.rules[3].url",
+               "only action webhook takes this key");
+  expect_error(errors, "inline.yaml:26:9", "events.routing.rules[4]", "missing required key 'url'");
+  expect_error(errors, "inline.yaml:27:9", "events.routing.rules[5]",
+               "missing required key 'action' (notify, log, webhook, kafka, or a handler named "
+               "under handlers; without it the handler named 'hot' is used, and there is none)");
+  expect_error(errors, "inline.yaml:28:9", "events.routing.rules[6]",
+               "missing required key 'brokers' (a list of host:port; without it the brokers of "
+               "the first kafka destination are used, and there is none)");
+  expect_error(errors, "inline.yaml:29:45", "events.processing.maxWorkers",
+               "with parallel: false one worker handles the events in turn");
+  expect_message(errors, "events.processing.overflow",
+                 "unknown overflow policy 'drop'; expected one of: deadLetter, block");
+  expect_error(errors, "inline.yaml:30:40", "events.retry.maxAttempts",
+               "retries are off (enabled: false), so this would be unused");
+  expect_error(errors, "inline.yaml:32:8", "handlers.log",
+               "'log' is a built-in action; give the handler another name");
+  expect_error(errors, "inline.yaml:33:20", "handlers.unused.plugin",
+               "no plugin file '/no/such/plugin.so'");
+  expect_message(errors, "handlers.unused", "no event rule uses this handler");
+}
+
+TEST(EventConfigTest, AlertsWithoutConditionsOnlyServeEventNotifications) {
+  const std::string alerts_only = kInput + kAlertChannel;
+  expect_message(errors_of(alerts_only), "output.alerts",
+                 "missing required key 'conditions' (a list of {metric, operator, value, window}; "
+                 "it may be left out only when an event rule's action is notify)");
+  const Config config = parse_config(alerts_only +
+                                         "events:\n  types: [{name: hot}]\n"
+                                         "  routing: {rules: [{event: hot, action: notify}]}\n",
+                                     "events.yaml");
+  EXPECT_TRUE(config.alerts.conditions.empty());
+  EXPECT_EQ(config.events.rules[0].action, EventAction::notify);
+}
 
 TEST(DidYouMeanTest, SuggestsOnlyNearMisses) {
   const std::vector<std::string> fields = {"timestamp", "temperature", "humidity"};

@@ -224,6 +224,7 @@ SourceConfig source_config(const std::string& bootstrap, const ConsumerSettings&
 struct SeenChunk {
   std::vector<std::string> ids;
   std::int32_t partition = -1;
+  std::uint32_t stream = 0;
   std::uint64_t token = 0;
   bool acknowledged = false;
 };
@@ -249,8 +250,16 @@ class Consumer {
     thread_ = std::thread([this] {
       RawChunk chunk;
       while (source_->next(chunk)) {
+        if (chunk.bytes.empty() && !source_->chunk_info(chunk.ack_token)) {
+          // An assigned or revoked partition's announcement: no bytes, nothing to commit.
+          if (chunk.stream == 0 || chunk.records != 0) ++mismatched_chunks_;
+          ++(chunk.stream_ends ? stream_ends_ : stream_starts_);
+          source_->acknowledge(chunk.ack_token);
+          continue;
+        }
         SeenChunk seen;
         seen.token = chunk.ack_token;
+        seen.stream = chunk.stream;
         auto info = source_->chunk_info(chunk.ack_token);
         if (info) seen.partition = info->partition;
         std::string_view bytes(reinterpret_cast<const char*>(chunk.bytes.data()),
@@ -291,6 +300,8 @@ class Consumer {
   }
   std::size_t dead_letters() const { return dead_letters_; }
   std::size_t mismatched_chunks() const { return mismatched_chunks_; }
+  std::size_t stream_starts() const { return stream_starts_; }
+  std::size_t stream_ends() const { return stream_ends_; }
 
  private:
   Format format_ = Format::json;
@@ -303,6 +314,8 @@ class Consumer {
   std::vector<SeenChunk> chunks_;
   std::size_t dead_letters_ = 0;
   std::size_t mismatched_chunks_ = 0;
+  std::atomic<std::size_t> stream_starts_{0};
+  std::atomic<std::size_t> stream_ends_{0};
   KafkaSourceStatistics final_counters_;
 };
 
@@ -386,15 +399,27 @@ TEST_F(KafkaSourceTest, OneConsumerReadsEveryEventOnceInEachFormat) {
     EXPECT_TRUE(covers(counts, events[c], events[c].rows.size()));
     EXPECT_EQ(consumer.dead_letters(), 0u);
     EXPECT_EQ(consumer.mismatched_chunks(), 0u);
-    // Every chunk holds events of the one partition it names.
+    // Every chunk holds events of the one partition it names, and each partition is a stream
+    // of its own.
     std::set<std::int32_t> partitions;
+    std::map<std::int32_t, std::set<std::uint32_t>> streams;
     for (const auto& chunk : consumer.chunks()) {
       partitions.insert(chunk.partition);
+      streams[chunk.partition].insert(chunk.stream);
       for (const auto& id : chunk.ids) {
         EXPECT_EQ(producers[c]->partition_of.at(id), chunk.partition) << "event " << id;
       }
     }
     EXPECT_EQ(partitions.size(), static_cast<std::size_t>(cases[c].partitions));
+    std::set<std::uint32_t> distinct;
+    for (const auto& [partition, ids] : streams) {
+      ASSERT_EQ(ids.size(), 1u) << "partition " << partition;
+      EXPECT_GE(*ids.begin(), 1u);
+      distinct.insert(*ids.begin());
+    }
+    EXPECT_EQ(distinct.size(), partitions.size());
+    EXPECT_EQ(consumer.stream_starts(), partitions.size());
+    EXPECT_EQ(consumer.stream_ends(), 0u);
     const KafkaSourceStatistics statistics = consumer.source().counters();
     const std::size_t messages =
         events[c].rows.size() / cases[c].per_message +
@@ -480,6 +505,15 @@ TEST_P(KafkaGroupTest, TwoConsumersShareTheTopicAndOneLeavesMidStream) {
     EXPECT_EQ(again, consumer->counters().redelivered);
   }
   EXPECT_EQ(leaving.dead_letters() + staying.dead_letters(), 0u);
+  EXPECT_EQ(leaving.mismatched_chunks() + staying.mismatched_chunks(), 0u);
+  // Every partition the remaining consumer got is announced; an eager rebalance revokes all of
+  // them first (each ends its stream), a cooperative one only adds the leaving one's.
+  EXPECT_GE(staying.stream_starts(), static_cast<std::size_t>(kPartitions));
+  if (std::string(GetParam()) == "range") {
+    EXPECT_GT(staying.stream_ends(), 0u);
+  } else {
+    EXPECT_EQ(staying.stream_ends(), 0u);
+  }
 }
 
 std::string protocol_name(const ::testing::TestParamInfo<const char*>& parameter) {
@@ -543,7 +577,10 @@ TEST_F(KafkaSourceTest, AcknowledgedOffsetsAreCommittedAndTheNextConsumerStartsT
     std::vector<std::pair<std::uint64_t, KafkaChunkInfo>> chunks;
     RawChunk chunk;
     while (first->next(chunk)) {
-      chunks.emplace_back(chunk.ack_token, *first->chunk_info(chunk.ack_token));
+      // Chunks that only announce a partition carry no offsets.
+      if (auto info = first->chunk_info(chunk.ack_token)) {
+        chunks.emplace_back(chunk.ack_token, *info);
+      }
     }
     std::uint64_t records = 0;
     std::size_t last = 0;
