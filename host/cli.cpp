@@ -1,5 +1,6 @@
 #include "host/cli.h"
 
+#include <librdkafka/rdkafka.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -390,6 +391,17 @@ int command_info(Arguments& arguments) {
   std::printf("cuda backend: %s\n",
               survey.cuda_built ? ("built for " + survey.architectures).c_str() : "not built");
   std::printf("decoders: json (simdjson), binary (ldh frames), protobuf (wire format)\n");
+  std::printf("sources: file, generator, udp, kafka (librdkafka %s), websocket (Boost.Beast), %s\n",
+              rd_kafka_version_str(),
+#ifdef LDH_HAVE_DPDK
+              "dpdk"
+#else
+              "dpdk not built (no libdpdk-dev)"
+#endif
+  );
+  std::printf(
+      "destinations: stdout, jsonl (gzip, zstd), kafka, elasticsearch, websocket; alert "
+      "notifications: webhook, email (libcurl)\n");
   if (survey.devices.empty()) {
     std::printf("cuda devices: none (%s)\n", survey.why_none.c_str());
   } else {
