@@ -57,45 +57,6 @@ struct StageImage {
   }
 };
 
-/// Converts a number into row `row` of a column of `type`, exactly as pipeline/transform.h's
-/// store_number does; false when it does not fit (the row becomes null).
-LDH_HOST_DEVICE inline bool store_column_number(double value, DataType type, void* data,
-                                                std::size_t row) {
-  constexpr double kInt64Low = -9223372036854775808.0;
-  constexpr double kInt64High = 9223372036854774784.0;
-  switch (type) {
-    case DataType::float64:
-      static_cast<double*>(data)[row] = value;
-      return true;
-    case DataType::float32:
-      static_cast<float*>(data)[row] = static_cast<float>(value);
-      return true;
-    case DataType::boolean:
-      static_cast<std::uint8_t*>(data)[row] = (value != 0 && value == value) ? 1 : 0;
-      return true;
-    case DataType::int32:
-      if (!(value == value && value >= -2147483648.0 && value <= 2147483647.0)) return false;
-      static_cast<std::int32_t*>(data)[row] = static_cast<std::int32_t>(value);
-      return true;
-    case DataType::int64:
-      if (!(value == value && value >= kInt64Low && value <= kInt64High)) return false;
-      static_cast<std::int64_t*>(data)[row] = static_cast<std::int64_t>(value);
-      return true;
-    case DataType::string:
-      static_cast<std::int32_t*>(data)[row] = static_cast<std::int32_t>(value);
-      return true;
-    case DataType::timestamp: {
-      const double nanoseconds = value * 1e6;
-      if (!(nanoseconds == nanoseconds && nanoseconds >= kInt64Low && nanoseconds <= kInt64High)) {
-        return false;
-      }
-      static_cast<std::int64_t*>(data)[row] = static_cast<std::int64_t>(nanoseconds);
-      return true;
-    }
-  }
-  return false;
-}
-
 /// Applies one transform operation to row `row`, as pipeline/transform.cpp does for a batch.
 LDH_HOST_DEVICE inline void transform_row(const DeviceTransform& operation,
                                           const StageTables& tables, const ColumnView* columns,
@@ -119,12 +80,12 @@ LDH_HOST_DEVICE inline void transform_row(const DeviceTransform& operation,
         if (validity != nullptr) validity[row] = valid ? 1 : 0;
         return;
       }
-      ok = valid && store_column_number(value, operation.target_type, target.data, row);
+      ok = valid && store_number(value, operation.target_type, target.data, row);
       break;
     }
     case DeviceTransformKind::constant:
       if (!writable) return;
-      ok = store_column_number(operation.constant, operation.target_type, target.data, row);
+      ok = store_number(operation.constant, operation.target_type, target.data, row);
       break;
     case DeviceTransformKind::now:
       if (!writable) return;
@@ -139,8 +100,7 @@ LDH_HOST_DEVICE inline void transform_row(const DeviceTransform& operation,
         static_cast<std::int64_t*>(target.data)[row] =
             static_cast<const std::int64_t*>(source.data)[row];
       } else {
-        ok = store_column_number(column_number(source, row), operation.target_type, target.data,
-                                 row);
+        ok = store_number(read_as_number(source, row), operation.target_type, target.data, row);
       }
       break;
     }

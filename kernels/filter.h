@@ -13,6 +13,7 @@
 #include "pipeline/expression_program.h"
 #include "pipeline/filter_set.h"
 #include "pipeline/host_device.h"
+#include "pipeline/number_conversion.h"
 
 namespace ldh {
 
@@ -53,28 +54,6 @@ struct StageTables {
   const DeviceTransform* transforms = nullptr;
 };
 
-/// Reads one value as a number the way expressions do (pipeline/transform.h read_as_number):
-/// integers and floats as double, booleans as 0/1, strings as their id, timestamps as
-/// milliseconds since the epoch.
-LDH_HOST_DEVICE LDH_FORCE_INLINE double column_number(const ColumnView& column, std::size_t row) {
-  switch (column.type) {
-    case DataType::int32:
-    case DataType::string:
-      return static_cast<const std::int32_t*>(column.data)[row];
-    case DataType::int64:
-      return static_cast<double>(static_cast<const std::int64_t*>(column.data)[row]);
-    case DataType::float32:
-      return static_cast<const float*>(column.data)[row];
-    case DataType::float64:
-      return static_cast<const double*>(column.data)[row];
-    case DataType::boolean:
-      return static_cast<const std::uint8_t*>(column.data)[row];
-    case DataType::timestamp:
-      return timestamp_milliseconds(static_cast<const std::int64_t*>(column.data)[row]);
-  }
-  return 0;
-}
-
 /// Tells whether row `row` passes one rule.
 LDH_HOST_DEVICE inline bool filter_rule_passes(const DeviceFilterRule& rule,
                                                const StageTables& tables, const ColumnView* columns,
@@ -88,7 +67,7 @@ LDH_HOST_DEVICE inline bool filter_rule_passes(const DeviceFilterRule& rule,
   }
   const ColumnView& column = columns[rule.slot];
   if (column.validity != nullptr && column.validity[row] == 0) return false;
-  const double x = column_number(column, row);
+  const double x = read_as_number(column, row);
   switch (rule.op) {
     case FilterOperator::range:
       return x >= rule.low && x <= rule.high;

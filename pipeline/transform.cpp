@@ -11,10 +11,6 @@ namespace ldh {
 
 namespace {
 
-bool finite_in_range(double value, double low, double high) {
-  return value == value && value >= low && value <= high;
-}
-
 /// Renders one value as text for a cast to string.
 std::string value_text(const ColumnView& column, std::size_t row, int time_digits) {
   switch (column.type) {
@@ -58,60 +54,6 @@ bool parse_text(std::string_view text, DataType target, double& value) {
 }
 
 }  // namespace
-
-double read_as_number(const ColumnView& column, std::size_t row) {
-  switch (column.type) {
-    case DataType::int32:
-      return column.as<std::int32_t>()[row];
-    case DataType::int64:
-      return static_cast<double>(column.as<std::int64_t>()[row]);
-    case DataType::float32:
-      return column.as<float>()[row];
-    case DataType::float64:
-      return column.as<double>()[row];
-    case DataType::boolean:
-      return column.as<std::uint8_t>()[row];
-    case DataType::string:
-      return column.as<std::int32_t>()[row];
-    case DataType::timestamp:
-      return timestamp_milliseconds(column.as<std::int64_t>()[row]);
-  }
-  return 0;
-}
-
-bool store_number(double value, DataType type, void* data, std::size_t row) {
-  switch (type) {
-    case DataType::float64:
-      static_cast<double*>(data)[row] = value;
-      return true;
-    case DataType::float32:
-      static_cast<float*>(data)[row] = static_cast<float>(value);
-      return true;
-    case DataType::boolean:
-      static_cast<std::uint8_t*>(data)[row] = (value != 0 && value == value) ? 1 : 0;
-      return true;
-    case DataType::int32:
-      if (!finite_in_range(value, -2147483648.0, 2147483647.0)) return false;
-      static_cast<std::int32_t*>(data)[row] = static_cast<std::int32_t>(value);
-      return true;
-    case DataType::int64:
-      if (!finite_in_range(value, -9223372036854775808.0, 9223372036854774784.0)) return false;
-      static_cast<std::int64_t*>(data)[row] = static_cast<std::int64_t>(value);
-      return true;
-    case DataType::string:
-      static_cast<std::int32_t*>(data)[row] = static_cast<std::int32_t>(value);
-      return true;
-    case DataType::timestamp: {
-      double nanoseconds = value * 1e6;
-      if (!finite_in_range(nanoseconds, -9223372036854775808.0, 9223372036854774784.0)) {
-        return false;
-      }
-      static_cast<std::int64_t*>(data)[row] = static_cast<std::int64_t>(nanoseconds);
-      return true;
-    }
-  }
-  return false;
-}
 
 Transform::Transform(std::string name, std::vector<CompiledTransform> operations,
                      StringDictionary& strings)

@@ -4,6 +4,7 @@
 
 #include "pipeline/config.h"
 #include "pipeline/expression.h"
+#include "pipeline/number_conversion.h"
 #include "pipeline/operator.h"
 #include "pipeline/string_dictionary.h"
 
@@ -35,13 +36,5 @@ class Transform final : public Operator {
   std::vector<CompiledTransform> operations_;
   StringDictionary& strings_;
 };
-
-/// Reads one value as a number the way expressions do: integers and floats as double, booleans
-/// as 0/1, strings as their dictionary id, timestamps as milliseconds since the epoch.
-double read_as_number(const ColumnView& column, std::size_t row);
-
-/// Converts a number (a computed value, or a timestamp in milliseconds since the epoch) into
-/// one row of a column of `type`; false when it does not fit (the row becomes null).
-bool store_number(double value, DataType type, void* data, std::size_t row);
 
 }  // namespace ldh

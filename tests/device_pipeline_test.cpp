@@ -282,48 +282,6 @@ TEST(DevicePipeline, BackendNoteSaysWhatRunsWhere) {
   EXPECT_EQ(Executor(plain, options).backend_note({Format::binary}), "");
 }
 
-TEST(DevicePipeline, SharedConversionsMatchTheCpuTransforms) {
-  const double values[] = {0.0,
-                           -0.0,
-                           1.5,
-                           -1.5,
-                           2147483647.0,
-                           2147483648.0,
-                           -2147483648.0,
-                           -2147483649.0,
-                           9223372036854774784.0,
-                           9223372036854775808.0,
-                           -9223372036854775808.0,
-                           1e300,
-                           -1e300,
-                           1e-300,
-                           std::numeric_limits<double>::quiet_NaN(),
-                           std::numeric_limits<double>::infinity(),
-                           -std::numeric_limits<double>::infinity(),
-                           9223372036854.775,
-                           -9223372036854.775,
-                           3.4028235677973366e38,
-                           1e39};
-  const DataType types[] = {DataType::int32,   DataType::int64,   DataType::float32,
-                            DataType::float64, DataType::boolean, DataType::timestamp};
-  for (DataType type : types) {
-    for (double value : values) {
-      std::uint64_t cpu = 0;
-      std::uint64_t shared = 0;
-      EXPECT_EQ(store_number(value, type, &cpu, 0), store_column_number(value, type, &shared, 0))
-          << to_string(type) << " " << value;
-      EXPECT_EQ(cpu, shared) << to_string(type) << " " << value;
-    }
-  }
-  std::int64_t times[] = {0, -1, 1'795'000'000'123'456'789,
-                          std::numeric_limits<std::int64_t>::min()};
-  ColumnView column{DataType::timestamp, times, nullptr};
-  for (std::size_t row = 0; row < 4; ++row) {
-    EXPECT_EQ(std::bit_cast<std::uint64_t>(read_as_number(column, row)),
-              std::bit_cast<std::uint64_t>(column_number(column, row)));
-  }
-}
-
 TEST(DevicePipeline, TimestampScalingMatchesOverflowBuiltin) {
   const std::int64_t counts[] = {0,
                                  1,
