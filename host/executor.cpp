@@ -90,6 +90,12 @@ struct RunState {
   /// `input.buffer` (read, not yet written out).
   std::vector<std::uint64_t> next_index;
   std::vector<SourceBudget> budgets;
+  /// A replayable source gains nothing from reading further ahead than the workers can use:
+  /// under `overflow: block` at most `read_ahead` of its chunks are in flight, whatever the
+  /// budget allows (`limit_read_ahead`).
+  std::vector<std::size_t> chunks_in_flight;
+  std::vector<bool> limit_read_ahead;
+  std::size_t read_ahead = 0;
   /// Live sources: chunks are written in the order they arrived.
   bool arrival_order = false;
   std::uint64_t next_arrival = 0;
@@ -360,6 +366,14 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   state.sources_running = sources.size();
   state.next_index.assign(sources.size(), 0);
   for (std::size_t i = 0; i < sources.size(); ++i) state.budgets.emplace_back(config_.buffer);
+  state.chunks_in_flight.assign(sources.size(), 0);
+  for (const auto& source : sources) {
+    // Under `block`, a replayable source waits for the workers rather than reading ahead; under
+    // drop and resize the budget alone decides, as the user asked.
+    state.limit_read_ahead.push_back(source->replayable() &&
+                                     config_.buffer.overflow == OverflowPolicy::block);
+  }
+  state.read_ahead = 2 * options_.threads + 2;
   for (const auto& source : sources)
     state.arrival_order = state.arrival_order || !source->replayable();
   if (state.arrival_order && options_.status_line) {
@@ -412,6 +426,11 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
             source->set_paused(false);
             budget.counters().time_blocked += Clock::now() - blocked;
           }
+          if (decision == SourceBudget::Decision::admit && state.limit_read_ahead[source_index]) {
+            state.space_ready.wait(lock, [&] {
+              return state.chunks_in_flight[source_index] < state.read_ahead || state.error;
+            });
+          }
           if (state.error) break;
           if (decision == SourceBudget::Decision::drop) {
             // Shed, counted, and still written in order, so its acknowledgement keeps its place.
@@ -428,6 +447,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
             continue;
           }
           budget.admit(events, bytes);
+          ++state.chunks_in_flight[source_index];
           state.queue.push_back({next_key(source_index).first, std::move(chunk)});
           state.work_ready.notify_one();
         }
@@ -686,7 +706,10 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       turn = 0, ++round;
     }
     std::lock_guard lock(state.mutex);
-    if (!result.dropped) state.budgets[result.source_index].release(result.records, result.bytes);
+    if (!result.dropped) {
+      state.budgets[result.source_index].release(result.records, result.bytes);
+      --state.chunks_in_flight[result.source_index];
+    }
     state.space_ready.notify_all();
   }
 
