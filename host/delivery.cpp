@@ -32,7 +32,11 @@ DeliverySink::DeliverySink(std::unique_ptr<Transport> transport, const DeliveryC
 }
 
 DeliverySink::~DeliverySink() {
-  finish();
+  try {
+    finish();
+  } catch (...) {
+    // Reported by the finish() the executor calls; a destructor only stops the thread.
+  }
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
@@ -51,12 +55,15 @@ void DeliverySink::write(std::string_view text) {
     ++counters_.produced;
     Pending pending;
     pending.record = std::string(line);
+    pending.sequence = counters_.produced;
+    // An empty queue takes any record, so one larger than the byte limit cannot wait forever.
     const auto full = [&] {
-      return counters_.queued >= config_.queue_records ||
-             queued_bytes_ + line.size() > config_.queue_bytes;
+      return counters_.queued != 0 && (counters_.queued >= config_.queue_records ||
+                                       queued_bytes_ + line.size() > config_.queue_bytes);
     };
     if (full() && config_.block_on_overflow) {
-      room_ready_.wait(lock, [&] { return !full() || stopped_; });
+      work_ready_.notify_one();
+      room_ready_.wait(lock, [&] { return !full() || stopped_ || failure_; });
     }
     if (full()) {
       ++counters_.overflowed;
@@ -83,8 +90,22 @@ void DeliverySink::finish() {
     drain_deadline_ = Clock::now() + std::chrono::nanoseconds(config_.drain_timeout_ns);
   }
   work_ready_.notify_all();
-  room_ready_.wait(lock, [&] { return counters_.queued == 0; });
+  room_ready_.wait(lock, [&] { return counters_.queued == 0 || failure_; });
+  if (failure_) std::rethrow_exception(failure_);
   if (dead_letters_) dead_letters_->flush();
+}
+
+std::uint64_t DeliverySink::produced() const {
+  std::lock_guard lock(mutex_);
+  return counters_.produced;
+}
+
+std::uint64_t DeliverySink::settled_through() const {
+  std::lock_guard lock(mutex_);
+  std::uint64_t oldest = counters_.produced + 1;
+  if (!queue_.empty()) oldest = std::min(oldest, queue_.front().sequence);
+  for (const auto& pending : retries_) oldest = std::min(oldest, pending.sequence);
+  return oldest - 1;
 }
 
 DeliveryCounters DeliverySink::counters() const {
@@ -135,6 +156,18 @@ Clock::duration DeliverySink::backoff(std::uint32_t attempts) {
 }
 
 void DeliverySink::run() {
+  try {
+    deliver();
+  } catch (...) {
+    // A dead-letter file that cannot be written, a transport that threw: the run fails
+    // loudly at finish() rather than losing records quietly.
+    std::lock_guard lock(mutex_);
+    failure_ = std::current_exception();
+    room_ready_.notify_all();
+  }
+}
+
+void DeliverySink::deliver() {
   std::vector<Pending> batch;
   std::vector<std::string_view> records;
   std::vector<DeliveryOutcome> outcomes;

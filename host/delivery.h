@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -77,16 +78,20 @@ class DeliverySink final : public Sink {
   void statistics(std::vector<SinkCounter>& out) const override;
 
   DeliveryCounters counters() const;
+  std::uint64_t produced() const override;
+  std::uint64_t settled_through() const override;
 
  private:
   struct Pending {
     std::string record;
+    std::uint64_t sequence = 0;  // 1, 2, ... in write order
     std::uint32_t attempts = 0;
     std::chrono::steady_clock::time_point due{};  // retries wait until then
     std::string last_error;
   };
 
   void run();
+  void deliver();
   /// Moves `pending` to the dead-letter file with `reason` (mutex held).
   void dead_letter(const Pending& pending, std::string_view reason);
   std::chrono::steady_clock::duration backoff(std::uint32_t attempts);
@@ -103,6 +108,7 @@ class DeliverySink final : public Sink {
   std::unique_ptr<FileSink> dead_letters_;
   DeliveryCounters counters_;
   std::uint64_t random_state_;
+  std::exception_ptr failure_;  // what stopped the delivery thread, rethrown by finish()
   bool finishing_ = false;
   bool stopped_ = false;
   std::chrono::steady_clock::time_point drain_deadline_{};

@@ -553,7 +553,22 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     std::uint64_t events_through;  // the last event task submitted up to the chunk
   };
   std::vector<std::deque<PendingAck>> pending_acks(sources.size());
+  // Chunks whose results were all written, waiting for the network destinations to deliver (or
+  // dead-letter) them: `marks` holds each destination's produced() when the chunk got here.
+  struct SettlingAck {
+    std::uint64_t token;
+    std::vector<std::uint64_t> marks;
+  };
+  std::vector<std::deque<SettlingAck>> settling_acks(sources.size());
+  std::vector<std::uint64_t> marks;
+  std::vector<std::uint64_t> settled;
   auto acknowledge_done = [&](bool everything) {
+    marks.clear();
+    settled.clear();
+    for (const auto& sink : sinks) {
+      marks.push_back(sink->produced());
+      settled.push_back(everything ? UINT64_MAX : sink->settled_through());
+    }
     const std::int64_t pending_from = everything || !windows_
                                           ? std::numeric_limits<std::int64_t>::max()
                                           : windows_->pending_from();
@@ -562,15 +577,31 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
                                              : event_processor->settled_through();
     for (std::size_t s = 0; s < sources.size(); ++s) {
       auto& queue = pending_acks[s];
-      std::uint64_t last = 0;
-      bool any = false;
       while (!queue.empty() && (everything || (queue.front().latest < pending_from &&
                                                queue.front().events_through <= events_settled))) {
-        last = queue.front().token;
-        any = true;
+        settling_acks[s].push_back({queue.front().token, marks});
         queue.pop_front();
       }
-      if (any) sources[s]->acknowledge(last);
+      auto& settling = settling_acks[s];
+      std::uint64_t last = 0;
+      bool any = false;
+      while (!settling.empty()) {
+        bool delivered = true;
+        for (std::size_t d = 0; d < settled.size(); ++d) {
+          delivered = delivered && settled[d] >= settling.front().marks[d];
+        }
+        if (!delivered) break;
+        last = settling.front().token;
+        any = true;
+        settling.pop_front();
+      }
+      if (!any) continue;
+      // What the acknowledged chunks sent to side files is on disk before a source forgets it.
+      if (dead_letter_sink) dead_letter_sink->flush();
+      for (auto& reject : reject_sinks) {
+        if (reject) reject->flush();
+      }
+      sources[s]->acknowledge(last);
     }
   };
   auto write_windows = [&](auto&& feed) {
@@ -607,8 +638,11 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
             poll_windows = true;
             break;
           }
-          // Acknowledgements held for events go out as the events settle.
-          if (events_hold_acks && Clock::now() - last_poll >= std::chrono::milliseconds(100)) {
+          // Acknowledgements held for events or destinations go out as those settle.
+          const bool acks_waiting =
+              events_hold_acks || std::any_of(settling_acks.begin(), settling_acks.end(),
+                                              [](const auto& waiting) { return !waiting.empty(); });
+          if (acks_waiting && Clock::now() - last_poll >= std::chrono::milliseconds(100)) {
             poll_acks = true;
             break;
           }
@@ -706,7 +740,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       turn = 0, ++round;
     }
     std::lock_guard lock(state.mutex);
-    if (!result.dropped) {
+    if (!result.dropped && !result.end_of_source) {
       state.budgets[result.source_index].release(result.records, result.bytes);
       --state.chunks_in_flight[result.source_index];
     }

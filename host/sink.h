@@ -29,6 +29,11 @@ class Sink {
   virtual std::string describe() const = 0;
   /// Appends the destination's own counters to `out`; thread-safe.
   virtual void statistics(std::vector<SinkCounter>& out) const { static_cast<void>(out); }
+  /// Counts the records handed to write() so far, and tells through which of them every record
+  /// is delivered or dead-lettered: sources acknowledge (a Kafka source commits) only what every
+  /// destination settled. Destinations that write at once settle everything.
+  virtual std::uint64_t produced() const { return 0; }
+  virtual std::uint64_t settled_through() const { return UINT64_MAX; }
 };
 
 /// Writes to a file (creating its folder) or to standard output, through a large buffer.

@@ -175,6 +175,8 @@ class WebSocketSource::Client {
 
   void connect() {
     ++generation_;
+    // A message cut off by the last connection's end must not prefix the next one.
+    buffer_.clear();
     phase_ = Phase::connecting;
     if (endpoint_.secure) {
       secure_.emplace(io_, ssl_);

@@ -159,6 +159,18 @@ TEST(DeliverySinkTest, BlockOnOverflowWaitsForRoomAndLosesNothing) {
   EXPECT_LE(counted.peak_queued, 20u);
 }
 
+TEST(DeliverySinkTest, ARecordLargerThanTheByteLimitStillMovesWhenBlocking) {
+  testing::ScratchFolder folder;
+  DeliveryConfig config = fast_config(folder.file("dead.jsonl"));
+  config.queue_bytes = 16;
+  config.block_on_overflow = true;
+  DeliverySink sink(std::make_unique<ScriptedTransport>(0, ""), config);
+  sink.write("{\"large\":\"" + std::string(100, 'x') + "\"}\n" + records(3));
+  sink.finish();
+  EXPECT_EQ(sink.counters().delivered, 4u);
+  EXPECT_EQ(sink.settled_through(), sink.produced());
+}
+
 TEST(DeliverySinkTest, GivesUpAtTheDrainTimeoutAndDeadLettersTheRest) {
   testing::ScratchFolder folder;
   DeliveryConfig config = fast_config(folder.file("dead.jsonl"));

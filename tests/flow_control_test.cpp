@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -328,6 +329,55 @@ TEST(LiveSourceTest, AcknowledgesStatelessChunksAsSoonAsTheyAreWritten) {
   EXPECT_EQ(record->waits, (std::vector<bool>{true}));
   EXPECT_EQ(record->acked, 2u);
   EXPECT_EQ(count_lines(out), 2u);
+}
+
+/// A destination that holds everything undelivered until the test lets it go.
+class HoldingSink final : public Sink {
+ public:
+  explicit HoldingSink(std::atomic<bool>& released) : released_(released) {}
+  void write(std::string_view text) override {
+    produced_ += static_cast<std::uint64_t>(std::count(text.begin(), text.end(), '\n'));
+  }
+  void flush() override {}
+  std::string describe() const override { return "holding"; }
+  std::uint64_t produced() const override { return produced_; }
+  std::uint64_t settled_through() const override { return released_ ? produced_.load() : 0; }
+
+ private:
+  std::atomic<bool>& released_;
+  std::atomic<std::uint64_t> produced_{0};
+};
+
+TEST(LiveSourceTest, AcknowledgesOnlyWhatTheDestinationsDelivered) {
+  Config config = parse_config(kWindowedLive, "live.yaml");
+  config.windows.clear();
+  std::vector<LiveSource::Step> steps = {
+      {R"({"time": 1, "value": 1})"
+       "\n"},
+      {R"({"time": 2, "value": 2})"
+       "\n",
+       1, milliseconds(300)},  // held: no ack
+      {R"({"time": 3, "value": 3})"
+       "\n",
+       2, milliseconds(20000)},  // released: acked
+  };
+  std::atomic<bool> released{false};
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(milliseconds(600));
+    released = true;
+  });
+  RunOptions options;
+  options.side_files = false;
+  Executor executor(config, options);
+  auto record = std::make_shared<AckRecord>();
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(std::make_unique<LiveSource>(std::move(steps), record));
+  std::vector<std::unique_ptr<Sink>> sinks;
+  sinks.push_back(std::make_unique<HoldingSink>(released));
+  executor.run(std::move(sources), std::move(sinks));
+  releaser.join();
+  EXPECT_EQ(record->waits, (std::vector<bool>{false, true}));
+  EXPECT_EQ(record->acked, 3u);
 }
 
 }  // namespace
