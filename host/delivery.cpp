@@ -1,7 +1,6 @@
 #include "host/delivery.h"
 
 #include <algorithm>
-#include <random>
 
 #include "pipeline/error.h"
 #include "pipeline/json_writer.h"
@@ -12,21 +11,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Returns a uniform double in [0, 1) from a xorshift state (jitter needs no better).
-double next_unit(std::uint64_t& state) {
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return static_cast<double>(state >> 11) * 0x1.0p-53;
-}
-
 }  // namespace
 
 DeliverySink::DeliverySink(std::unique_ptr<Transport> transport, const DeliveryConfig& config)
     : transport_(std::move(transport)),
       config_(config),
       description_(transport_->describe()),
-      random_state_(std::random_device{}() | 1) {
+      backoff_(config.initial_backoff_ns, config.max_backoff_ns, config.jitter) {
   LDH_EXPECTS(!config_.dead_letter_path.empty(), "a delivery without a dead-letter file");
   worker_ = std::thread([this] { run(); });
 }
@@ -142,19 +133,6 @@ void DeliverySink::dead_letter(const Pending& pending, std::string_view reason) 
   ++counters_.dead_lettered;
 }
 
-Clock::duration DeliverySink::backoff(std::uint32_t attempts) {
-  // initial * 2^(attempts - 1), capped, scaled by a random factor in [1 - jitter, 1 + jitter].
-  double wait = static_cast<double>(config_.initial_backoff_ns);
-  for (std::uint32_t i = 1; i < attempts && wait < static_cast<double>(config_.max_backoff_ns);
-       ++i) {
-    wait *= 2;
-  }
-  wait = std::min(wait, static_cast<double>(config_.max_backoff_ns));
-  wait *= 1 - config_.jitter + 2 * config_.jitter * next_unit(random_state_);
-  return std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double, std::nano>(wait));
-}
-
 void DeliverySink::run() {
   try {
     deliver();
@@ -231,7 +209,7 @@ void DeliverySink::deliver() {
       if (outcome.kind == DeliveryOutcome::Kind::retry && pending.attempts < config_.max_attempts) {
         ++counters_.retried;
         pending.last_error = outcome.error;
-        pending.due = Clock::now() + backoff(pending.attempts);
+        pending.due = Clock::now() + backoff_.after(pending.attempts);
         retries_.push_back(std::move(pending));
         continue;
       }

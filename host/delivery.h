@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "host/sink.h"
+#include "pipeline/backoff.h"
 #include "pipeline/config.h"
 
 namespace ldh {
@@ -94,7 +95,6 @@ class DeliverySink final : public Sink {
   void deliver();
   /// Moves `pending` to the dead-letter file with `reason` (mutex held).
   void dead_letter(const Pending& pending, std::string_view reason);
-  std::chrono::steady_clock::duration backoff(std::uint32_t attempts);
 
   std::unique_ptr<Transport> transport_;
   DeliveryConfig config_;
@@ -107,7 +107,7 @@ class DeliverySink final : public Sink {
   std::uint64_t queued_bytes_ = 0;
   std::unique_ptr<FileSink> dead_letters_;
   DeliveryCounters counters_;
-  std::uint64_t random_state_;
+  Backoff backoff_;
   std::exception_ptr failure_;  // what stopped the delivery thread, rethrown by finish()
   bool finishing_ = false;
   bool stopped_ = false;

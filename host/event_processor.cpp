@@ -3,21 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 
 #include "pipeline/json_writer.h"
 
 namespace ldh {
 
 namespace {
-
-/// Returns a uniform double in [0, 1) from a xorshift state (jitter needs no better).
-double next_unit(std::uint64_t& state) {
-  state ^= state << 13;
-  state ^= state >> 7;
-  state ^= state << 17;
-  return static_cast<double>(state >> 11) * 0x1.0p-53;
-}
 
 /// Orders the retry heap so that its front is the earliest due.
 constexpr auto kDueLater = [](const auto& a, const auto& b) { return a.due > b.due; };
@@ -29,7 +20,7 @@ EventProcessor::EventProcessor(std::vector<std::unique_ptr<HandlerFactory>> hand
     : factories_(std::move(handlers)),
       routes_(std::move(routes)),
       config_(config),
-      random_state_(std::random_device{}() | 1) {
+      backoff_(config.initial_backoff_ns, config.max_backoff_ns, config.jitter) {
   config_.workers = std::max<std::uint32_t>(config_.workers, 1);
   config_.max_attempts = std::max<std::uint32_t>(config_.max_attempts, 1);
   for (auto& weight : config_.weights) weight = std::max<std::uint32_t>(weight, 1);
@@ -160,7 +151,7 @@ void EventProcessor::settle(Task& task, HandlerOutcome outcome) {
       !stopping_) {
     ++counters_.retried;
     task.last_error = std::move(outcome.message);
-    task.due = Clock::now() + backoff(task.attempts);
+    task.due = Clock::now() + backoff_.after(task.attempts);
     retries_.push_back(std::move(task));
     std::push_heap(retries_.begin(), retries_.end(), kDueLater);
     work_ready_.notify_all();
@@ -216,15 +207,6 @@ void EventProcessor::mark_settled(std::uint64_t sequence) {
     settled_flags_.pop_front();
     ++first_unsettled_;
   }
-}
-
-EventProcessor::Clock::duration EventProcessor::backoff(std::uint32_t attempts) {
-  const double longest = static_cast<double>(config_.max_backoff_ns);
-  double wait = static_cast<double>(config_.initial_backoff_ns);
-  for (std::uint32_t i = 1; i < attempts && wait < longest; ++i) wait *= 2;
-  wait = std::min(wait, longest);
-  wait *= 1.0 + config_.jitter * (2.0 * next_unit(random_state_) - 1.0);
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(wait));
 }
 
 void EventProcessor::finish() {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "host/sink.h"
+#include "pipeline/backoff.h"
 #include "pipeline/config.h"
 
 namespace ldh {
@@ -140,7 +141,6 @@ class EventProcessor {
   /// Writes `task` to the dead-letter file and settles it (mutex held).
   void dead_letter(const Task& task, std::string_view reason, std::string_view error);
   void mark_settled(std::uint64_t sequence);
-  Clock::duration backoff(std::uint32_t attempts);
 
   std::vector<std::unique_ptr<HandlerFactory>> factories_;
   std::vector<EventRoute> routes_;
@@ -162,7 +162,7 @@ class EventProcessor {
   std::uint64_t next_sequence_ = 1;
   EventProcessorCounters counters_;
   std::unique_ptr<FileSink> dead_letters_;
-  std::uint64_t random_state_;
+  Backoff backoff_;
   bool started_ = false;
   bool finishing_ = false;
   bool stopping_ = false;  // the drain timeout ran out: workers take nothing more

@@ -17,7 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 // A broker that is down makes librdkafka complain every few hundred milliseconds: one line per
 // destination this often is enough, the rest are counted in the next line.
-constexpr auto kLogInterval = std::chrono::seconds(5);
 // librdkafka logs with syslog levels; warnings and worse reach the user.
 constexpr int kLogWarning = 4;
 // librdkafka's own default (5 minutes) would hold a batch that long while the brokers are down;
@@ -142,6 +141,7 @@ struct KafkaTransport::Callbacks {
 KafkaTransport::KafkaTransport(const KafkaSinkConfig& config)
     : config_(config),
       description_("kafka://" + join(config.brokers, ",") + "/" + config.topic),
+      problems_("ldh: destination " + description_ + ": "),
       keyer_(config.key_fields) {
   LDH_EXPECTS(!config_.brokers.empty() && !config_.topic.empty(),
               "a kafka destination needs brokers and a topic");
@@ -281,22 +281,6 @@ void KafkaTransport::report(std::uintptr_t opaque, rd_kafka_resp_err_t error) {
   } else {
     outcomes_[index] = {kind_of(error), error_text(error)};
   }
-}
-
-void KafkaTransport::report_problem(const std::string& text) {
-  std::lock_guard lock(log_mutex_);
-  const auto now = Clock::now();
-  if (now < next_log_) {
-    ++suppressed_logs_;
-    return;
-  }
-  std::string line = "ldh: destination " + description_ + ": " + text;
-  if (suppressed_logs_ > 0) {
-    line += " (" + std::to_string(suppressed_logs_) + " more problems since the last report)";
-  }
-  std::fprintf(stderr, "%s\n", line.c_str());
-  suppressed_logs_ = 0;
-  next_log_ = now + kLogInterval;
 }
 
 }  // namespace ldh

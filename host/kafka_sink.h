@@ -18,6 +18,7 @@
 
 #include "host/delivery.h"
 #include "pipeline/config.h"
+#include "pipeline/problem_log.h"
 
 namespace ldh {
 
@@ -65,10 +66,11 @@ class KafkaTransport final : public Transport {
   /// Records a delivery report of the current batch (from rd_kafka_poll, on the send thread).
   void report(std::uintptr_t opaque, rd_kafka_resp_err_t error);
   /// Prints a librdkafka problem to stderr, at most one line per few seconds.
-  void report_problem(const std::string& text);
+  void report_problem(const std::string& text) { problems_.report(text); }
 
   KafkaSinkConfig config_;
   std::string description_;
+  ProblemLog problems_;
   ResultKeyer keyer_;
   rd_kafka_t* producer_ = nullptr;
   rd_kafka_topic_t* topic_ = nullptr;
@@ -80,9 +82,6 @@ class KafkaTransport final : public Transport {
   std::size_t awaited_ = 0;
   bool fatal_ = false;
   std::string fatal_reason_;
-  std::mutex log_mutex_;
-  std::chrono::steady_clock::time_point next_log_{};
-  std::uint64_t suppressed_logs_ = 0;
 };
 
 }  // namespace ldh

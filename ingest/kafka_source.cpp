@@ -17,7 +17,6 @@ namespace {
 constexpr auto kStopPoll = std::chrono::milliseconds(100);
 // A broker that is down makes librdkafka complain every few hundred milliseconds: one line per
 // source this often is enough, the rest are counted in the next line.
-constexpr auto kLogInterval = std::chrono::seconds(5);
 constexpr std::size_t kFirstBlockBytes = 64u << 10;
 // librdkafka logs with syslog levels; warnings and worse reach the user.
 constexpr int kLogWarning = 4;
@@ -143,7 +142,8 @@ KafkaSource::KafkaSource(const SourceConfig& config, std::uint32_t index, const 
       index_(index),
       options_(options),
       config_(config.kafka),
-      framer_(make_decoder(config.format, schema)) {
+      framer_(make_decoder(config.format, schema)),
+      problems_("ldh: source '" + config.name + "': kafka: ") {
   LDH_EXPECTS(!config_.topics.empty() && !config_.brokers.empty() && !config_.group.empty(),
               "a kafka source needs topics, brokers and a group");
   rd_kafka_conf_t* settings = rd_kafka_conf_new();
@@ -567,22 +567,6 @@ void KafkaSource::statistics(std::vector<SourceCounter>& out) const {
   out.push_back({"kafka_discarded_on_revoke", statistics.discarded_on_revoke});
   out.push_back({"kafka_empty_messages", statistics.empty_messages});
   out.push_back({"kafka_unacknowledged_chunks", statistics.unacknowledged_chunks});
-}
-
-void KafkaSource::report_problem(const std::string& text) {
-  std::lock_guard lock(log_mutex_);
-  const auto now = Clock::now();
-  if (now < next_log_) {
-    ++suppressed_logs_;
-    return;
-  }
-  std::string line = "ldh: source '" + name_ + "': kafka: " + text;
-  if (suppressed_logs_ > 0) {
-    line += " (" + std::to_string(suppressed_logs_) + " more problems since the last report)";
-  }
-  std::fprintf(stderr, "%s\n", line.c_str());
-  suppressed_logs_ = 0;
-  next_log_ = now + kLogInterval;
 }
 
 bool KafkaSource::stopping() const {

@@ -15,6 +15,7 @@
 #include "ingest/decoder.h"
 #include "ingest/source.h"
 #include "pipeline/config.h"
+#include "pipeline/problem_log.h"
 #include "pipeline/schema.h"
 
 // librdkafka's handles, kept out of every file that includes this one.
@@ -140,7 +141,7 @@ class KafkaSource final : public Source {
   /// Adds a message to the chunk being filled; true when the chunk must be handed on now.
   bool append(const rd_kafka_message_s& message, Clock::time_point now);
   bool hand_on(RawChunk& chunk);
-  void report_problem(const std::string& text);
+  void report_problem(const std::string& text) { problems_.report(text); }
   bool stopping() const;
 
   std::string name_;
@@ -192,9 +193,7 @@ class KafkaSource final : public Source {
   std::map<std::uint64_t, KafkaChunkInfo> pending_;
   std::map<TopicPartition, std::int64_t> acknowledged_;
 
-  std::mutex log_mutex_;
-  Clock::time_point next_log_{};
-  std::uint64_t suppressed_logs_ = 0;
+  ProblemLog problems_;
 
   std::atomic<std::uint64_t> messages_{0};
   std::atomic<std::uint64_t> bytes_{0};

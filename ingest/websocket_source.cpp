@@ -15,12 +15,13 @@
 #include <cstdio>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string_view>
 #include <thread>
 
 #include "ingest/decoder.h"
+#include "pipeline/backoff.h"
 #include "pipeline/error.h"
+#include "pipeline/problem_log.h"
 
 namespace ldh {
 
@@ -61,8 +62,9 @@ class WebSocketSource::Client {
         framer_(make_decoder(config.format, schema, false)),
         ssl_(net::ssl::context::tls_client),
         resolver_(io_),
-        random_(std::random_device{}()),
-        delay_(std::chrono::nanoseconds(config.websocket.reconnect_initial_ns)),
+        backoff_(config.websocket.reconnect_initial_ns, config.websocket.reconnect_max_ns,
+                 config.websocket.reconnect_jitter),
+        problems_("ldh: websocket source '" + config.name + "': "),
         pending_(std::make_shared<std::string>()) {
     std::string error;
     auto endpoint = parse_websocket_endpoint(config_.endpoint, error);
@@ -263,7 +265,7 @@ class WebSocketSource::Client {
 
   void opened() {
     phase_ = Phase::open;
-    delay_ = std::chrono::nanoseconds(config_.reconnect_initial_ns);
+    failures_ = 0;
     update([this](WebSocketStatistics& s) {
       ++s.connects;
       if (disconnected_since_ != Clock::time_point{}) {
@@ -362,20 +364,12 @@ class WebSocketSource::Client {
       if (disconnected_since_ == Clock::time_point{}) disconnected_since_ = Clock::now();
     });
     phase_ = Phase::waiting;
-    // Exponential backoff with jitter, so that many clients of one server spread out.
-    std::uniform_real_distribution<double> spread(1 - config_.reconnect_jitter,
-                                                  1 + config_.reconnect_jitter);
-    const auto wait =
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::nano>(
-            static_cast<double>(delay_.count()) * spread(random_)));
+    const auto wait = backoff_.after(++failures_);
     retry_at_ = Clock::now() + wait;
-    delay_ = std::min(std::chrono::nanoseconds(config_.reconnect_max_ns), delay_ * 2);
-    const auto now = Clock::now();
-    if (now - last_report_ >= std::chrono::seconds(5)) {
-      last_report_ = now;
-      std::fprintf(stderr, "ldh: websocket source '%s': %s; retrying in %.3f s\n", name_.c_str(),
-                   why.c_str(), std::chrono::duration<double>(wait).count());
-    }
+    char retry[64];
+    std::snprintf(retry, sizeof retry, "; retrying in %.3f s",
+                  std::chrono::duration<double>(wait).count());
+    problems_.report(why + retry);
   }
 
   void close() {
@@ -410,10 +404,10 @@ class WebSocketSource::Client {
   websocket::response_type response_;
   std::uint64_t generation_ = 0;  // handlers of an older connection see another number
   Phase phase_ = Phase::idle;
-  std::mt19937_64 random_;
-  std::chrono::nanoseconds delay_;
+  Backoff backoff_;
+  std::uint32_t failures_ = 0;  // failed attempts since the last open connection
+  ProblemLog problems_;
   Clock::time_point retry_at_{};
-  Clock::time_point last_report_{};
 
   std::shared_ptr<std::string> pending_;
   std::uint64_t pending_records_ = 0;
