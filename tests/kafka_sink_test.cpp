@@ -7,7 +7,6 @@
 #include "host/kafka_sink.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 
 #include "child_process.h"
 #include "host/executor.h"
+#include "kafka_mock_cluster.h"
 #include "run_pipeline.h"
 
 namespace ldh {
@@ -27,38 +27,11 @@ namespace {
 
 using std::chrono::milliseconds;
 using testing::ChildProcess;
+using testing::MockCluster;
 using testing::ScratchFolder;
 
 const char* const kKcat = "/usr/bin/kcat";
 constexpr auto kPatience = milliseconds(20000);
-
-/// tests/kafka_mock_cluster with one topic, stopped with the test.
-class MockCluster {
- public:
-  explicit MockCluster(const std::string& topic, std::vector<std::string> options = {}) {
-    std::vector<std::string> argv = {LDH_KAFKA_MOCK_CLUSTER, "--until-signal"};
-    argv.insert(argv.end(), options.begin(), options.end());
-    argv.push_back(topic);
-    process_ = std::make_unique<ChildProcess>(argv);
-    const auto line = process_->read_line(kPatience);
-    if (line) bootstrap_ = *line;
-  }
-  const std::string& bootstrap() const { return bootstrap_; }
-
-  /// Cuts every broker's connections and refuses new ones until up().
-  bool down() { return signal(SIGUSR1, "DOWN"); }
-  bool up() { return signal(SIGUSR2, "UP"); }
-
- private:
-  bool signal(int number, const std::string& answer) {
-    ::kill(process_->pid(), number);
-    const auto line = process_->read_line(kPatience);
-    return line && *line == answer;
-  }
-
-  std::unique_ptr<ChildProcess> process_;
-  std::string bootstrap_;
-};
 
 /// Reads the whole topic with kcat: one "key<TAB>value" per message.
 std::vector<std::string> read_topic(const std::string& bootstrap, const std::string& topic) {
@@ -154,7 +127,7 @@ TEST(ResultKeyerTest, KeysAreTheGroupByValuesAsAJsonArray) {
 }
 
 TEST_F(KafkaSinkTest, PipelineResultsAreOnTheTopicKeyedByGroup) {
-  MockCluster cluster("results:3");
+  MockCluster cluster({"results:3"});
   ASSERT_FALSE(cluster.bootstrap().empty());
   ScratchFolder scratch;
   const std::string yaml = R"(input:
@@ -227,7 +200,7 @@ output:
 }
 
 TEST_F(KafkaSinkTest, BrokerDownMidRunIsRetriedAndNothingIsLost) {
-  MockCluster cluster("results:2");
+  MockCluster cluster({"results:2"});
   ASSERT_FALSE(cluster.bootstrap().empty());
   ScratchFolder scratch;
   DeliverySink sink(std::make_unique<KafkaTransport>(sink_config(cluster.bootstrap(), "results")),
@@ -261,7 +234,7 @@ TEST_F(KafkaSinkTest, BrokerDownMidRunIsRetriedAndNothingIsLost) {
 }
 
 TEST_F(KafkaSinkTest, SlowBrokerDeliversEverything) {
-  MockCluster cluster("results:1", {"--rtt", "100"});
+  MockCluster cluster({"results:1"}, {"--rtt", "100"});
   ASSERT_FALSE(cluster.bootstrap().empty());
   ScratchFolder scratch;
   DeliverySink sink(std::make_unique<KafkaTransport>(sink_config(cluster.bootstrap(), "results",
@@ -279,7 +252,7 @@ TEST_F(KafkaSinkTest, SlowBrokerDeliversEverything) {
 TEST_F(KafkaSinkTest, BrokerErrorsAreRetriedAndRefusedRecordsAreDeadLettered) {
   // The first 5 Produce requests are answered NOT_LEADER_FOR_PARTITION (6), which librdkafka
   // retries; records over message.max.bytes are refused for good.
-  MockCluster cluster("results:1", {"--produce-errors", "5:6"});
+  MockCluster cluster({"results:1"}, {"--produce-errors", "5:6"});
   ASSERT_FALSE(cluster.bootstrap().empty());
   ScratchFolder scratch;
   DeliverySink sink(std::make_unique<KafkaTransport>(sink_config(cluster.bootstrap(), "results",

@@ -1,4 +1,5 @@
 #include "ingest/kafka_source.h"
+#include "kafka_mock_cluster.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -23,6 +24,7 @@
 
 #include "decoder_test_support.h"
 #include "host/executor.h"
+#include "kafka_mock_cluster.h"
 #include "run_pipeline.h"
 
 extern char** environ;
@@ -31,6 +33,7 @@ namespace ldh {
 namespace {
 
 using testing::decode_stream;
+using testing::MockCluster;
 using testing::ScratchFolder;
 using Clock = std::chrono::steady_clock;
 
@@ -65,60 +68,6 @@ int run_program(const std::vector<std::string>& arguments) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
-
-/// Runs tests/kafka_mock_cluster with some topics and stops it (closing its stdin) at the end.
-class MockCluster {
- public:
-  explicit MockCluster(const std::vector<std::string>& topics, int brokers = 1) {
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
-    std::vector<std::string> arguments = {LDH_KAFKA_MOCK_CLUSTER, "--brokers",
-                                          std::to_string(brokers)};
-    arguments.insert(arguments.end(), topics.begin(), topics.end());
-    std::vector<char*> argv;
-    for (auto& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    if (::posix_spawn(&child_, argv[0], &actions, nullptr, argv.data(), environ) != 0) child_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    input_ = to_child[1];
-    if (child_ < 0) {
-      ::close(from_child[0]);
-      return;
-    }
-    char c;
-    while (::read(from_child[0], &c, 1) == 1 && c != '\n') bootstrap_.push_back(c);
-    ::close(from_child[0]);
-  }
-
-  ~MockCluster() {
-    if (input_ >= 0) ::close(input_);
-    if (child_ <= 0) return;
-    int status;
-    for (int wait = 0; wait < 50; ++wait) {
-      if (::waitpid(child_, &status, WNOHANG) == child_) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ::kill(child_, SIGKILL);
-    ::waitpid(child_, &status, 0);
-  }
-
-  MockCluster(const MockCluster&) = delete;
-  MockCluster& operator=(const MockCluster&) = delete;
-
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  pid_t child_ = -1;
-  int input_ = -1;
-  std::string bootstrap_;
-};
 
 /// Events of sensor_schema() with unique timestamps (the id the tests count events by).
 struct Events {

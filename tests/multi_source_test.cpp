@@ -11,6 +11,7 @@
 
 #include "child_process.h"
 #include "host/executor.h"
+#include "kafka_mock_cluster.h"
 #include "run_pipeline.h"
 
 namespace ldh {
@@ -18,29 +19,13 @@ namespace {
 
 using std::chrono::milliseconds;
 using testing::ChildProcess;
+using testing::MockCluster;
 
 constexpr std::int64_t kStart = 1'800'000'000'000;  // ms, a whole minute
 
 bool have(const char* command) {
   return std::system(command) == 0;
 }
-
-/// librdkafka's mock cluster with one topic of `partitions`, served until the test ends.
-class MockCluster {
- public:
-  MockCluster(const std::string& topic, int partitions)
-      : process_({LDH_KAFKA_MOCK_CLUSTER, "--until-signal", "--brokers", "1",
-                  topic + ":" + std::to_string(partitions)}) {
-    auto line = process_.read_line(milliseconds(20000));
-    if (!line) throw std::runtime_error("the mock cluster did not start");
-    bootstrap_ = *line;
-  }
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  ChildProcess process_;
-  std::string bootstrap_;
-};
 
 /// One JSON reading of the test schema.
 std::string reading(std::int64_t seq, std::int64_t time_ms, int sensor) {
@@ -137,7 +122,8 @@ TEST_F(MultiSourceTest, KafkaPartitionsFarApartInEventTimeLoseNothing) {
   // source, or one per partition only from its first rows, partition 1 would be late whenever
   // partition 0's first chunk came first.
   testing::ScratchFolder folder;
-  MockCluster cluster("sensor-data", 2);
+  MockCluster cluster({"sensor-data:2"});
+  ASSERT_FALSE(cluster.bootstrap().empty()) << "the mock cluster did not start";
   std::string early;
   std::string late;
   for (int i = 0; i < 600; ++i) {
@@ -165,7 +151,8 @@ TEST_F(MultiSourceTest, TheSeedsKafkaAndWebSocketSourcesEachHoldTheirOwnWatermar
   // Kafka carries readings ten minutes older than the WebSocket feed's: each source's
   // watermark is its own, so neither makes the other's readings late.
   testing::ScratchFolder folder;
-  MockCluster cluster("sensor-data", 1);
+  MockCluster cluster({"sensor-data:1"});
+  ASSERT_FALSE(cluster.bootstrap().empty()) << "the mock cluster did not start";
   std::string older;
   for (int i = 0; i < 500; ++i) older += reading(i, kStart - 600'000 + i * 100, i % 4);
   produce(cluster.bootstrap(), "sensor-data", 0, older, folder);
