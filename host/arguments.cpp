@@ -100,6 +100,7 @@ void read_pipeline_options(Arguments& arguments, RunOptions& options) {
     options.threads = static_cast<unsigned>(*threads);
   }
   if (auto batch = arguments.count("--batch-size", 1, 1u << 26)) options.batch_size = *batch;
+  if (arguments.flag("--fold-windows")) options.fold_windows = true;
 }
 
 }  // namespace ldh

@@ -34,6 +34,8 @@ const char* const kBenchUsage =
     "  --sensors K           sensors (default 10000)\n"
     "  --threads N           worker threads (default 1)\n"
     "  --batch-size N        events per batch (default 65536)\n"
+    "  --fold-windows        fold on-time window rows by (key, pane) first (the GPU backend\n"
+    "                        always does)\n"
     "  --repeat N            runs; the median is reported (default 5)\n"
     "  --backend auto|cpu|gpu\n"
     "  --with-output         also format every result as JSON (written nowhere)\n";

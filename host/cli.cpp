@@ -67,6 +67,8 @@ const char* const kRunUsage =
     "  --backend auto|cpu|gpu  where the bulk work runs (default auto: a GPU when usable)\n"
     "  --threads N             worker threads (default: the number of cores)\n"
     "  --batch-size N          events per batch (default 65536)\n"
+    "  --fold-windows          fold on-time window rows by (key, pane) before they reach\n"
+    "                          window state, on the CPU too (the GPU backend always does)\n"
     "  --dead-letter PATH      where malformed records go (default: the config's, else\n"
     "                          dead-letter.jsonl)\n"
     "  --quiet                 no status line and no summary\n";

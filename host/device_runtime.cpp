@@ -8,6 +8,7 @@
 
 #include "ingest/binary_frame.h"
 #include "ingest/field_store.h"
+#include "kernels/window_aggregate.h"
 #include "pipeline/filter.h"
 #include "pipeline/time.h"
 #include "pipeline/transform.h"
@@ -379,6 +380,15 @@ std::unique_ptr<DeviceChunkRunner> make_device_chunk_runner(const Plan& plan,
 #else
   (void)plan, (void)stages, (void)validate, (void)strings, (void)device, (void)capacity,
       (void)keep_rejected;
+  throw DeviceError("this build has no CUDA backend (configured with LDH_CUDA=OFF or no nvcc)");
+#endif
+}
+
+std::unique_ptr<PaneAggregator> make_pane_aggregator(int device) {
+  if (device < 0) return make_host_pane_aggregator();
+#ifdef LDH_HAVE_CUDA
+  return make_device_pane_aggregator(device);
+#else
   throw DeviceError("this build has no CUDA backend (configured with LDH_CUDA=OFF or no nvcc)");
 #endif
 }

@@ -21,6 +21,7 @@
 #include "ingest/string_cache.h"
 #include "kernels/device_pipeline.h"
 #include "pipeline/plan.h"
+#include "pipeline/window_partial.h"
 
 namespace ldh {
 
@@ -146,5 +147,9 @@ std::unique_ptr<DeviceChunkRunner> make_device_chunk_runner(const Plan& plan,
                                                             StringDictionary& strings, int device,
                                                             std::size_t capacity,
                                                             bool keep_rejected);
+
+/// Returns what folds window rows into partials: CUDA device `device` when >= 0 (throws
+/// DeviceError in a build without CUDA or when the device fails), else the host.
+std::unique_ptr<PaneAggregator> make_pane_aggregator(int device);
 
 }  // namespace ldh

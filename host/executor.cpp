@@ -360,6 +360,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   if (!config_.windows.empty()) {
     windows_ =
         std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size(), options_.threads);
+    if (options_.device >= 0 || options_.fold_windows) {
+      windows_->fold_with(make_pane_aggregator(options_.device));
+    }
   }
 
   RunState state;

@@ -37,9 +37,13 @@ struct RunOptions {
   bool side_files = true;
   /// Set from outside (Ctrl-C) to stop sources early; what was read is still processed.
   const std::atomic<bool>* stop = nullptr;
-  /// CUDA device that decodes, filters and transforms binary input (the caller has resolved
-  /// --backend); -1 runs everything on the CPU. Windows run on the CPU either way.
+  /// CUDA device that decodes, filters and transforms binary input and folds window rows (the
+  /// caller has resolved --backend); -1 runs everything on the CPU.
   int device = -1;
+  /// Folds the on-time rows of tumbling and sliding windows by (key, pane) before they reach
+  /// window state (pipeline/window_partial.h), on the host when no device is set; results are
+  /// the same either way.
+  bool fold_windows = false;
 };
 
 /// What one source read and what flow control did to it.

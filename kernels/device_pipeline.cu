@@ -9,6 +9,7 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/launch.cuh"
 #include "kernels/memory_pool.h"
+#include "kernels/stream.cuh"
 
 namespace ldh {
 namespace {
@@ -28,35 +29,6 @@ void launch_transform_stage(const DeviceStage& stage, const StageTables& tables,
                                                                 processing_time_ns);
   LDH_CUDA_CHECK_LAUNCH();
 }
-
-/// Owns a non-blocking stream, so lanes never wait on the legacy default stream.
-class Stream {
- public:
-  Stream() { LDH_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  ~Stream() { cudaStreamDestroy(stream_); }
-  cudaStream_t get() const { return stream_; }
-
- private:
-  cudaStream_t stream_ = nullptr;
-};
-
-/// Owns an event. Waits on it block rather than spin, so a worker thread's core serves the
-/// other workers' host work meanwhile; events only waited on skip timing.
-class Event {
- public:
-  explicit Event(unsigned int flags = cudaEventDisableTiming) {
-    LDH_CUDA_TRY(cudaEventCreateWithFlags(&event_, flags | cudaEventBlockingSync));
-  }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  ~Event() { cudaEventDestroy(event_); }
-  cudaEvent_t get() const { return event_; }
-
- private:
-  cudaEvent_t event_ = nullptr;
-};
 
 /// What a batch's compaction leaves for the host, copied back in one transfer.
 struct BatchTotals {

@@ -368,6 +368,29 @@ LDH_HOST_DEVICE inline bool equal(NumberView a, NumberView b) {
   return true;
 }
 
+/// Writes the magnitude of sum(limbs[k] * 2^(32k + exponent)) into `digits` (count + 1 of
+/// them: the carry out of the top limb) and returns its view.
+LDH_HOST_DEVICE inline NumberView limbs_number(const std::int64_t* limbs, int count, int exponent,
+                                               std::uint32_t* digits) {
+  std::int64_t carry = 0;
+  for (int k = 0; k < count; ++k) {
+    const std::int64_t v = limbs[k] + carry;
+    digits[k] = static_cast<std::uint32_t>(v);
+    carry = v >> 32;
+  }
+  digits[count] = static_cast<std::uint32_t>(carry);
+  const bool negative = carry < 0;
+  if (negative) {
+    std::uint64_t increment = 1;
+    for (int k = 0; k <= count; ++k) {
+      const std::uint64_t t = static_cast<std::uint64_t>(~digits[k]) + increment;
+      digits[k] = static_cast<std::uint32_t>(t);
+      increment = t >> 32;
+    }
+  }
+  return trimmed(digits, count + 1, exponent, negative);
+}
+
 /// Sums exactly over the whole range in a fixed block of carry-save limbs; no heap, so kernels
 /// can keep one per group (1.1 KB) and add digits with 64-bit integer atomics. The value is
 /// sum(limbs[k] * 2^(32k - kBiasBits)); normalize() brings limbs below the top into [0, 2^32).
@@ -451,23 +474,7 @@ struct DenseExactSum {
 
   /// Writes the value's magnitude into `digits` (kNumberDigits) and returns its view.
   LDH_HOST_DEVICE NumberView to_number(std::uint32_t* digits) const {
-    std::int64_t carry = 0;
-    for (int k = 0; k < kDenseLimbs; ++k) {
-      const std::int64_t v = limbs[k] + carry;
-      digits[k] = static_cast<std::uint32_t>(v);
-      carry = v >> 32;
-    }
-    digits[kDenseLimbs] = static_cast<std::uint32_t>(carry);
-    const bool negative = carry < 0;
-    if (negative) {
-      std::uint64_t increment = 1;
-      for (int k = 0; k <= kDenseLimbs; ++k) {
-        const std::uint64_t t = static_cast<std::uint64_t>(~digits[k]) + increment;
-        digits[k] = static_cast<std::uint32_t>(t);
-        increment = t >> 32;
-      }
-    }
-    return trimmed(digits, kNumberDigits, -kBiasBits, negative);
+    return limbs_number(limbs, kDenseLimbs, -kBiasBits, digits);
   }
 
   /// Returns the sum correctly rounded (specials as IEEE addition would give them).
@@ -475,6 +482,57 @@ struct DenseExactSum {
     if (flags != 0) return special_sum(flags);
     std::uint32_t digits[kNumberDigits];
     return round_to_double(to_number(digits));
+  }
+};
+
+/// Sums the terms of a bounded set of rows (one chunk of a group, on a kernel thread or the
+/// host) exactly in carry-save limbs placed over just the digits those terms occupy: bound()
+/// every term, place(), then add() each. Terms spanning more digits than the limbs leave the
+/// sum `wide`, and whoever reads it sums those rows another way. Equal term sets give equal
+/// limbs in any order.
+struct PartialSum {
+  static constexpr int kLimbs = 8;
+  std::int64_t limbs[kLimbs];
+  std::int32_t low_digit;   // global digit of limbs[0] (the lowest digit bound() saw)
+  std::int32_t high_digit;  // the highest digit bound() saw; below low_digit: no finite term
+  std::uint8_t flags;       // kSawNan | kSawPositiveInfinity | kSawNegativeInfinity
+  std::uint8_t wide;
+
+  LDH_HOST_DEVICE void clear() {
+    for (int k = 0; k < kLimbs; ++k) limbs[k] = 0;
+    low_digit = 1 << 30;
+    high_digit = -1;
+    flags = 0;
+    wide = 0;
+  }
+  /// Widens the digit range to hold `term` (a zero term holds none).
+  LDH_HOST_DEVICE void bound(const Term& term) {
+    if ((term.low | term.high) == 0) return;
+    // The digits of its lowest and highest set bits: what term_number() keeps.
+    const int bottom = term.low != 0 ? trailing_zeros(term.low) : 64 + trailing_zeros(term.high);
+    const int top = term.high != 0 ? 127 - leading_zeros(term.high) : 63 - leading_zeros(term.low);
+    const int first = (term.position + bottom) / kDigitBits;
+    const int last = (term.position + top) / kDigitBits;
+    low_digit = first < low_digit ? first : low_digit;
+    high_digit = last > high_digit ? last : high_digit;
+  }
+  /// Fixes the limbs over the bound digits.
+  LDH_HOST_DEVICE void place() { wide = high_digit - low_digit + 1 > kLimbs ? 1 : 0; }
+  /// Adds a term bound() saw (nothing once wide).
+  LDH_HOST_DEVICE void add(const Term& term) {
+    if (wide != 0) return;
+    std::uint32_t digits[5];
+    const NumberView view = term_number(term, digits);
+    const int first = (view.exponent + kBiasBits) / kDigitBits - low_digit;
+    const std::int64_t mask = view.negative ? -1 : 0;
+    for (int i = 0; i < view.size; ++i) {
+      limbs[first + i] += (static_cast<std::int64_t>(view.digits[i]) ^ mask) - mask;
+    }
+  }
+  /// Writes the (not wide) sum's magnitude into `digits` (kLimbs + 1) and returns its view.
+  LDH_HOST_DEVICE NumberView to_number(std::uint32_t* digits) const {
+    if (high_digit < low_digit) return NumberView{digits, 0, 0, false};
+    return limbs_number(limbs, kLimbs, low_digit * kDigitBits - kBiasBits, digits);
   }
 };
 
@@ -561,6 +619,13 @@ class ExactSum {
 
   /// Adds another exact sum (flags included).
   void merge(const ExactSum& other);
+
+  /// Adds an exact number and the special flags of the terms it sums: a partial sum made
+  /// elsewhere (exact::PartialSum, on a device or the host).
+  void add_partial(exact::NumberView value, std::uint8_t flags) {
+    add_number(value);
+    flags_ |= flags;
+  }
 
   /// Adds other * factor exactly (moves the origin of time-weighted sums).
   void merge_scaled(const ExactSum& other, std::int64_t factor);

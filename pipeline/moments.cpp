@@ -100,6 +100,15 @@ void TrendSums::merge(const TrendSums& other) {
   time_products_.merge(other.time_products_);
 }
 
+void TrendSums::add_partial(const std::uint64_t* times, const std::uint64_t* time_squares,
+                            exact::NumberView time_products, std::uint8_t flags) {
+  TrendSums other;
+  std::copy(times, times + 2, other.times_);
+  std::copy(time_squares, time_squares + 3, other.time_squares_);
+  other.time_products_.add_partial(time_products, flags);
+  merge(other);
+}
+
 void TrendSums::merge_shifted(const TrendSums& other, const Moments& other_moments,
                               std::int64_t offset) {
   // sum(t + c) = sum(t) + n*c; sum((t + c)^2) = sum(t^2) + 2c*sum(t) + n*c^2;

@@ -278,6 +278,28 @@ std::optional<double> sample_standard_deviation(const Moments& moments);
 /// Returns sqrt(population_variance) correctly rounded from the exact variance.
 std::optional<double> population_standard_deviation(const Moments& moments);
 
+namespace exact {
+
+/// Adds `time` to sum(t) (128-bit two's complement words) and its square to sum(t^2) (192-bit
+/// words): the integer halves of trend sums, the same on a kernel thread and the host.
+LDH_HOST_DEVICE inline void add_time(std::uint64_t* times, std::uint64_t* time_squares,
+                                     std::int64_t time) {
+  const UInt128 sum = ((static_cast<UInt128>(times[1]) << 64) | times[0]) +
+                      static_cast<UInt128>(static_cast<__int128>(time));
+  times[0] = static_cast<std::uint64_t>(sum);
+  times[1] = static_cast<std::uint64_t>(sum >> 64);
+  const UInt128 magnitude =
+      time < 0 ? 0 - static_cast<std::uint64_t>(time) : static_cast<std::uint64_t>(time);
+  const UInt128 square = magnitude * magnitude;
+  const UInt128 squares =
+      ((static_cast<UInt128>(time_squares[1]) << 64) | time_squares[0]) + square;
+  time_squares[2] += squares < square ? 1 : 0;
+  time_squares[0] = static_cast<std::uint64_t>(squares);
+  time_squares[1] = static_cast<std::uint64_t>(squares >> 64);
+}
+
+}  // namespace exact
+
 /// sum(t), sum(t^2) and sum(t*x) of one measure in one window, t being an event's time in
 /// nanoseconds relative to an origin of the caller's choice (the window start): the slope does
 /// not depend on the origin, only the size of the sums does. 72 bytes in the common case. Feed
@@ -285,21 +307,15 @@ std::optional<double> population_standard_deviation(const Moments& moments);
 class TrendSums {
  public:
   void add(std::int64_t time, double x) {
-    const exact::UInt128 times =
-        load(times_) + static_cast<exact::UInt128>(static_cast<__int128>(time));
-    times_[0] = static_cast<std::uint64_t>(times);
-    times_[1] = static_cast<std::uint64_t>(times >> 64);
-    const exact::UInt128 magnitude =
-        time < 0 ? 0 - static_cast<std::uint64_t>(time) : static_cast<std::uint64_t>(time);
-    const exact::UInt128 square = magnitude * magnitude;
-    const exact::UInt128 squares = load(time_squares_) + square;
-    time_squares_[2] += squares < square ? 1 : 0;
-    time_squares_[0] = static_cast<std::uint64_t>(squares);
-    time_squares_[1] = static_cast<std::uint64_t>(squares >> 64);
+    exact::add_time(times_, time_squares_, time);
     time_products_.add_scaled_integer(x, time);
   }
 
   void merge(const TrendSums& other);
+  /// Adds sums made elsewhere (a device's or the host's partial of one chunk of rows): sum(t) as
+  /// 128-bit two's complement words, sum(t^2) as 192-bit words, sum(t*x) and its special flags.
+  void add_partial(const std::uint64_t* times, const std::uint64_t* time_squares,
+                   exact::NumberView time_products, std::uint8_t flags);
 
   /// Adds `other`, whose times count from an origin `offset` ns after this one's (t here =
   /// t there + offset), for merging panes or sessions with different starts; `other_moments`

@@ -9,6 +9,7 @@
 #include "pipeline/task_pool.h"
 #include "pipeline/time.h"
 #include "pipeline/transform.h"
+#include "pipeline/window_partial.h"
 #include "pipeline/window_shard.h"
 #include "pipeline/window_spec.h"
 
@@ -411,11 +412,74 @@ void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
     pool_->run([&](std::size_t shard) {
       shards_[shard]->add(rows, hashes_.data(), begin, end, row_watermarks_.data() + begin);
     });
+    if (aggregator_) fold_run(rows, begin, end);
     write_row_output(out);
     due_ = kNone;
     for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());
     if (due_mark != kMinTime) advance(due_mark, out);
     begin = end;
+  }
+}
+
+void WindowEngine::fold_with(std::unique_ptr<PaneAggregator> aggregator) {
+  aggregator_ = std::move(aggregator);
+  fold_rows_ = std::make_unique<FoldRows>();
+  partials_ = std::make_unique<PanePartials>();
+  for (const auto& shard : shards_) shard->fold_on_time_rows();
+}
+
+void WindowEngine::fold_run(const WindowRows& rows, std::size_t begin, std::size_t end) {
+  FoldRows& fold = *fold_rows_;
+  for (const auto& owned : specs_) {
+    const WindowSpec& spec = *owned;
+    if (spec.is_session()) continue;
+    // The rows add_to_panes leaves to the fold: their earliest window is not yet due.
+    fold.rows.clear();
+    std::int64_t first = kNone;
+    std::int64_t last = kMinTime;
+    for (std::size_t row = begin; row < end; ++row) {
+      const std::int64_t t = rows.times[row];
+      if (spec.first_end(t) <= row_watermarks_[row]) continue;
+      fold.rows.push_back(static_cast<std::uint32_t>(row));
+      first = std::min(first, t);
+      last = std::max(last, t);
+    }
+    if (fold.rows.empty()) continue;
+    const std::size_t n = fold.rows.size();
+    fold.key_fields = static_cast<std::uint32_t>(spec.key_columns.size());
+    fold.measures = static_cast<std::uint32_t>(spec.measure_columns.size());
+    fold.times.resize(n);
+    fold.hashes.resize(n);
+    fold.keys.resize(n * fold.key_fields);
+    fold.key_valid.resize(n * fold.key_fields);
+    fold.values.resize(n * fold.measures);
+    fold.valid.resize(n * fold.measures);
+    const std::uint64_t* hashes = hashes_[spec.shape];
+    for (std::size_t i = 0; i < n; ++i) {
+      fold.times[i] = rows.times[fold.rows[i]];
+      fold.hashes[i] = hashes[fold.rows[i]];
+    }
+    for (std::size_t k = 0; k < fold.key_fields; ++k) {
+      const auto& words = rows.keys[spec.key_columns[k]];
+      const auto& valid = rows.key_valid[spec.key_columns[k]];
+      for (std::size_t i = 0; i < n; ++i) {
+        fold.key_valid[k * n + i] = valid[fold.rows[i]];
+        fold.keys[k * n + i] = valid[fold.rows[i]] != 0 ? words[fold.rows[i]] : 0;
+      }
+    }
+    for (std::size_t m = 0; m < fold.measures; ++m) {
+      const auto& values = rows.measures[spec.measure_columns[m]];
+      const auto& valid = rows.measure_valid[spec.measure_columns[m]];
+      for (std::size_t i = 0; i < n; ++i) {
+        fold.values[m * n + i] = values[fold.rows[i]];
+        fold.valid[m * n + i] = valid[fold.rows[i]];
+      }
+    }
+    aggregator_->fold(fold.view(), make_fold_plan(first, last, spec.pane),
+                      spec.layout->fold_needs(), *partials_);
+    pool_->run([&](std::size_t shard) {
+      shards_[shard]->add_partials(spec.index, rows, hashes_.data(), fold, *partials_);
+    });
   }
 }
 

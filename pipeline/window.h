@@ -15,8 +15,11 @@
 
 namespace ldh {
 
+class PaneAggregator;
 class ResultWriter;
 class TaskPool;
+struct FoldRows;
+struct PanePartials;
 class WindowShard;
 struct WindowSpec;
 
@@ -85,6 +88,11 @@ class WindowEngine {
   /// Copies the live rows of `batch` into `rows` (called by workers, in parallel).
   void extract(const EventBatch& batch, WindowRows& rows) const;
 
+  /// Folds the rows of tumbling and sliding windows that arrive on time with `aggregator` (the
+  /// host's, or a device's) into partials that the shards merge, instead of adding them one by
+  /// one; the output is the same. Call before adding rows.
+  void fold_with(std::unique_ptr<PaneAggregator> aggregator);
+
   /// Consumes rows in arrival order and appends what became due to `out`.
   void add(const WindowRows& rows, WindowOutput& out);
   /// Notes that a source ended: it no longer holds the watermark back.
@@ -123,6 +131,9 @@ class WindowEngine {
   /// Writes the results revised by late rows and the late rows the shards queued, in row order.
   void write_row_output(WindowOutput& out);
   void collect_counters();
+  /// Folds the rows [begin, end) on time for each tumbling and sliding window and has the shards
+  /// merge the partials.
+  void fold_run(const WindowRows& rows, std::size_t begin, std::size_t end);
   std::int64_t pipeline_watermark() const;
 
   const StringDictionary& strings_;
@@ -159,6 +170,9 @@ class WindowEngine {
   std::vector<DueCache> due_caches_;
   std::vector<std::pair<std::size_t, std::size_t>> row_order_;
   std::unique_ptr<ResultWriter> writer_;
+  std::unique_ptr<PaneAggregator> aggregator_;
+  std::unique_ptr<FoldRows> fold_rows_;
+  std::unique_ptr<PanePartials> partials_;
 };
 
 }  // namespace ldh

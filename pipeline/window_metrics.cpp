@@ -138,6 +138,62 @@ void StateLayout::add_to_sketch(std::byte* block, double value) const {
   sketch->add(value);
 }
 
+void StateLayout::add_partial(std::byte* record, std::size_t measure, const MeasurePartial& partial,
+                              const FoldColumns& columns, const std::uint32_t* order,
+                              const PanePartial& chunk) const {
+  if (partial.count == 0) return;
+  std::byte* block = record + measure_offset(measure);
+  const std::size_t base = measure * columns.rows;
+  // Calls take(value, offset) for each non-null value of the chunk.
+  auto each_value = [&](auto take) {
+    for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
+      const std::uint32_t row = order[p];
+      if (columns.valid[base + row] != 0) {
+        take(columns.values[base + row], columns.times[row] - chunk.pane_start);
+      }
+    }
+  };
+  std::uint32_t digits[exact::PartialSum::kLimbs + 1];
+  if (needs_.sum) {
+    Moments& moments = part<Moments>(block, 0);
+    moments.count += partial.count;
+    if (partial.sum.wide != 0) {
+      each_value([&](double x, std::int64_t) { moments.sum.add(x); });
+    } else {
+      moments.sum.add_partial(partial.sum.to_number(digits), partial.sum.flags);
+    }
+    if (needs_.squares) {
+      if (partial.squares.wide != 0) {
+        each_value([&](double x, std::int64_t) { moments.sum_of_squares.add_product(x, x); });
+      } else {
+        moments.sum_of_squares.add_partial(partial.squares.to_number(digits),
+                                           partial.squares.flags);
+      }
+    }
+  } else {
+    part<std::uint64_t>(block, 0) += partial.count;
+  }
+  if (needs_.trend) {
+    TrendSums& trend = part<TrendSums>(block, trend_offset_);
+    if (partial.time_products.wide != 0) {
+      each_value([&](double x, std::int64_t offset) { trend.add(offset, x); });
+    } else {
+      trend.add_partial(partial.times, partial.time_squares,
+                        partial.time_products.to_number(digits), partial.time_products.flags);
+    }
+  }
+  if (needs_.min_max) {
+    MinMax& extremes = part<MinMax>(block, min_max_offset_);
+    extremes.min_key = std::min(extremes.min_key, partial.min_key);
+    extremes.max_key = std::max(extremes.max_key, partial.max_key);
+  }
+  if (needs_.first_last) {
+    part<FirstLast>(block, first_last_offset_)
+        .take(partial.first_time, partial.first_key, partial.last_time, partial.last_key);
+  }
+  if (needs_.sketch) each_value([&](double x, std::int64_t) { add_to_sketch(block, x); });
+}
+
 void StateLayout::merge(std::byte* into, const std::byte* from, std::int64_t shift_ns) const {
   events(into) += events(from);
   for (std::size_t m = 0; m < measures_; ++m) {

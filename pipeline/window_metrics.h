@@ -13,6 +13,7 @@
 #include "pipeline/host_device.h"
 #include "pipeline/moments.h"
 #include "pipeline/percentile.h"
+#include "pipeline/window_partial.h"
 
 namespace ldh {
 
@@ -100,6 +101,17 @@ class StateLayout {
     }
     if (needs_.sketch) add_to_sketch(block, value);
   }
+  /// Returns what a fold must compute for this layout (window_partial.h).
+  FoldNeeds fold_needs() const {
+    return {needs_.sum, needs_.squares, needs_.min_max, needs_.trend, needs_.first_last};
+  }
+  /// Adds the fold of `measure` over the rows of `chunk`, made with fold_needs() by a
+  /// PaneAggregator, to a record whose base is the chunk's pane start; sums the fold left wide,
+  /// and sketches, are taken from the rows (`columns`, `order`) here. The caller adds the events
+  /// and keeps the values.
+  void add_partial(std::byte* record, std::size_t measure, const MeasurePartial& partial,
+                   const FoldColumns& columns, const std::uint32_t* order,
+                   const PanePartial& chunk) const;
   /// Adds the events and measures of `from`, whose base lies `shift_ns` (>= 0) after `into`'s
   /// (value chains excepted: their owner merges the values).
   void merge(std::byte* into, const std::byte* from, std::int64_t shift_ns) const;

@@ -53,9 +53,10 @@ struct WindowShard::Shape {
   std::vector<std::size_t> columns;  // WindowRows key columns
   bool interned;
   GroupKeyTable table;
-  // The rows being added: their hashes, and the id of the current row's key.
+  // The rows being added: their hashes, and the id of the current row's key once interned.
   const std::uint64_t* hashes = nullptr;
   std::uint32_t row_id = 0;
+  bool row_interned = false;
 };
 
 /// One pane of a tumbling or sliding window: the state of each key with events in
@@ -167,16 +168,8 @@ GroupKey WindowShard::row_key(const WindowSpec& spec, const WindowRows& rows,
 void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
                       std::size_t end, const std::int64_t* watermarks) {
   for (std::size_t s = 0; s < shapes_.size(); ++s) shapes_[s]->hashes = hashes[s];
-  std::uint64_t words[kMaxGroupFields];
   for (std::size_t row = begin; row < end; ++row) {
-    // The row holds a reference to its key while it is added; the key leaves the table after
-    // it when no state took one.
-    for (auto& shape : shapes_) {
-      if (!shape->interned || !owns_row(*shape, row)) continue;
-      const std::uint32_t nulls = shape->row_words(rows, row, words);
-      shape->row_id = shape->table.intern(words, nulls, shape->hashes[row]);
-      shape->table.retain(shape->row_id);
-    }
+    for (auto& shape : shapes_) shape->row_interned = false;
     watermark_ = watermarks[row - begin];
     row_ = row;
     for (std::size_t s = 0; s < specs_.size(); ++s) {
@@ -190,8 +183,76 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
       }
     }
     for (auto& shape : shapes_) {
-      if (shape->interned && owns_row(*shape, row)) shape->table.release(shape->row_id);
+      if (shape->row_interned) shape->table.release(shape->row_id);
     }
+  }
+}
+
+std::uint32_t WindowShard::row_id(Shape& shape, const WindowRows& rows, std::size_t row) {
+  if (!shape.row_interned) {
+    // The row holds a reference to its key while it is added; the key leaves the table after
+    // it when no state took one.
+    std::uint64_t words[kMaxGroupFields];
+    const std::uint32_t nulls = shape.row_words(rows, row, words);
+    shape.row_id = shape.table.intern(words, nulls, shape.hashes[row]);
+    shape.table.retain(shape.row_id);
+    shape.row_interned = true;
+  }
+  return shape.row_id;
+}
+
+std::byte* WindowShard::record_of(const WindowSpec& spec, SpecState& state, Pane& pane,
+                                  std::uint32_t id) {
+  if (id >= pane.index.size()) pane.index.resize(state.shape->table.id_limit());
+  std::uint32_t& entry = pane.index[id];
+  if (entry == 0) {
+    entry = pane.records.push(*spec.layout) + 1;
+    pane.keys.push_back(id);
+    state.shape->table.retain(id);
+    ++active_states_;
+  }
+  return pane.records.at(entry - 1);
+}
+
+void WindowShard::add_partials(std::size_t spec_index, const WindowRows& rows,
+                               const std::uint64_t* const* hashes, const FoldRows& fold,
+                               const PanePartials& partials) {
+  const WindowSpec& spec = *specs_[spec_index];
+  SpecState& state = *states_[spec_index];
+  Shape& shape = *state.shape;
+  shape.hashes = hashes[spec.shape];
+  const StateLayout& layout = *spec.layout;
+  const FoldColumns columns = fold.view();
+  const std::size_t measures = spec.measure_columns.size();
+  std::uint64_t words[kMaxGroupFields];
+  for (std::size_t i = 0; i < partials.partials.size(); ++i) {
+    const PanePartial& chunk = partials.partials[i];
+    const std::size_t row = fold.rows[partials.order[chunk.first]];
+    if (!owns_row(shape, row)) continue;
+    Pane& pane = state.current != nullptr && state.current->start == chunk.pane_start
+                     ? *state.current
+                     : pane_at(spec, state, chunk.pane_start);
+    const std::uint32_t nulls = shape.row_words(rows, row, words);
+    const std::uint32_t id = shape.table.intern(words, nulls, shape.hashes[row]);
+    shape.table.retain(id);  // held while the record is found or made
+    std::byte* record = record_of(spec, state, pane, id);
+    shape.table.release(id);
+    StateLayout::events(record) += chunk.count;
+    for (std::size_t m = 0; m < measures; ++m) {
+      const MeasurePartial& partial = partials.measures[i * measures + m];
+      if (spec.needs.values && partial.count > 0) {
+        const std::size_t base = m * columns.rows;
+        std::uint64_t held = layout.count(record, m);
+        for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
+          const std::uint32_t gathered = partials.order[p];
+          if (columns.valid[base + gathered] == 0) continue;
+          pane.values[m].append(layout.values(record, m), held++,
+                                canonical_value(columns.values[base + gathered]));
+        }
+      }
+      layout.add_partial(record, m, partial, columns, partials.order.data(), chunk);
+    }
+    state.next_end = std::min(state.next_end, pane.first_end);
   }
 }
 
@@ -289,17 +350,8 @@ void WindowShard::release_pane(const WindowSpec& spec, SpecState& state, std::in
 
 void WindowShard::add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pane,
                               const WindowRows& rows, std::size_t row) {
-  const std::uint32_t id = state.shape->row_id;
-  if (id >= pane.index.size()) pane.index.resize(state.shape->table.id_limit());
-  std::uint32_t& entry = pane.index[id];
-  if (entry == 0) {
-    entry = pane.records.push(*spec.layout) + 1;
-    pane.keys.push_back(id);
-    state.shape->table.retain(id);
-    ++active_states_;
-  }
   const StateLayout& layout = *spec.layout;
-  std::byte* record = pane.records.at(entry - 1);
+  std::byte* record = record_of(spec, state, pane, row_id(*state.shape, rows, row));
   ++StateLayout::events(record);
   const std::int64_t offset = rows.times[row] - pane.start;
   for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
@@ -329,6 +381,7 @@ void WindowShard::add_to_panes(const WindowSpec& spec, SpecState& state, const W
     first_end = spec.first_end(t);
   }
   if (first_end > watermark_) {
+    if (folded_) return;  // on time: the engine folds these rows into partials
     add_to_pane(spec, state, pane != nullptr ? *pane : pane_at(spec, state, pane_start), rows, row);
     state.next_end = std::min(state.next_end, first_end);
     return;
@@ -340,7 +393,7 @@ void WindowShard::add_to_panes(const WindowSpec& spec, SpecState& state, const W
   }
   add_to_pane(spec, state, pane != nullptr ? *pane : pane_at(spec, state, pane_start), rows, row);
   bool any_revision = false;
-  const std::uint32_t id = state.shape->row_id;
+  const std::uint32_t id = row_id(*state.shape, rows, row);
   for (std::int64_t end = first_end; end <= last_end; end += spec.slide) {
     if (end > watermark_) {
       state.next_end = std::min(state.next_end, end);

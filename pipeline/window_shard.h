@@ -14,6 +14,7 @@
 #include "pipeline/group_key_table.h"
 #include "pipeline/string_dictionary.h"
 #include "pipeline/window.h"
+#include "pipeline/window_partial.h"
 #include "pipeline/window_spec.h"
 #include "pipeline/window_state.h"
 
@@ -54,6 +55,14 @@ class WindowShard {
   /// revised by late rows (in row order) and late rows.
   void add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
            std::size_t end, const std::int64_t* watermarks);
+  /// Leaves the rows of tumbling and sliding windows that are on time to add_partials(): the
+  /// engine folds them (window_partial.h). Call before adding rows.
+  void fold_on_time_rows() { folded_ = true; }
+  /// Adds the partials folded from `fold` (rows on time for window `spec`) whose keys the shard
+  /// owns; `hashes` as in add(). Rows on time touch only panes whose windows are not yet due,
+  /// so this commutes with add() of the same rows.
+  void add_partials(std::size_t spec, const WindowRows& rows, const std::uint64_t* const* hashes,
+                    const FoldRows& fold, const PanePartials& partials);
   /// Emits every window that `watermark` makes due: sorts the results in write order and
   /// formats them into `results` and `alerts` (the shard's own texts unless given).
   void advance(std::int64_t watermark, std::string* results = nullptr,
@@ -94,6 +103,10 @@ class WindowShard {
 
   bool owns_row(const Shape& shape, std::size_t row) const;
   GroupKey row_key(const WindowSpec& spec, const WindowRows& rows, std::size_t row) const;
+  /// Returns the id of the key of `row` in `shape`, interning it on first use within the row.
+  std::uint32_t row_id(Shape& shape, const WindowRows& rows, std::size_t row);
+  /// Returns the record of key `id` in `pane`, making an empty one.
+  std::byte* record_of(const WindowSpec& spec, SpecState& state, Pane& pane, std::uint32_t id);
   void add_to_panes(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
                     std::size_t row);
   void add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pane, const WindowRows& rows,
@@ -123,6 +136,7 @@ class WindowShard {
   std::size_t row_ = 0;
   WindowCounters counters_;
   std::size_t active_states_ = 0;
+  bool folded_ = false;
 
   // Queued output and reused scratch space.
   std::vector<WindowResult> results_;

@@ -55,6 +55,11 @@ if command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool racecheck --error-exitcode 1 "$bin/tests/device_pipeline_gpu_test" \
     --gtest_filter='*ShortRunForSanitizers' >"$logs/racecheck.log" 2>&1 ||
     sanitizer="$sanitizer; racecheck failed"
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool $tool --error-exitcode 1 "$bin/tests/window_partial_gpu_test" \
+      --gtest_filter='*ShortFoldForSanitizers' >"$logs/fold-$tool.log" 2>&1 ||
+      sanitizer="$sanitizer; fold $tool failed"
+  done
 else
   sanitizer="no compute-sanitizer"
 fi
@@ -67,7 +72,11 @@ config=$root/examples/filter-enrich.yaml
 "$bin/ldh" bench --config "$config" --format binary --backend cpu --threads "$(nproc)" \
   --events 16000000 --repeat 3 >"$logs/bench-cpu.txt" 2>&1 || true
 "$bin/ldh" bench --format binary --events 8000000 --sensors 10000 --threads "$(nproc)" \
-  --repeat 3 >"$logs/bench-windows.txt" 2>&1 || true
+  --backend cpu --repeat 3 >"$logs/bench-windows.txt" 2>&1 || true
+"$bin/ldh" bench --format binary --events 8000000 --sensors 10000 --threads "$(nproc)" \
+  --backend gpu --repeat 3 >"$logs/bench-windows-gpu.txt" 2>&1 || true
+"$bin/bench/window_fold_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  >"$logs/fold-bench.txt" 2>&1 || true
 "$bin/bench/device_pipeline_bench" --benchmark_min_time=0.2 >"$logs/device-bench.txt" 2>&1 || true
 
 echo
@@ -79,7 +88,9 @@ echo "| compute-sanitizer | $sanitizer |"
 echo "| ldh bench stateless, GPU | $(tail -n 1 "$logs/bench-gpu.txt") |"
 echo "| H2D bandwidth (pinned) | $(grep -i "bandwidth" "$logs/bench-gpu.txt" | tail -n 1) |"
 echo "| ldh bench stateless, CPU | $(tail -n 1 "$logs/bench-cpu.txt") |"
-echo "| ldh bench windows demo | $(tail -n 1 "$logs/bench-windows.txt") |"
+echo "| ldh bench windows demo, CPU | $(tail -n 1 "$logs/bench-windows.txt") |"
+echo "| ldh bench windows demo, GPU (stateless stages and window folds) | $(tail -n 1 "$logs/bench-windows-gpu.txt") |"
+echo "| window fold, 4 Mi rows, host / device (median) | $(grep -E "BM_Fold(Host|Device)_median" "$logs/fold-bench.txt" | awk '{print $1": "$4" ms"}' | tr '\n' ' ') |"
 echo "| device kernels | see $logs/device-bench.txt |"
 echo "| wall time | $(($(date +%s) - started)) s |"
 [ "$failed" = 0 ] && [ "$sanitizer" = ok ]

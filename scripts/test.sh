@@ -11,6 +11,9 @@ ctest --output-on-failure --parallel "$(nproc)" --timeout 600
 # Again with 3-event batches wherever a test leaves the batch size to the default.
 LDH_TEST_BATCH_SIZE=3 ctest --output-on-failure --parallel "$(nproc)" --timeout 600 -LE gpu \
   -R "Executor|Window|FormatParity"
+# Again with window rows folded into partials on the host (the GPU backend's path).
+LDH_TEST_FOLD_WINDOWS=1 ctest --output-on-failure --parallel "$(nproc)" --timeout 600 -LE gpu \
+  -R "Executor|Window|FormatParity"
 
 # Fuzzing: a clang build with libFuzzer, ASan and UBSan, each target for LDH_FUZZ_SECONDS.
 fuzz_seconds=${LDH_FUZZ_SECONDS:-30}

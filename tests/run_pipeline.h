@@ -68,6 +68,13 @@ inline std::size_t default_batch_size() {
   return std::max<std::size_t>(1, std::strtoull(text, nullptr, 10));
 }
 
+/// Tells whether tests fold window rows on the host (LDH_TEST_FOLD_WINDOWS=1: scripts/test.sh
+/// runs the window tests again that way, so both paths must give the same bytes).
+inline bool fold_windows_in_tests() {
+  const char* text = std::getenv("LDH_TEST_FOLD_WINDOWS");
+  return text != nullptr && std::string(text) == "1";
+}
+
 struct PipelineOutput {
   std::string results;
   std::string dead_letters;
@@ -78,12 +85,15 @@ struct PipelineOutput {
 /// the results and the dead-letter file's text.
 inline PipelineOutput run_pipeline(const Config& config, const std::string& input, Format format,
                                    unsigned threads = 1,
-                                   std::size_t batch_size = default_batch_size()) {
+                                   std::size_t batch_size = default_batch_size(),
+                                   bool fold_windows = fold_windows_in_tests(), int device = -1) {
   ScratchFolder scratch;
   RunOptions options;
   options.threads = threads;
   options.batch_size = batch_size;
   options.dead_letter_path = scratch.file("dead.jsonl");
+  options.fold_windows = fold_windows;
+  options.device = device;
   Executor executor(config, options);
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(make_memory_source("input", format, executor.plan().schema(),
@@ -101,8 +111,10 @@ inline PipelineOutput run_pipeline(const Config& config, const std::string& inpu
 
 inline PipelineOutput run_pipeline(const std::string& yaml, const std::string& input, Format format,
                                    unsigned threads = 1,
-                                   std::size_t batch_size = default_batch_size()) {
-  return run_pipeline(parse_config(yaml, "test.yaml"), input, format, threads, batch_size);
+                                   std::size_t batch_size = default_batch_size(),
+                                   bool fold_windows = fold_windows_in_tests(), int device = -1) {
+  return run_pipeline(parse_config(yaml, "test.yaml"), input, format, threads, batch_size,
+                      fold_windows, device);
 }
 
 }  // namespace ldh::testing

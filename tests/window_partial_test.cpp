@@ -1,0 +1,183 @@
+#include "pipeline/window_partial.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <tuple>
+
+#include "pipeline/window_metrics.h"
+#include "pipeline/window_state.h"
+#include "run_pipeline.h"
+#include "window_fold_test_support.h"
+
+namespace ldh {
+namespace {
+
+using testing::make_fold_case;
+using testing::run_pipeline;
+
+std::vector<MetricConfig> every_row_metric() {
+  using Kind = MetricConfig::Kind;
+  std::vector<MetricConfig> metrics;
+  for (Kind kind :
+       {Kind::count, Kind::sum, Kind::avg, Kind::min, Kind::max, Kind::variance, Kind::variance_pop,
+        Kind::stddev, Kind::stddev_pop, Kind::trend, Kind::first, Kind::last}) {
+    MetricConfig metric;
+    metric.kind = kind;
+    metrics.push_back(metric);
+  }
+  MetricConfig sketch;
+  sketch.kind = Kind::approx_percentile;
+  sketch.quantile = 0.9;
+  metrics.push_back(sketch);
+  return metrics;
+}
+
+/// A (key words, key validity, pane start) identity for the states of the test.
+using StateKey = std::tuple<std::uint64_t, std::uint64_t, std::uint8_t, std::int64_t>;
+
+StateKey state_key(const FoldRows& rows, std::uint32_t i, std::int64_t pane) {
+  const std::size_t n = rows.rows.size();
+  return {rows.keys[i], rows.keys[n + i], rows.key_valid[n + i], align_down(rows.times[i], pane)};
+}
+
+/// Says whether two metric values are the same bits (or both undefined).
+bool same_bits(const std::optional<double>& a, const std::optional<double>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || std::memcmp(&*a, &*b, sizeof(double)) == 0;
+}
+
+TEST(WindowPartial, FoldedStatesGiveTheSameMetricBitsAsRowsAddedOneByOne) {
+  const std::vector<MetricConfig> metrics = every_row_metric();
+  const StateLayout layout(needs_for(metrics, false, 0.01), 2);
+  auto aggregator = make_host_pane_aggregator();
+  std::uint64_t seed = 1;
+  std::size_t wide_sums = 0;
+  for (bool wild : {false, true}) {
+    for (bool collide : {false, true}) {
+      for (std::uint32_t count : {1u, 7u, 300u, 5000u}) {
+        for (std::uint32_t keys : {1u, 5u, 200u}) {
+          ++seed;
+          testing::FoldCase fold = make_fold_case(seed, count, keys, 2, 4, collide, wild);
+          const FoldRows& rows = fold.rows;
+          const FoldColumns columns = rows.view();
+          std::map<StateKey, OwnedRecord> by_row;
+          std::map<StateKey, OwnedRecord> by_fold;
+          auto record_in = [&](std::map<StateKey, OwnedRecord>& states, const StateKey& key) {
+            auto found = states.find(key);
+            if (found == states.end()) found = states.emplace(key, make_record(layout)).first;
+            return found->second.get();
+          };
+          for (std::uint32_t i = 0; i < count; ++i) {
+            const StateKey key = state_key(rows, i, fold.plan.pane);
+            std::byte* record = record_in(by_row, key);
+            ++StateLayout::events(record);
+            for (std::uint32_t m = 0; m < 2; ++m) {
+              if (rows.valid[m * count + i] == 0) continue;
+              layout.add(record, m, rows.values[m * count + i], rows.times[i] - std::get<3>(key));
+            }
+          }
+          PanePartials partials;
+          aggregator->fold(columns, fold.plan, layout.fold_needs(), partials);
+          std::uint32_t covered = 0;
+          for (std::size_t p = 0; p < partials.partials.size(); ++p) {
+            const PanePartial& chunk = partials.partials[p];
+            ASSERT_EQ(chunk.first, covered);
+            ASSERT_GE(chunk.count, 1u);
+            ASSERT_LE(chunk.count, kPartialRows);
+            covered += chunk.count;
+            const StateKey key = state_key(rows, partials.order[chunk.first], fold.plan.pane);
+            ASSERT_EQ(std::get<3>(key), chunk.pane_start);
+            for (std::uint32_t r = chunk.first; r < chunk.first + chunk.count; ++r) {
+              ASSERT_EQ(state_key(rows, partials.order[r], fold.plan.pane), key)
+                  << "a partial holds two keys or panes";
+            }
+            std::byte* record = record_in(by_fold, key);
+            StateLayout::events(record) += chunk.count;
+            for (std::uint32_t m = 0; m < 2; ++m) {
+              const MeasurePartial& partial = partials.measures[p * 2 + m];
+              wide_sums += partial.sum.wide + partial.squares.wide + partial.time_products.wide;
+              layout.add_partial(record, m, partials.measures[p * 2 + m], columns,
+                                 partials.order.data(), chunk);
+            }
+          }
+          ASSERT_EQ(covered, count);
+          ASSERT_EQ(by_row.size(), by_fold.size());
+          for (const auto& [key, record] : by_row) {
+            const std::byte* folded = by_fold.at(key).get();
+            ASSERT_EQ(StateLayout::events(record.get()), StateLayout::events(folded));
+            for (std::uint32_t m = 0; m < 2; ++m) {
+              for (const MetricConfig& metric : metrics) {
+                const auto expected = layout.value(record.get(), m, metric, {});
+                const auto actual = layout.value(folded, m, metric, {});
+                ASSERT_TRUE(same_bits(expected, actual))
+                    << "seed " << seed << " metric " << static_cast<int>(metric.kind) << ": "
+                    << expected.value_or(-1) << " vs " << actual.value_or(-1);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(wide_sums, 0u) << "the wild values must take the rows' path for wide sums";
+}
+
+TEST(WindowPartial, PartialSumsAreExactAndWideOnlyBeyondTheirLimbs) {
+  std::mt19937_64 random(5);
+  for (int round = 0; round < 2000; ++round) {
+    const bool wild = round % 2 == 1;
+    const int terms = 1 + static_cast<int>(random() % 40);
+    std::vector<double> values;
+    for (int i = 0; i < terms; ++i) values.push_back(testing::adversarial_value(random, wild));
+    exact::PartialSum partial;
+    partial.clear();
+    ExactSum direct;
+    for (double x : values) {
+      if (exact::is_finite(x)) partial.bound(exact::term_of(x));
+    }
+    partial.place();
+    for (double x : values) {
+      direct.add(x);
+      if (exact::is_finite(x)) {
+        partial.add(exact::term_of(x));
+      } else {
+        partial.flags |= exact::special_flag(x);
+      }
+    }
+    if (partial.wide != 0) {
+      EXPECT_TRUE(wild) << "ordinary values never need more than the limbs";
+      continue;
+    }
+    std::uint32_t digits[exact::PartialSum::kLimbs + 1];
+    ExactSum folded;
+    folded.add_partial(partial.to_number(digits), partial.flags);
+    ASSERT_TRUE(folded == direct) << "round " << round;
+    const double a = folded.to_double();
+    const double b = direct.to_double();
+    ASSERT_EQ(std::memcmp(&a, &b, sizeof a), 0);
+  }
+}
+
+TEST(WindowPartial, TheEngineWritesTheSameBytesFoldedOrRowByRow) {
+  const std::string yaml = testing::fold_engine_config();
+  for (int round = 0; round < 3; ++round) {
+    const std::string input = testing::fold_engine_input(round, 3000);
+    const auto reference = run_pipeline(yaml, input, Format::json, 1, 65536, false);
+    ASSERT_GT(reference.summary.windows.late_revised, 0u);
+    ASSERT_GT(reference.summary.windows.late_dropped, 0u);
+    for (auto [threads, batch] : {std::pair{1u, std::size_t{65536}}, std::pair{2u, std::size_t{5}},
+                                  std::pair{3u, std::size_t{997}}}) {
+      const auto folded = run_pipeline(yaml, input, Format::json, threads, batch, true);
+      EXPECT_EQ(folded.results, reference.results)
+          << "round " << round << ", " << threads << " threads, batch " << batch;
+      EXPECT_EQ(folded.summary.windows.late_revised, reference.summary.windows.late_revised);
+      EXPECT_EQ(folded.summary.windows.late_dropped, reference.summary.windows.late_dropped);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ldh
