@@ -8,6 +8,7 @@
 
 #include "ingest/binary_frame.h"
 #include "ingest/field_store.h"
+#include "kernels/value_sort.h"
 #include "kernels/window_aggregate.h"
 #include "pipeline/filter.h"
 #include "pipeline/time.h"
@@ -380,6 +381,15 @@ std::unique_ptr<DeviceChunkRunner> make_device_chunk_runner(const Plan& plan,
 #else
   (void)plan, (void)stages, (void)validate, (void)strings, (void)device, (void)capacity,
       (void)keep_rejected;
+  throw DeviceError("this build has no CUDA backend (configured with LDH_CUDA=OFF or no nvcc)");
+#endif
+}
+
+std::unique_ptr<ValueSorter> make_value_sorter(int device) {
+  if (device < 0) return make_host_value_sorter();
+#ifdef LDH_HAVE_CUDA
+  return make_device_value_sorter(device);
+#else
   throw DeviceError("this build has no CUDA backend (configured with LDH_CUDA=OFF or no nvcc)");
 #endif
 }

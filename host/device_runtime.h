@@ -21,6 +21,7 @@
 #include "ingest/string_cache.h"
 #include "kernels/device_pipeline.h"
 #include "pipeline/plan.h"
+#include "pipeline/value_sort.h"
 #include "pipeline/window_partial.h"
 
 namespace ldh {
@@ -151,5 +152,9 @@ std::unique_ptr<DeviceChunkRunner> make_device_chunk_runner(const Plan& plan,
 /// Returns what folds window rows into partials: CUDA device `device` when >= 0 (throws
 /// DeviceError in a build without CUDA or when the device fails), else the host.
 std::unique_ptr<PaneAggregator> make_pane_aggregator(int device);
+
+/// Returns what sorts the values of exact percentiles in bulk: CUDA device `device` when >= 0
+/// (throws DeviceError in a build without CUDA or when the device fails), else the host.
+std::unique_ptr<ValueSorter> make_value_sorter(int device);
 
 }  // namespace ldh

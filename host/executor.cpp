@@ -362,6 +362,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
         std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size(), options_.threads);
     if (options_.device >= 0 || options_.fold_windows) {
       windows_->fold_with(make_pane_aggregator(options_.device));
+      windows_->sort_values_with([this] { return make_value_sorter(options_.device); });
     }
   }
 

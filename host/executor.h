@@ -41,8 +41,9 @@ struct RunOptions {
   /// caller has resolved --backend); -1 runs everything on the CPU.
   int device = -1;
   /// Folds the on-time rows of tumbling and sliding windows by (key, pane) before they reach
-  /// window state (pipeline/window_partial.h), on the host when no device is set; results are
-  /// the same either way.
+  /// window state (pipeline/window_partial.h) and sorts the values of exact percentiles of each
+  /// watermark step in one call (pipeline/value_sort.h): the device path's shape, on the host
+  /// when no device is set; results are the same either way.
   bool fold_windows = false;
 };
 

@@ -54,4 +54,11 @@ void free_pinned(void* pointer) noexcept {
   cudaFreeHost(pointer);
 }
 
+std::string select_device(int device) {
+  LDH_CUDA_TRY(cudaSetDevice(device));
+  cudaDeviceProp properties{};
+  LDH_CUDA_TRY(cudaGetDeviceProperties(&properties, device));
+  return "GPU " + std::to_string(device) + " (" + properties.name + ")";
+}
+
 }  // namespace ldh::device

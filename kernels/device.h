@@ -25,6 +25,10 @@ std::vector<DeviceInfo> list_devices(std::string& why_none);
 /// Returns the architectures this build carries code for, e.g. "sm_80 sm_90 compute_90".
 std::string built_architectures();
 
+/// Makes `device` current on the calling thread and returns "GPU <index> (<name>)"; throws
+/// DeviceError when it does not answer.
+std::string select_device(int device);
+
 /// Allocates page-locked host memory (cudaHostAlloc); throws DeviceError on failure.
 void* allocate_pinned(std::size_t bytes);
 void free_pinned(void* pointer) noexcept;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/device.h"
 #include "kernels/launch.cuh"
 #include "kernels/memory_pool.h"
 #include "kernels/stream.cuh"
@@ -94,10 +95,7 @@ struct FoldArena {
 class DevicePaneAggregator final : public PaneAggregator {
  public:
   explicit DevicePaneAggregator(int device) : device_(device) {
-    LDH_CUDA_TRY(cudaSetDevice(device));
-    cudaDeviceProp properties{};
-    LDH_CUDA_TRY(cudaGetDeviceProperties(&properties, device));
-    name_ = "GPU " + std::to_string(device) + " (" + properties.name + ")";
+    name_ = device::select_device(device);
     stream_ = std::make_unique<Stream>();
   }
 

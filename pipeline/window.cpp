@@ -428,6 +428,10 @@ void WindowEngine::fold_with(std::unique_ptr<PaneAggregator> aggregator) {
   for (const auto& shard : shards_) shard->fold_on_time_rows();
 }
 
+void WindowEngine::sort_values_with(const std::function<std::unique_ptr<ValueSorter>()>& make) {
+  for (const auto& shard : shards_) shard->sort_values_with(make());
+}
+
 void WindowEngine::fold_run(const WindowRows& rows, std::size_t begin, std::size_t end) {
   FoldRows& fold = *fold_rows_;
   for (const auto& owned : specs_) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 namespace ldh {
 
 class PaneAggregator;
+class ValueSorter;
 class ResultWriter;
 class TaskPool;
 struct FoldRows;
@@ -92,6 +94,10 @@ class WindowEngine {
   /// host's, or a device's) into partials that the shards merge, instead of adding them one by
   /// one; the output is the same. Call before adding rows.
   void fold_with(std::unique_ptr<PaneAggregator> aggregator);
+
+  /// Gives each shard a sorter from `make` for the values of exact percentiles of a watermark
+  /// step, sorted in bulk (on a device, say) instead of per result; the output is the same.
+  void sort_values_with(const std::function<std::unique_ptr<ValueSorter>()>& make);
 
   /// Consumes rows in arrival order and appends what became due to `out`.
   void add(const WindowRows& rows, WindowOutput& out);

@@ -240,6 +240,15 @@ void StateLayout::merge(std::byte* into, const std::byte* from, std::int64_t shi
   }
 }
 
+std::optional<double> StateLayout::percentile_value(const MetricConfig& metric,
+                                                    std::span<const double> sorted) {
+  if (sorted.empty()) return std::nullopt;
+  if (metric.kind == MetricConfig::Kind::percentile_disc) {
+    return discrete_percentile(sorted.data(), sorted.size(), metric.quantile);
+  }
+  return continuous_percentile(sorted.data(), sorted.size(), metric.quantile);
+}
+
 std::optional<double> StateLayout::value(const std::byte* record, std::size_t measure,
                                          const MetricConfig& metric,
                                          std::span<const double> sorted) const {
@@ -274,9 +283,8 @@ std::optional<double> StateLayout::value(const std::byte* record, std::size_t me
     case Kind::trend:
       return trend(part<Moments>(block, 0), part<TrendSums>(block, trend_offset_));
     case Kind::percentile:
-      return continuous_percentile(sorted.data(), sorted.size(), metric.quantile);
     case Kind::percentile_disc:
-      return discrete_percentile(sorted.data(), sorted.size(), metric.quantile);
+      return percentile_value(metric, sorted);
     case Kind::approx_percentile: {
       const DDSketch* sketch = part<DDSketch*>(block, sketch_offset_);
       return sketch != nullptr ? std::optional<double>(sketch->quantile(metric.quantile))

@@ -120,6 +120,15 @@ class StateLayout {
   /// (variance of one value, trend of one timestamp, anything of no values).
   std::optional<double> value(const std::byte* record, std::size_t measure,
                               const MetricConfig& metric, std::span<const double> sorted) const;
+  /// Tells whether `metric` reads the sorted values (percentile, percentile_disc).
+  static bool is_exact_percentile(const MetricConfig& metric) {
+    return metric.kind == MetricConfig::Kind::percentile ||
+           metric.kind == MetricConfig::Kind::percentile_disc;
+  }
+  /// Computes an exact percentile metric of `sorted` (as sort_values() leaves them); nullopt for
+  /// no values.
+  static std::optional<double> percentile_value(const MetricConfig& metric,
+                                                std::span<const double> sorted);
   /// Returns the heap bytes a record holds beyond record_bytes() (spilled sums, sketches).
   std::size_t heap_bytes(const std::byte* record) const;
 

@@ -485,15 +485,19 @@ void WindowShard::finalize(const WindowSpec& spec, const std::byte* state, Windo
   result.events = StateLayout::events(state);
   result.values = result_values_.size();
   result.row = row_;
-  for (std::size_t m = 0; m < spec.measures.size(); ++m) {
-    for (const auto& metric : spec.config.metrics) {
-      result_values_.push_back(layout.value(state, m, metric, sorted_values_[m]));
+  // Percentiles of a deferred result wait for the bulk sort at the end of advance().
+  auto add_value = [&](std::size_t measure, const MetricConfig& metric) {
+    if (deferring_ && spec.needs.values && StateLayout::is_exact_percentile(metric)) {
+      deferred_.push_back({result_values_.size(), measure_groups_[measure], &metric});
+      result_values_.emplace_back();
+    } else {
+      result_values_.push_back(layout.value(state, measure, metric, sorted_values_[measure]));
     }
+  };
+  for (std::size_t m = 0; m < spec.measures.size(); ++m) {
+    for (const auto& metric : spec.config.metrics) add_value(m, metric);
   }
-  for (const auto& alert : spec.alerts) {
-    result_values_.push_back(
-        layout.value(state, alert.measure, alert.metric, sorted_values_[alert.measure]));
-  }
+  for (const auto& alert : spec.alerts) add_value(alert.measure, alert.metric);
 }
 
 void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int64_t start,
@@ -509,7 +513,16 @@ void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int6
     for (const auto& [pane, record] : parts_) layout.merge(scratch, record, pane->start - start);
     merged = scratch;
   }
-  if (spec.needs.values) {
+  if (spec.needs.values && deferring_) {
+    measure_groups_.resize(spec.measures.size());
+    for (std::size_t m = 0; m < spec.measures.size(); ++m) {
+      measure_groups_[m] = static_cast<std::uint32_t>(deferred_offsets_.size() - 1);
+      for (const auto& [pane, record] : parts_) {
+        pane->values[m].gather(layout.values(record, m), layout.count(record, m), deferred_values_);
+      }
+      deferred_offsets_.push_back(static_cast<std::uint32_t>(deferred_values_.size()));
+    }
+  } else if (spec.needs.values) {
     for (std::size_t m = 0; m < spec.measures.size(); ++m) {
       window_values_.clear();
       for (const auto& [pane, record] : parts_) {
@@ -624,6 +637,7 @@ void WindowShard::advance(std::int64_t watermark, std::string* results, std::str
       continue;
     }
 
+    deferring_ = sorter_ != nullptr;
     while (state.next_end != kNone && state.next_end <= watermark) {
       const std::int64_t end = state.next_end;
       emit_window(spec, state, end - spec.size, end);
@@ -633,6 +647,7 @@ void WindowShard::advance(std::int64_t watermark, std::string* results, std::str
       state.next_end =
           later == state.panes.end() ? kNone : std::max(next, later->second->first_end);
     }
+    deferring_ = false;
     // Drop panes and revision counters no window can use any more.
     while (!state.panes.empty() &&
            saturating_add(state.panes.begin()->second->last_end,
@@ -645,6 +660,18 @@ void WindowShard::advance(std::int64_t watermark, std::string* results, std::str
       state.revisions.erase(state.revisions.begin());
     }
   }
+  if (!deferred_.empty()) {
+    sorter_->sort_groups(deferred_values_, deferred_offsets_);
+    for (const DeferredPercentile& deferred : deferred_) {
+      const std::span<const double> sorted(
+          deferred_values_.data() + deferred_offsets_[deferred.group],
+          deferred_offsets_[deferred.group + 1] - deferred_offsets_[deferred.group]);
+      result_values_[deferred.slot] = StateLayout::percentile_value(*deferred.metric, sorted);
+    }
+    deferred_.clear();
+  }
+  deferred_values_.clear();
+  deferred_offsets_.assign(1, 0);
   // Sort and format here, in parallel with the other shards; the engine merges the texts.
   order_.resize(results_.size());
   std::iota(order_.begin(), order_.end(), 0u);

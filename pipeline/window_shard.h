@@ -13,6 +13,7 @@
 #include "pipeline/config.h"
 #include "pipeline/group_key_table.h"
 #include "pipeline/string_dictionary.h"
+#include "pipeline/value_sort.h"
 #include "pipeline/window.h"
 #include "pipeline/window_partial.h"
 #include "pipeline/window_spec.h"
@@ -63,6 +64,9 @@ class WindowShard {
   /// so this commutes with add() of the same rows.
   void add_partials(std::size_t spec, const WindowRows& rows, const std::uint64_t* const* hashes,
                     const FoldRows& fold, const PanePartials& partials);
+  /// Sorts the values of exact percentiles of the tumbling and sliding windows each advance()
+  /// emits in one call of `sorter` instead of one sort per result; results are the same.
+  void sort_values_with(std::unique_ptr<ValueSorter> sorter) { sorter_ = std::move(sorter); }
   /// Emits every window that `watermark` makes due: sorts the results in write order and
   /// formats them into `results` and `alerts` (the shard's own texts unless given).
   void advance(std::int64_t watermark, std::string* results = nullptr,
@@ -137,6 +141,18 @@ class WindowShard {
   WindowCounters counters_;
   std::size_t active_states_ = 0;
   bool folded_ = false;
+  /// A percentile value left for the bulk sort: its slot in result_values_, its group.
+  struct DeferredPercentile {
+    std::size_t slot;
+    std::uint32_t group;
+    const MetricConfig* metric;
+  };
+  std::unique_ptr<ValueSorter> sorter_;
+  bool deferring_ = false;  // advance() is emitting windows whose percentiles wait for sorter_
+  std::vector<double> deferred_values_;
+  std::vector<std::uint32_t> deferred_offsets_{0};
+  std::vector<DeferredPercentile> deferred_;
+  std::vector<std::uint32_t> measure_groups_;  // the group of each measure of the result emitted
 
   // Queued output and reused scratch space.
   std::vector<WindowResult> results_;

@@ -59,6 +59,9 @@ if command -v compute-sanitizer >/dev/null; then
     compute-sanitizer --tool $tool --error-exitcode 1 "$bin/tests/window_partial_gpu_test" \
       --gtest_filter='*ShortFoldForSanitizers' >"$logs/fold-$tool.log" 2>&1 ||
       sanitizer="$sanitizer; fold $tool failed"
+    compute-sanitizer --tool $tool --error-exitcode 1 "$bin/tests/value_sort_gpu_test" \
+      --gtest_filter='*ShortSortForSanitizers' >"$logs/sort-$tool.log" 2>&1 ||
+      sanitizer="$sanitizer; value sort $tool failed"
   done
 else
   sanitizer="no compute-sanitizer"
@@ -90,7 +93,7 @@ echo "| H2D bandwidth (pinned) | $(grep -i "bandwidth" "$logs/bench-gpu.txt" | t
 echo "| ldh bench stateless, CPU | $(tail -n 1 "$logs/bench-cpu.txt") |"
 echo "| ldh bench windows demo, CPU | $(tail -n 1 "$logs/bench-windows.txt") |"
 echo "| ldh bench windows demo, GPU (stateless stages and window folds) | $(tail -n 1 "$logs/bench-windows-gpu.txt") |"
-echo "| window fold, 4 Mi rows, host / device (median) | $(grep -E "BM_Fold(Host|Device)_median" "$logs/fold-bench.txt" | awk '{print $1": "$4" ms"}' | tr '\n' ' ') |"
+echo "| window fold and percentile sort, host / device (median) | $(grep -E "_median" "$logs/fold-bench.txt" | awk '{print $1": "$2" "$3}' | tr '\n' ' ') |"
 echo "| device kernels | see $logs/device-bench.txt |"
 echo "| wall time | $(($(date +%s) - started)) s |"
 [ "$failed" = 0 ] && [ "$sanitizer" = ok ]
