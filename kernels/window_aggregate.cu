@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
+#include <cub/device/device_segmented_radix_sort.cuh>
 #include <cub/device/device_select.cuh>
 #include <string>
 
@@ -73,6 +74,66 @@ __global__ void fold_partials(FoldColumns sorted, const PanePartial* partials,
     const std::size_t partial = i / sorted.measures;
     const auto measure = static_cast<std::uint32_t>(i % sorted.measures);
     fold_measure(sorted, partials[partial], measure, needs, measures[i]);
+  }
+}
+
+// Histograms: each (partial, measure) is one slot of partial.count codes (code_position), sorted
+// per slot and cut into runs of equal codes.
+
+__global__ void mark_partial_rows(const PanePartial* partials, const int* partial_count,
+                                  std::uint32_t* partial_of) {
+  const auto count = static_cast<std::size_t>(*partial_count);
+  for (std::size_t i = first_row(); i < count; i += row_stride()) {
+    const PanePartial partial = partials[i];
+    for (std::uint32_t p = partial.first; p < partial.first + partial.count; ++p) {
+      partial_of[p] = static_cast<std::uint32_t>(i);
+    }
+  }
+}
+
+__global__ void make_codes(FoldColumns sorted, const PanePartial* partials,
+                           const std::uint32_t* partial_of, DDSketchMapping mapping,
+                           std::uint64_t* codes, std::uint32_t* slots) {
+  const std::size_t total = std::size_t{sorted.rows} * sorted.measures;
+  for (std::size_t i = first_row(); i < total; i += row_stride()) {
+    const auto measure = static_cast<std::uint32_t>(i / sorted.rows);
+    const auto position = static_cast<std::uint32_t>(i % sorted.rows);
+    const std::uint32_t partial = partial_of[position];
+    const std::size_t at = code_position(partials[partial], sorted.measures, measure, position);
+    codes[at] = value_code(sorted, measure, position, mapping);
+    slots[at] = partial * sorted.measures + measure;
+  }
+}
+
+__global__ void make_slots(const PanePartial* partials, std::size_t slot_count,
+                           std::uint32_t measures, std::uint32_t* begins, std::uint32_t* ends,
+                           std::uint8_t* slot_starts) {
+  for (std::size_t s = first_row(); s < slot_count; s += row_stride()) {
+    const PanePartial partial = partials[s / measures];
+    const auto measure = static_cast<std::uint32_t>(s % measures);
+    const auto begin =
+        static_cast<std::uint32_t>(code_position(partial, measures, measure, partial.first));
+    begins[s] = begin;
+    ends[s] = begin + partial.count;
+    slot_starts[begin] = 1;
+  }
+}
+
+__global__ void mark_runs(const std::uint64_t* codes, const std::uint8_t* slot_starts,
+                          std::size_t count, std::uint8_t* run_flags) {
+  for (std::size_t i = first_row(); i < count; i += row_stride()) {
+    run_flags[i] = (slot_starts[i] != 0 || codes[i] != codes[i - 1]) ? 1 : 0;
+  }
+}
+
+__global__ void make_runs(const std::uint64_t* codes, const std::uint32_t* slots,
+                          const std::uint32_t* run_starts, const int* run_count, std::size_t total,
+                          SketchRun* runs) {
+  const auto count = static_cast<std::size_t>(*run_count);
+  for (std::size_t r = first_row(); r < count; r += row_stride()) {
+    const std::uint32_t start = run_starts[r];
+    const std::size_t end = r + 1 < count ? run_starts[r + 1] : total;
+    runs[r] = SketchRun{codes[start], slots[start], static_cast<std::uint32_t>(end - start)};
   }
 }
 
@@ -174,6 +235,7 @@ class DevicePaneAggregator final : public PaneAggregator {
                                  std::size_t{n} * sizeof(std::uint32_t), cudaMemcpyDeviceToHost,
                                  stream));
     LDH_CUDA_TRY(cudaStreamSynchronize(stream));
+    if (needs.sketch) histograms(sorted, partials, partial_count, count, needs.mapping, out);
     out.partials.resize(static_cast<std::size_t>(count));
     out.measures.resize(static_cast<std::size_t>(count) * columns.measures);
     LDH_CUDA_TRY(cudaMemcpyAsync(out.partials.data(), partials,
@@ -186,6 +248,104 @@ class DevicePaneAggregator final : public PaneAggregator {
   }
 
  private:
+  /// Where the histogram arrays of up to `capacity` (row, measure) codes live.
+  struct HistogramArena {
+    std::size_t capacity = 0;
+    std::size_t codes[2], slots, partial_of, begins, ends, slot_starts, run_flags, run_starts,
+        run_count, runs, scratch;
+    std::size_t scratch_bytes = 0;
+  };
+
+  /// Sorts the codes of each (partial, measure) and copies their runs to out.sketch_runs.
+  void histograms(const FoldColumns& sorted, const PanePartial* partials, const int* partial_count,
+                  int count, const DDSketchMapping& mapping, PanePartials& out) {
+    const std::size_t total = std::size_t{sorted.rows} * sorted.measures;
+    const std::size_t slot_count = static_cast<std::size_t>(count) * sorted.measures;
+    if (total == 0) return;
+    reserve_histograms(total);
+    const HistogramArena& arena = histogram_arena_;
+    cudaStream_t stream = stream_->get();
+    auto* codes_in = histogram_block_.at<std::uint64_t>(arena.codes[0]);
+    auto* codes_out = histogram_block_.at<std::uint64_t>(arena.codes[1]);
+    auto* slots = histogram_block_.at<std::uint32_t>(arena.slots);
+    auto* partial_of = histogram_block_.at<std::uint32_t>(arena.partial_of);
+    auto* begins = histogram_block_.at<std::uint32_t>(arena.begins);
+    auto* ends = histogram_block_.at<std::uint32_t>(arena.ends);
+    auto* slot_starts = histogram_block_.at<std::uint8_t>(arena.slot_starts);
+    auto* run_flags = histogram_block_.at<std::uint8_t>(arena.run_flags);
+    auto* run_starts = histogram_block_.at<std::uint32_t>(arena.run_starts);
+    auto* run_count = histogram_block_.at<int>(arena.run_count);
+    auto* runs = histogram_block_.at<SketchRun>(arena.runs);
+    void* scratch = histogram_block_.at<void>(arena.scratch);
+    mark_partial_rows<<<row_blocks(static_cast<std::size_t>(count)), kRowThreads, 0, stream>>>(
+        partials, partial_count, partial_of);
+    LDH_CUDA_CHECK_LAUNCH();
+    make_codes<<<row_blocks(total), kRowThreads, 0, stream>>>(sorted, partials, partial_of, mapping,
+                                                              codes_in, slots);
+    LDH_CUDA_CHECK_LAUNCH();
+    LDH_CUDA_TRY(cudaMemsetAsync(slot_starts, 0, total, stream));
+    make_slots<<<row_blocks(slot_count), kRowThreads, 0, stream>>>(
+        partials, slot_count, sorted.measures, begins, ends, slot_starts);
+    LDH_CUDA_CHECK_LAUNCH();
+    std::size_t bytes = arena.scratch_bytes;
+    LDH_CUDA_TRY(cub::DeviceSegmentedRadixSort::SortKeys(
+        scratch, bytes, codes_in, codes_out, static_cast<int>(total), static_cast<int>(slot_count),
+        begins, ends, 0, 64, stream));
+    mark_runs<<<row_blocks(total), kRowThreads, 0, stream>>>(codes_out, slot_starts, total,
+                                                             run_flags);
+    LDH_CUDA_CHECK_LAUNCH();
+    bytes = arena.scratch_bytes;
+    LDH_CUDA_TRY(cub::DeviceSelect::Flagged(
+        scratch, bytes, thrust::counting_iterator<std::uint32_t>(0), run_flags, run_starts,
+        run_count, static_cast<int>(total), stream));
+    make_runs<<<row_blocks(total), kRowThreads, 0, stream>>>(codes_out, slots, run_starts,
+                                                             run_count, total, runs);
+    LDH_CUDA_CHECK_LAUNCH();
+    int runs_made = 0;
+    LDH_CUDA_TRY(
+        cudaMemcpyAsync(&runs_made, run_count, sizeof runs_made, cudaMemcpyDeviceToHost, stream));
+    LDH_CUDA_TRY(cudaStreamSynchronize(stream));
+    out.sketch_runs.resize(static_cast<std::size_t>(runs_made));
+    LDH_CUDA_TRY(cudaMemcpyAsync(out.sketch_runs.data(), runs,
+                                 out.sketch_runs.size() * sizeof(SketchRun), cudaMemcpyDeviceToHost,
+                                 stream));
+  }
+
+  /// Lays the histogram arrays out again, in a larger block, for more codes than before.
+  void reserve_histograms(std::size_t total) {
+    if (total <= histogram_arena_.capacity) return;
+    std::size_t capacity = std::max<std::size_t>(histogram_arena_.capacity, 1 << 14);
+    while (capacity < total) capacity *= 2;
+    ArenaLayout layout;
+    HistogramArena arena;
+    arena.capacity = capacity;
+    for (auto& codes : arena.codes) codes = layout.reserve(capacity * sizeof(std::uint64_t));
+    arena.slots = layout.reserve(capacity * sizeof(std::uint32_t));
+    arena.partial_of = layout.reserve(capacity * sizeof(std::uint32_t));
+    arena.begins = layout.reserve(capacity * sizeof(std::uint32_t));
+    arena.ends = layout.reserve(capacity * sizeof(std::uint32_t));
+    arena.slot_starts = layout.reserve(capacity);
+    arena.run_flags = layout.reserve(capacity);
+    arena.run_starts = layout.reserve(capacity * sizeof(std::uint32_t));
+    arena.run_count = layout.reserve(sizeof(int));
+    arena.runs = layout.reserve(capacity * sizeof(SketchRun));
+    const auto items = static_cast<int>(capacity);
+    std::size_t sort_bytes = 0;
+    std::size_t select_bytes = 0;
+    LDH_CUDA_TRY(cub::DeviceSegmentedRadixSort::SortKeys(
+        nullptr, sort_bytes, static_cast<const std::uint64_t*>(nullptr),
+        static_cast<std::uint64_t*>(nullptr), items, items,
+        static_cast<const std::uint32_t*>(nullptr), static_cast<const std::uint32_t*>(nullptr)));
+    LDH_CUDA_TRY(cub::DeviceSelect::Flagged(
+        nullptr, select_bytes, thrust::counting_iterator<std::uint32_t>(0),
+        static_cast<const std::uint8_t*>(nullptr), static_cast<std::uint32_t*>(nullptr),
+        static_cast<int*>(nullptr), items));
+    arena.scratch_bytes = std::max(sort_bytes, select_bytes);
+    arena.scratch = layout.reserve(arena.scratch_bytes);
+    histogram_block_ = PooledBlock(device_memory_pool(device_), layout.size());
+    histogram_arena_ = arena;
+  }
+
   /// Copies `count` host values to the arena's array at `offset` and returns its address.
   template <typename T>
   const T* copy_in(std::size_t offset, const T* host, std::size_t count, cudaStream_t stream) {
@@ -257,6 +417,8 @@ class DevicePaneAggregator final : public PaneAggregator {
   std::unique_ptr<Stream> stream_;
   PooledBlock block_;
   FoldArena arena_{};
+  PooledBlock histogram_block_;
+  HistogramArena histogram_arena_;
   std::size_t capacity_ = 0;
   std::uint32_t key_fields_ = 0;
   std::uint32_t measures_ = 0;

@@ -92,6 +92,31 @@ class DDSketchMapping {
 /// buckets (8 bytes each); beyond that the buckets of the smallest magnitudes merge into one,
 /// so accuracy is lost only for the values nearest zero. Zeros (and -0.0), infinities and NaN
 /// have their own counts.
+/// What a value counts as in a sketch, as one number that sorts by (kind, bucket): the kind
+/// (kSketch*) in the high 32 bits, the bucket index of |x| in the low 32 for finite nonzero x.
+/// Computed the same on a kernel thread (histograms of a fold) and the host.
+inline constexpr std::uint64_t kSketchPositive = 0;
+inline constexpr std::uint64_t kSketchNegative = 1;
+inline constexpr std::uint64_t kSketchZero = 2;
+inline constexpr std::uint64_t kSketchNan = 3;
+inline constexpr std::uint64_t kSketchPositiveInfinity = 4;
+inline constexpr std::uint64_t kSketchNegativeInfinity = 5;
+
+LDH_HOST_DEVICE inline std::uint64_t sketch_code(const DDSketchMapping& mapping, double x) {
+  std::uint64_t kind = kSketchZero;
+  int index = 0;
+  if (!exact::is_finite(x)) {
+    kind = math::is_nan(x) ? kSketchNan : x > 0 ? kSketchPositiveInfinity : kSketchNegativeInfinity;
+  } else if (x > 0) {
+    kind = kSketchPositive;
+    index = mapping.index(x);
+  } else if (x < 0) {
+    kind = kSketchNegative;
+    index = mapping.index(-x);
+  }
+  return (kind << 32) | static_cast<std::uint32_t>(index);
+}
+
 class DDSketch {
  public:
   static constexpr int kDefaultMaxBuckets = 2048;
@@ -99,21 +124,30 @@ class DDSketch {
   explicit DDSketch(const DDSketchMapping& mapping = DDSketchMapping(),
                     int max_buckets = kDefaultMaxBuckets);
 
-  void add(double x) {
-    if (!exact::is_finite(x)) {
-      if (math::is_nan(x)) {
-        ++nan_count_;
-      } else if (x > 0) {
-        ++positive_infinity_count_;
-      } else {
-        ++negative_infinity_count_;
-      }
-    } else if (x > 0) {
-      positive_.add(mapping_.index(x), 1, max_buckets_);
-    } else if (x < 0) {
-      negative_.add(mapping_.index(-x), 1, max_buckets_);
-    } else {
-      ++zero_count_;
+  void add(double x) { add_code(sketch_code(mapping_, x), 1); }
+
+  /// Adds `count` values of sketch_code() `code` (made with this sketch's mapping).
+  void add_code(std::uint64_t code, std::uint64_t count) {
+    const auto index = static_cast<int>(static_cast<std::uint32_t>(code));
+    switch (code >> 32) {
+      case kSketchPositive:
+        positive_.add(index, count, max_buckets_);
+        break;
+      case kSketchNegative:
+        negative_.add(index, count, max_buckets_);
+        break;
+      case kSketchZero:
+        zero_count_ += count;
+        break;
+      case kSketchNan:
+        nan_count_ += count;
+        break;
+      case kSketchPositiveInfinity:
+        positive_infinity_count_ += count;
+        break;
+      default:
+        negative_infinity_count_ += count;
+        break;
     }
   }
 

@@ -132,15 +132,19 @@ void StateLayout::destroy(std::byte* record) const {
   }
 }
 
-void StateLayout::add_to_sketch(std::byte* block, double value) const {
+DDSketch& StateLayout::sketch_of(std::byte* block) const {
   DDSketch*& sketch = part<DDSketch*>(block, sketch_offset_);
   if (sketch == nullptr) sketch = new DDSketch(mapping_);
-  sketch->add(value);
+  return *sketch;
+}
+
+void StateLayout::add_to_sketch(std::byte* block, double value) const {
+  sketch_of(block).add(value);
 }
 
 void StateLayout::add_partial(std::byte* record, std::size_t measure, const MeasurePartial& partial,
-                              const FoldColumns& columns, const std::uint32_t* order,
-                              const PanePartial& chunk) const {
+                              std::span<const SketchRun> sketch, const FoldColumns& columns,
+                              const std::uint32_t* order, const PanePartial& chunk) const {
   if (partial.count == 0) return;
   std::byte* block = record + measure_offset(measure);
   const std::size_t base = measure * columns.rows;
@@ -191,7 +195,12 @@ void StateLayout::add_partial(std::byte* record, std::size_t measure, const Meas
     part<FirstLast>(block, first_last_offset_)
         .take(partial.first_time, partial.first_key, partial.last_time, partial.last_key);
   }
-  if (needs_.sketch) each_value([&](double x, std::int64_t) { add_to_sketch(block, x); });
+  if (needs_.sketch) {
+    DDSketch& target = sketch_of(block);
+    for (const SketchRun& run : sketch) {
+      if (run.code != kNoSketchCode) target.add_code(run.code, run.count);
+    }
+  }
 }
 
 void StateLayout::merge(std::byte* into, const std::byte* from, std::int64_t shift_ns) const {

@@ -103,15 +103,16 @@ class StateLayout {
   }
   /// Returns what a fold must compute for this layout (window_partial.h).
   FoldNeeds fold_needs() const {
-    return {needs_.sum, needs_.squares, needs_.min_max, needs_.trend, needs_.first_last};
+    return {needs_.sum,        needs_.squares, needs_.min_max, needs_.trend,
+            needs_.first_last, needs_.sketch,  mapping_};
   }
   /// Adds the fold of `measure` over the rows of `chunk`, made with fold_needs() by a
-  /// PaneAggregator, to a record whose base is the chunk's pane start; sums the fold left wide,
-  /// and sketches, are taken from the rows (`columns`, `order`) here. The caller adds the events
-  /// and keeps the values.
+  /// PaneAggregator, to a record whose base is the chunk's pane start; `sketch` holds the
+  /// measure's histogram runs. Sums the fold left wide are taken from the rows (`columns`,
+  /// `order`) here. The caller adds the events and keeps the values.
   void add_partial(std::byte* record, std::size_t measure, const MeasurePartial& partial,
-                   const FoldColumns& columns, const std::uint32_t* order,
-                   const PanePartial& chunk) const;
+                   std::span<const SketchRun> sketch, const FoldColumns& columns,
+                   const std::uint32_t* order, const PanePartial& chunk) const;
   /// Adds the events and measures of `from`, whose base lies `shift_ns` (>= 0) after `into`'s
   /// (value chains excepted: their owner merges the values).
   void merge(std::byte* into, const std::byte* from, std::int64_t shift_ns) const;
@@ -171,6 +172,8 @@ class StateLayout {
 
   std::size_t measure_offset(std::size_t measure) const { return 8 + measure * measure_bytes_; }
   void add_to_sketch(std::byte* block, double value) const;
+  /// Returns the measure block's sketch, made on first use.
+  DDSketch& sketch_of(std::byte* block) const;
 
   MeasureNeeds needs_;
   std::size_t measures_ = 0;

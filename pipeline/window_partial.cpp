@@ -91,9 +91,33 @@ class HostPaneAggregator final : public PaneAggregator {
         fold_measure(sorted, out.partials[i], m, needs, out.measures[i * columns.measures + m]);
       }
     }
+    if (needs.sketch) histograms(sorted, needs.mapping, out);
   }
 
  private:
+  /// Writes each (partial, measure)'s codes as runs of equal codes, by slot then code.
+  void histograms(const FoldColumns& sorted, const DDSketchMapping& mapping, PanePartials& out) {
+    for (std::size_t i = 0; i < out.partials.size(); ++i) {
+      const PanePartial& partial = out.partials[i];
+      for (std::uint32_t m = 0; m < sorted.measures; ++m) {
+        codes_.clear();
+        for (std::uint32_t p = partial.first; p < partial.first + partial.count; ++p) {
+          codes_.push_back(value_code(sorted, m, p, mapping));
+        }
+        std::sort(codes_.begin(), codes_.end());
+        const auto slot = static_cast<std::uint32_t>(i * sorted.measures + m);
+        for (std::size_t j = 0; j < codes_.size(); ++j) {
+          if (j > 0 && codes_[j] == codes_[j - 1]) {
+            ++out.sketch_runs.back().count;
+          } else {
+            out.sketch_runs.push_back({codes_[j], slot, 1});
+          }
+        }
+      }
+    }
+  }
+
+  std::vector<std::uint64_t> codes_;
   std::vector<std::uint64_t> keys_;
   std::vector<std::uint64_t> key_scratch_;
   std::vector<std::uint32_t> order_scratch_;

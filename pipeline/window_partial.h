@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/ddsketch.h"
 #include "pipeline/exact_sum.h"
 #include "pipeline/host_device.h"
 #include "pipeline/moments.h"
@@ -26,15 +27,26 @@ namespace ldh {
 /// Rows one partial folds at most: bounds a kernel thread's work whatever the key skew.
 inline constexpr std::uint32_t kPartialRows = 256;
 
-/// What a fold computes per measure: a window's MeasureNeeds less what its owner keeps from the
-/// rows themselves (values for exact percentiles, sketches). Trivially copyable for kernels.
+/// What a fold computes per measure: a window's MeasureNeeds less the values its owner keeps
+/// for exact percentiles. Trivially copyable for kernels.
 struct FoldNeeds {
   bool sum = false;
   bool squares = false;
   bool min_max = false;
   bool trend = false;
   bool first_last = false;
+  bool sketch = false;  // histograms of sketch_code() per partial and measure
+  DDSketchMapping mapping{};
 };
+
+/// `count` values of one partial's measure with sketch_code() `code`; `slot` is partial *
+/// measures + measure. kNoSketchCode counts the measure's nulls.
+struct SketchRun {
+  std::uint64_t code;
+  std::uint32_t slot;
+  std::uint32_t count;
+};
+inline constexpr std::uint64_t kNoSketchCode = ~std::uint64_t{0};
 
 /// The rows of one window to fold, gathered from WindowRows: column-major arrays of `rows`
 /// entries (keys and values one column after another). Host or device pointers.
@@ -215,12 +227,30 @@ LDH_HOST_DEVICE inline void gather_sorted(const FoldColumns& columns, const std:
   }
 }
 
-/// The partials of one fold: chunks in sort order, their measures (partial-major), and the
-/// gathered row at each sorted position.
+/// Returns where the sketch code of sorted `position` (of `partial`, measure `measure`) goes in
+/// a fold's code array: one group of partial.count codes per (partial, measure), in slot order.
+LDH_HOST_DEVICE inline std::size_t code_position(const PanePartial& partial, std::uint32_t measures,
+                                                 std::uint32_t measure, std::uint32_t position) {
+  return static_cast<std::size_t>(partial.first) * measures +
+         static_cast<std::size_t>(measure) * partial.count + (position - partial.first);
+}
+
+/// Returns the sketch code of sorted `position` of `measure`: kNoSketchCode for a null.
+LDH_HOST_DEVICE inline std::uint64_t value_code(const FoldColumns& sorted, std::uint32_t measure,
+                                                std::uint32_t position,
+                                                const DDSketchMapping& mapping) {
+  const std::size_t at = static_cast<std::size_t>(measure) * sorted.rows + position;
+  return sorted.valid[at] != 0 ? sketch_code(mapping, sorted.values[at]) : kNoSketchCode;
+}
+
+/// The partials of one fold: chunks in sort order, their measures (partial-major), the
+/// gathered row at each sorted position, and with FoldNeeds::sketch the histogram of each
+/// (partial, measure) as runs of equal codes, by slot then code.
 struct PanePartials {
   std::vector<PanePartial> partials;
   std::vector<MeasurePartial> measures;
   std::vector<std::uint32_t> order;
+  std::vector<SketchRun> sketch_runs;
 };
 
 /// Folds the rows of a window into partials: the host's (make_host_pane_aggregator) or a
@@ -234,6 +264,7 @@ class PaneAggregator {
   void fold(const FoldColumns& columns, const FoldPlan& plan, FoldNeeds needs, PanePartials& out) {
     out.partials.clear();
     out.measures.clear();
+    out.sketch_runs.clear();
     out.order.resize(columns.rows);
     if (columns.rows > 0) fold_rows(columns, plan, needs, out);
   }

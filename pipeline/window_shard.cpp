@@ -225,6 +225,7 @@ void WindowShard::add_partials(std::size_t spec_index, const WindowRows& rows,
   const FoldColumns columns = fold.view();
   const std::size_t measures = spec.measure_columns.size();
   std::uint64_t words[kMaxGroupFields];
+  std::size_t next_run = 0;  // sketch runs come by slot
   for (std::size_t i = 0; i < partials.partials.size(); ++i) {
     const PanePartial& chunk = partials.partials[i];
     const std::size_t row = fold.rows[partials.order[chunk.first]];
@@ -250,7 +251,20 @@ void WindowShard::add_partials(std::size_t spec_index, const WindowRows& rows,
                                 canonical_value(columns.values[base + gathered]));
         }
       }
-      layout.add_partial(record, m, partial, columns, partials.order.data(), chunk);
+      const std::size_t slot = i * measures + m;
+      while (next_run < partials.sketch_runs.size() && partials.sketch_runs[next_run].slot < slot) {
+        ++next_run;
+      }
+      std::size_t last_run = next_run;
+      while (last_run < partials.sketch_runs.size() &&
+             partials.sketch_runs[last_run].slot == slot) {
+        ++last_run;
+      }
+      layout.add_partial(
+          record, m, partial,
+          std::span<const SketchRun>(partials.sketch_runs.data() + next_run, last_run - next_run),
+          columns, partials.order.data(), chunk);
+      next_run = last_run;
     }
     state.next_end = std::min(state.next_end, pane.first_end);
   }

@@ -21,7 +21,7 @@ namespace ldh::testing {
 struct FoldCase {
   FoldRows rows;
   FoldPlan plan;
-  FoldNeeds needs{true, true, true, true, true};
+  FoldNeeds needs{true, true, true, true, true, true, DDSketchMapping(0.02)};
 };
 
 /// Returns a value drawn from the adversarial mix; `wild` lets in the huge, tiny and special
@@ -135,6 +135,13 @@ inline void expect_same_partials(const PanePartials& a, const PanePartials& b) {
     EXPECT_EQ(x.last_time, y.last_time);
     EXPECT_EQ(x.last_key, y.last_key);
     if (::testing::Test::HasFailure()) FAIL() << "partial measure " << i << " differs";
+  }
+  ASSERT_EQ(a.sketch_runs.size(), b.sketch_runs.size());
+  for (std::size_t i = 0; i < a.sketch_runs.size(); ++i) {
+    EXPECT_EQ(a.sketch_runs[i].code, b.sketch_runs[i].code);
+    EXPECT_EQ(a.sketch_runs[i].slot, b.sketch_runs[i].slot);
+    EXPECT_EQ(a.sketch_runs[i].count, b.sketch_runs[i].count);
+    if (::testing::Test::HasFailure()) FAIL() << "sketch run " << i << " differs";
   }
 }
 

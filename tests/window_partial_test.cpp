@@ -99,7 +99,11 @@ TEST(WindowPartial, FoldedStatesGiveTheSameMetricBitsAsRowsAddedOneByOne) {
             for (std::uint32_t m = 0; m < 2; ++m) {
               const MeasurePartial& partial = partials.measures[p * 2 + m];
               wide_sums += partial.sum.wide + partial.squares.wide + partial.time_products.wide;
-              layout.add_partial(record, m, partials.measures[p * 2 + m], columns,
+              std::vector<SketchRun> runs;
+              for (const SketchRun& run : partials.sketch_runs) {
+                if (run.slot == p * 2 + m) runs.push_back(run);
+              }
+              layout.add_partial(record, m, partials.measures[p * 2 + m], runs, columns,
                                  partials.order.data(), chunk);
             }
           }
