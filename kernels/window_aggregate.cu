@@ -21,18 +21,28 @@ namespace {
 __global__ void make_sort_keys(FoldColumns columns, FoldPlan plan, std::uint64_t* keys,
                                std::uint32_t* order) {
   for (std::size_t i = first_row(); i < columns.rows; i += row_stride()) {
-    keys[i] = fold_sort_key(columns.times[i], columns.hashes[i], plan);
+    keys[i] = plan.gap > 0 ? time_sort_key(columns.times[i])
+                           : fold_sort_key(columns.times[i], columns.hashes[i], plan);
     order[i] = static_cast<std::uint32_t>(i);
   }
 }
 
+/// Sessions' second sort: the hashes of the rows in time order, and that order.
+__global__ void make_hash_keys(FoldColumns columns, const std::uint32_t* sorted_order,
+                               std::uint64_t* keys, std::uint32_t* order) {
+  for (std::size_t i = first_row(); i < columns.rows; i += row_stride()) {
+    order[i] = sorted_order[i];
+    keys[i] = columns.hashes[sorted_order[i]];
+  }
+}
+
 /// Marks where groups start, as the position itself (0 elsewhere) for the max-scan.
-__global__ void mark_groups(FoldColumns columns, const std::uint64_t* keys,
+__global__ void mark_groups(FoldColumns columns, FoldPlan plan, const std::uint64_t* keys,
                             const std::uint32_t* order, std::uint8_t* group_flags,
                             std::uint32_t* group_marks) {
   for (std::size_t i = first_row(); i < columns.rows; i += row_stride()) {
     const auto position = static_cast<std::uint32_t>(i);
-    const bool group = starts_group(columns, keys, order, position);
+    const bool group = starts_group(columns, keys, order, position, plan);
     group_flags[i] = group ? 1 : 0;
     group_marks[i] = group ? position : 0;
   }
@@ -55,13 +65,13 @@ __global__ void gather_rows(FoldColumns columns, const std::uint32_t* order, std
 
 __global__ void make_partials(std::uint32_t rows, const std::uint32_t* firsts,
                               const int* partial_count, const std::int64_t* sorted_times,
-                              std::int64_t pane, PanePartial* partials) {
+                              FoldPlan plan, PanePartial* partials) {
   const auto count = static_cast<std::size_t>(*partial_count);
   for (std::size_t i = first_row(); i < count; i += row_stride()) {
     PanePartial partial;
     partial.first = firsts[i];
     partial.count = (i + 1 < count ? firsts[i + 1] : rows) - partial.first;
-    partial.pane_start = align_down(sorted_times[partial.first], pane);
+    partial.pane_start = partial_base(sorted_times[partial.first], plan);
     partials[i] = partial;
   }
 }
@@ -200,7 +210,15 @@ class DevicePaneAggregator final : public PaneAggregator {
     std::size_t bytes = arena_.scratch_bytes;
     LDH_CUDA_TRY(cub::DeviceRadixSort::SortPairs(scratch, bytes, keys_in, keys_out, order_in,
                                                  order_out, n, 0, 64, stream));
-    mark_groups<<<row_blocks(n), kRowThreads, 0, stream>>>(on_device, keys_out, order_out,
+    if (plan.gap > 0) {
+      make_hash_keys<<<row_blocks(n), kRowThreads, 0, stream>>>(on_device, order_out, keys_in,
+                                                                order_in);
+      LDH_CUDA_CHECK_LAUNCH();
+      bytes = arena_.scratch_bytes;
+      LDH_CUDA_TRY(cub::DeviceRadixSort::SortPairs(scratch, bytes, keys_in, keys_out, order_in,
+                                                   order_out, n, 0, 64, stream));
+    }
+    mark_groups<<<row_blocks(n), kRowThreads, 0, stream>>>(on_device, plan, keys_out, order_out,
                                                            group_flags, group_marks);
     LDH_CUDA_CHECK_LAUNCH();
     bytes = arena_.scratch_bytes;
@@ -222,7 +240,7 @@ class DevicePaneAggregator final : public PaneAggregator {
         block_.at<double>(arena_.sorted_values), block_.at<std::uint8_t>(arena_.sorted_valid));
     LDH_CUDA_CHECK_LAUNCH();
     make_partials<<<row_blocks(n), kRowThreads, 0, stream>>>(n, firsts, partial_count, sorted.times,
-                                                             plan.pane, partials);
+                                                             plan, partials);
     LDH_CUDA_CHECK_LAUNCH();
     const std::size_t most_folds = std::size_t{n} * columns.measures;
     fold_partials<<<row_blocks(most_folds), kRowThreads, 0, stream>>>(

@@ -436,14 +436,16 @@ void WindowEngine::fold_run(const WindowRows& rows, std::size_t begin, std::size
   FoldRows& fold = *fold_rows_;
   for (const auto& owned : specs_) {
     const WindowSpec& spec = *owned;
-    if (spec.is_session()) continue;
-    // The rows add_to_panes leaves to the fold: their earliest window is not yet due.
+    // The rows the shards leave to the fold: their earliest window is not yet due, or their
+    // own session [t, t + gap) ends after the watermark.
     fold.rows.clear();
     std::int64_t first = kNone;
     std::int64_t last = kMinTime;
     for (std::size_t row = begin; row < end; ++row) {
       const std::int64_t t = rows.times[row];
-      if (spec.first_end(t) <= row_watermarks_[row]) continue;
+      const std::int64_t earliest_end =
+          spec.is_session() ? saturating_add(t, spec.gap) : spec.first_end(t);
+      if (earliest_end <= row_watermarks_[row]) continue;
       fold.rows.push_back(static_cast<std::uint32_t>(row));
       first = std::min(first, t);
       last = std::max(last, t);
@@ -479,8 +481,9 @@ void WindowEngine::fold_run(const WindowRows& rows, std::size_t begin, std::size
         fold.valid[m * n + i] = valid[fold.rows[i]];
       }
     }
-    aggregator_->fold(fold.view(), make_fold_plan(first, last, spec.pane),
-                      spec.layout->fold_needs(), *partials_);
+    const FoldPlan plan = spec.is_session() ? make_session_fold_plan(spec.gap)
+                                            : make_fold_plan(first, last, spec.pane);
+    aggregator_->fold(fold.view(), plan, spec.layout->fold_needs(), *partials_);
     pool_->run([&](std::size_t shard) {
       shards_[shard]->add_partials(spec.index, rows, hashes_.data(), fold, *partials_);
     });

@@ -15,6 +15,12 @@ FoldPlan make_fold_plan(std::int64_t first, std::int64_t last, std::int64_t pane
   return plan;
 }
 
+FoldPlan make_session_fold_plan(std::int64_t gap) {
+  FoldPlan plan;
+  plan.gap = gap;
+  return plan;
+}
+
 namespace {
 
 /// Sorts positions by key, stably, with least-significant-digit radix passes of 11 bits; a
@@ -59,19 +65,24 @@ class HostPaneAggregator final : public PaneAggregator {
     const std::uint32_t n = columns.rows;
     keys_.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) {
-      keys_[i] = fold_sort_key(columns.times[i], columns.hashes[i], plan);
+      keys_[i] = plan.gap > 0 ? time_sort_key(columns.times[i])
+                              : fold_sort_key(columns.times[i], columns.hashes[i], plan);
       out.order[i] = i;
     }
     radix_sort(keys_, out.order, key_scratch_, order_scratch_);
+    if (plan.gap > 0) {
+      for (std::uint32_t i = 0; i < n; ++i) keys_[i] = columns.hashes[out.order[i]];
+      radix_sort(keys_, out.order, key_scratch_, order_scratch_);
+    }
     std::uint32_t group_start = 0;
     for (std::uint32_t p = 0; p < n; ++p) {
-      const bool group = starts_group(columns, keys_.data(), out.order.data(), p);
+      const bool group = starts_group(columns, keys_.data(), out.order.data(), p, plan);
       if (group) group_start = p;
       if (!starts_partial(group, p, group_start)) continue;
       if (!out.partials.empty()) out.partials.back().count = p - out.partials.back().first;
       PanePartial& partial = out.partials.emplace_back();
       partial.first = p;
-      partial.pane_start = align_down(columns.times[out.order[p]], plan.pane);
+      partial.pane_start = partial_base(columns.times[out.order[p]], plan);
     }
     out.partials.back().count = n - out.partials.back().first;
     sorted_times_.resize(n);

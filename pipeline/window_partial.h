@@ -62,12 +62,16 @@ struct FoldColumns {
   const std::uint8_t* valid = nullptr;
 };
 
-/// How rows map to sort keys: panes of `pane` ns from `first_pane` (the earliest pane of the
-/// rows) take the high `pane_bits` bits, the key hash the rest.
+/// How rows sort and group. Tumbling and sliding windows: panes of `pane` ns from `first_pane`
+/// (the earliest pane of the rows) take the high `pane_bits` bits of a row's sort key, the key
+/// hash the rest. Session windows (`gap` > 0): rows sort by key hash, then time, and a gap
+/// longer than `gap` between two rows of a key starts a new group (the rows of a group make
+/// one session on their own).
 struct FoldPlan {
   std::int64_t pane = 1;
   std::int64_t first_pane = 0;
   int pane_bits = 0;
+  std::int64_t gap = 0;
 };
 
 /// Rows order[first, first + count) share one key and the pane starting at pane_start.
@@ -108,13 +112,33 @@ LDH_HOST_DEVICE inline std::uint64_t fold_sort_key(std::int64_t time, std::uint6
   return (ordinal << (64 - plan.pane_bits)) | (hash >> plan.pane_bits);
 }
 
-/// Tells whether the row at sorted `position` has another key or pane than the one before it:
-/// equal sort keys may still hold two keys whose hashes share their top bits.
+/// Returns the key that sorts times as unsigned integers do (the sign bit flipped): the first
+/// of the two sorts of session rows, whose second sorts by hash.
+LDH_HOST_DEVICE inline std::uint64_t time_sort_key(std::int64_t time) {
+  return static_cast<std::uint64_t>(time) ^ (std::uint64_t{1} << 63);
+}
+
+/// Returns the time a partial's times count from: its pane's start, or for sessions its first
+/// (earliest) row's time.
+LDH_HOST_DEVICE inline std::int64_t partial_base(std::int64_t first_time, const FoldPlan& plan) {
+  return plan.gap > 0 ? first_time : align_down(first_time, plan.pane);
+}
+
+/// Tells whether the row at sorted `position` has another key or pane than the one before it
+/// (sessions: another key, or a time more than the gap after it): equal sort keys may still
+/// hold two keys whose hashes share their top bits.
 LDH_HOST_DEVICE inline bool starts_group(const FoldColumns& columns, const std::uint64_t* sort_keys,
-                                         const std::uint32_t* order, std::uint32_t position) {
+                                         const std::uint32_t* order, std::uint32_t position,
+                                         const FoldPlan& plan) {
   if (position == 0 || sort_keys[position] != sort_keys[position - 1]) return true;
   const std::uint32_t row = order[position];
   const std::uint32_t previous = order[position - 1];
+  // Unsigned: rows of two keys need not come in time order, and then any answer will do.
+  if (plan.gap > 0 && static_cast<std::uint64_t>(columns.times[row]) -
+                              static_cast<std::uint64_t>(columns.times[previous]) >
+                          static_cast<std::uint64_t>(plan.gap)) {
+    return true;
+  }
   for (std::uint32_t k = 0; k < columns.key_fields; ++k) {
     const std::size_t base = static_cast<std::size_t>(k) * columns.rows;
     if (columns.key_valid[base + row] != columns.key_valid[base + previous]) return true;
@@ -258,7 +282,8 @@ struct PanePartials {
 class PaneAggregator {
  public:
   virtual ~PaneAggregator() = default;
-  /// Sorts `columns` by fold_sort_key, cuts partials with starts_group and starts_partial,
+  /// Sorts `columns` by fold_sort_key (sessions: by time_sort_key, then stably by hash), cuts
+  /// partials with starts_group and starts_partial,
   /// gathers the rows in sorted order and folds every measure of each partial with
   /// fold_measure.
   void fold(const FoldColumns& columns, const FoldPlan& plan, FoldNeeds needs, PanePartials& out) {
@@ -306,5 +331,7 @@ struct FoldRows {
 
 /// Returns the plan for rows with times in [first, last] and panes of `pane` ns.
 FoldPlan make_fold_plan(std::int64_t first, std::int64_t last, std::int64_t pane);
+/// Returns the plan for the rows of a session window with gap `gap` (> 0).
+FoldPlan make_session_fold_plan(std::int64_t gap);
 
 }  // namespace ldh

@@ -221,6 +221,10 @@ void WindowShard::add_partials(std::size_t spec_index, const WindowRows& rows,
   SpecState& state = *states_[spec_index];
   Shape& shape = *state.shape;
   shape.hashes = hashes[spec.shape];
+  if (spec.is_session()) {
+    add_session_partials(spec, state, rows, fold, partials);
+    return;
+  }
   const StateLayout& layout = *spec.layout;
   const FoldColumns columns = fold.view();
   const std::size_t measures = spec.measure_columns.size();
@@ -251,20 +255,8 @@ void WindowShard::add_partials(std::size_t spec_index, const WindowRows& rows,
                                 canonical_value(columns.values[base + gathered]));
         }
       }
-      const std::size_t slot = i * measures + m;
-      while (next_run < partials.sketch_runs.size() && partials.sketch_runs[next_run].slot < slot) {
-        ++next_run;
-      }
-      std::size_t last_run = next_run;
-      while (last_run < partials.sketch_runs.size() &&
-             partials.sketch_runs[last_run].slot == slot) {
-        ++last_run;
-      }
-      layout.add_partial(
-          record, m, partial,
-          std::span<const SketchRun>(partials.sketch_runs.data() + next_run, last_run - next_run),
-          columns, partials.order.data(), chunk);
-      next_run = last_run;
+      layout.add_partial(record, m, partial, sketch_runs_of(partials, i * measures + m, next_run),
+                         columns, partials.order.data(), chunk);
     }
     state.next_end = std::min(state.next_end, pane.first_end);
   }
@@ -421,15 +413,10 @@ void WindowShard::add_to_panes(const WindowSpec& spec, SpecState& state, const W
   if (any_revision) ++counters_.late_revised;
 }
 
-void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
-                                  std::size_t row) {
-  const std::int64_t t = rows.times[row];
-  const GroupKey key = row_key(spec, rows, row);
-  const StateLayout& layout = *spec.layout;
-  std::vector<Session>& sessions = state.sessions[key];
-  const std::int64_t start = t;
-  const std::int64_t end = saturating_add(t, spec.gap);
-  // Sessions touching [t, t + gap) merge with it (as Flink's session windows do).
+WindowShard::Session* WindowShard::session_for(const WindowSpec& spec,
+                                               std::vector<Session>& sessions, std::int64_t start,
+                                               std::int64_t end) {
+  // Sessions touching [start, end) merge with it (as Flink's session windows do).
   auto first = std::find_if(sessions.begin(), sessions.end(),
                             [&](const Session& s) { return s.end >= start; });
   auto last = first;
@@ -444,54 +431,125 @@ void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, cons
   }
   if (merged_end <= watermark_ &&
       saturating_add(merged_end, watermark_config_.allowed_lateness_ns) <= watermark_) {
+    return nullptr;
+  }
+  if (last - first == 1 && first->start == merged_start) {
+    // It falls in (or extends) one session that starts no later: add to it in place.
+    first->end = merged_end;
+    return &*first;
+  }
+  const StateLayout& layout = *spec.layout;
+  Session merged;
+  merged.start = merged_start;
+  merged.end = merged_end;
+  merged.state = make_record(layout);
+  merged.values.resize(spec.needs.values ? layout.measures() : 0);
+  merged.revision = revision;
+  for (auto it = first; it != last; ++it) {
+    layout.merge(merged.state.get(), it->state.get(), it->start - merged_start);
+    for (std::size_t m = 0; m < merged.values.size(); ++m) {
+      merged.values[m].insert(merged.values[m].end(), it->values[m].begin(), it->values[m].end());
+    }
+  }
+  active_states_ += 1;
+  active_states_ -= static_cast<std::size_t>(last - first);
+  auto position = sessions.erase(first, last);
+  return &*sessions.insert(position, std::move(merged));
+}
+
+void WindowShard::settle_session(const WindowSpec& spec, SpecState& state, Session& session,
+                                 const GroupKey& key) {
+  if (session.end <= watermark_) {
+    // Late but within the allowed lateness: emit (again) at once.
+    ++counters_.late_revised;
+    session.revision += 1;
+    session.pending = false;
+    emit_session(spec, session, key);
+    state.session_expiry.emplace(saturating_add(session.end, watermark_config_.allowed_lateness_ns),
+                                 key);
+  } else {
+    session.pending = true;
+    state.session_due.emplace(session.end, key);
+  }
+}
+
+void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
+                                  std::size_t row) {
+  const std::int64_t t = rows.times[row];
+  if (folded_ && saturating_add(t, spec.gap) > watermark_) return;  // on time: folded
+  const GroupKey key = row_key(spec, rows, row);
+  const StateLayout& layout = *spec.layout;
+  std::vector<Session>& sessions = state.sessions[key];
+  Session* found = session_for(spec, sessions, t, saturating_add(t, spec.gap));
+  if (found == nullptr) {
     if (sessions.empty()) state.sessions.erase(key);
     late_row(spec, rows, row);
     return;
   }
-  std::vector<Session>::iterator position;
-  if (last - first == 1 && first->start == merged_start) {
-    // The event falls in (or extends) one session that starts no later: add to it in place.
-    position = first;
-    position->end = merged_end;
-  } else {
-    Session merged;
-    merged.start = merged_start;
-    merged.end = merged_end;
-    merged.state = make_record(layout);
-    merged.values.resize(spec.needs.values ? layout.measures() : 0);
-    merged.revision = revision;
-    for (auto it = first; it != last; ++it) {
-      layout.merge(merged.state.get(), it->state.get(), it->start - merged_start);
-      for (std::size_t m = 0; m < merged.values.size(); ++m) {
-        merged.values[m].insert(merged.values[m].end(), it->values[m].begin(), it->values[m].end());
-      }
-    }
-    active_states_ += 1;
-    active_states_ -= static_cast<std::size_t>(last - first);
-    position = sessions.erase(first, last);
-    position = sessions.insert(position, std::move(merged));
-  }
-  std::byte* record = position->state.get();
+  Session& session = *found;
+  std::byte* record = session.state.get();
   ++StateLayout::events(record);
   for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
     const std::size_t column = spec.measure_columns[m];
     if (!rows.measure_valid[column][row]) continue;
     const double value = rows.measures[column][row];
-    if (spec.needs.values) position->values[m].push_back(canonical_value(value));
-    layout.add(record, m, value, t - position->start);
+    if (spec.needs.values) session.values[m].push_back(canonical_value(value));
+    layout.add(record, m, value, t - session.start);
   }
-  if (position->end <= watermark_) {
-    // Late but within the allowed lateness: emit (again) at once.
-    ++counters_.late_revised;
-    position->revision += 1;
-    position->pending = false;
-    emit_session(spec, *position, key);
-    state.session_expiry.emplace(
-        saturating_add(position->end, watermark_config_.allowed_lateness_ns), key);
-  } else {
-    position->pending = true;
-    state.session_due.emplace(position->end, key);
+  settle_session(spec, state, session, key);
+}
+
+void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
+                                       const WindowRows& rows, const FoldRows& fold,
+                                       const PanePartials& partials) {
+  const StateLayout& layout = *spec.layout;
+  const FoldColumns columns = fold.view();
+  const std::size_t measures = spec.measure_columns.size();
+  std::size_t next_run = 0;  // sketch runs come by slot
+  for (std::size_t i = 0; i < partials.partials.size(); ++i) {
+    const PanePartial& chunk = partials.partials[i];
+    const std::size_t row = fold.rows[partials.order[chunk.first]];
+    if (!owns_row(*state.shape, row)) continue;
+    // The chunk's rows, sorted by time, are one session on their own: [first, last + gap).
+    const std::int64_t last_time = fold.times[partials.order[chunk.first + chunk.count - 1]];
+    std::byte* fragment = state.scratch.get();
+    layout.destroy(fragment);
+    layout.construct(fragment);
+    StateLayout::events(fragment) = chunk.count;
+    for (std::size_t m = 0; m < measures; ++m) {
+      layout.add_partial(fragment, m, partials.measures[i * measures + m],
+                         sketch_runs_of(partials, i * measures + m, next_run), columns,
+                         partials.order.data(), chunk);
+    }
+    const GroupKey key = row_key(spec, rows, row);
+    std::vector<Session>& sessions = state.sessions[key];
+    Session* found =
+        session_for(spec, sessions, chunk.pane_start, saturating_add(last_time, spec.gap));
+    LDH_EXPECTS(found != nullptr, "a folded session chunk was late");
+    Session& session = *found;
+    layout.merge(session.state.get(), fragment, chunk.pane_start - session.start);
+    for (std::size_t m = 0; m < session.values.size(); ++m) {
+      const std::size_t base = m * columns.rows;
+      for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
+        const std::uint32_t gathered = partials.order[p];
+        if (columns.valid[base + gathered] != 0) {
+          session.values[m].push_back(canonical_value(columns.values[base + gathered]));
+        }
+      }
+    }
+    settle_session(spec, state, session, key);
   }
+}
+
+std::span<const SketchRun> WindowShard::sketch_runs_of(const PanePartials& partials,
+                                                       std::size_t slot, std::size_t& next_run) {
+  const auto& runs = partials.sketch_runs;
+  while (next_run < runs.size() && runs[next_run].slot < slot) ++next_run;
+  std::size_t last = next_run;
+  while (last < runs.size() && runs[last].slot == slot) ++last;
+  const std::span<const SketchRun> mine(runs.data() + next_run, last - next_run);
+  next_run = last;
+  return mine;
 }
 
 void WindowShard::finalize(const WindowSpec& spec, const std::byte* state, WindowResult& result) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -56,12 +57,13 @@ class WindowShard {
   /// revised by late rows (in row order) and late rows.
   void add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
            std::size_t end, const std::int64_t* watermarks);
-  /// Leaves the rows of tumbling and sliding windows that are on time to add_partials(): the
-  /// engine folds them (window_partial.h). Call before adding rows.
+  /// Leaves the rows that are on time (tumbling and sliding: their earliest window is not due;
+  /// sessions: their own [t, t + gap) ends after the watermark) to add_partials(): the engine
+  /// folds them (window_partial.h). Call before adding rows.
   void fold_on_time_rows() { folded_ = true; }
   /// Adds the partials folded from `fold` (rows on time for window `spec`) whose keys the shard
   /// owns; `hashes` as in add(). Rows on time touch only panes whose windows are not yet due,
-  /// so this commutes with add() of the same rows.
+  /// or sessions that end after the watermark, so this commutes with add() of the same rows.
   void add_partials(std::size_t spec, const WindowRows& rows, const std::uint64_t* const* hashes,
                     const FoldRows& fold, const PanePartials& partials);
   /// Sorts the values of exact percentiles of the tumbling and sliding windows each advance()
@@ -117,6 +119,18 @@ class WindowShard {
                    std::size_t row);
   void add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
                        std::size_t row);
+  /// Returns the session of `sessions` that [start, end) makes, merging the sessions it
+  /// touches; nullptr (and nothing merged) when that session is past the allowed lateness.
+  Session* session_for(const WindowSpec& spec, std::vector<Session>& sessions, std::int64_t start,
+                       std::int64_t end);
+  /// Emits a session that grew after its end passed the watermark, else marks it due.
+  void settle_session(const WindowSpec& spec, SpecState& state, Session& session,
+                      const GroupKey& key);
+  void add_session_partials(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
+                            const FoldRows& fold, const PanePartials& partials);
+  /// Returns the sketch runs of `slot`, taking them from `next_run` on (runs come by slot).
+  static std::span<const SketchRun> sketch_runs_of(const PanePartials& partials, std::size_t slot,
+                                                   std::size_t& next_run);
   Pane& pane_at(const WindowSpec& spec, SpecState& state, std::int64_t start);
   void release_pane(const WindowSpec& spec, SpecState& state, std::int64_t start);
   void late_row(const WindowSpec& spec, const WindowRows& rows, std::size_t row);

@@ -41,12 +41,15 @@ TEST(WindowPartialGpu, DevicePartialsAreTheHostsFieldByField) {
           ++seed;
           const testing::FoldCase fold =
               testing::make_fold_case(seed, count, keys, 3, 5, collide, wild);
-          PanePartials expected;
-          PanePartials actual;
-          host->fold(fold.rows.view(), fold.plan, fold.needs, expected);
-          device->fold(fold.rows.view(), fold.plan, fold.needs, actual);
-          SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(count) + " rows");
-          testing::expect_same_partials(expected, actual);
+          for (const FoldPlan& plan : {fold.plan, make_session_fold_plan(3'000'000'000)}) {
+            PanePartials expected;
+            PanePartials actual;
+            host->fold(fold.rows.view(), plan, fold.needs, expected);
+            device->fold(fold.rows.view(), plan, fold.needs, actual);
+            SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(count) + " rows" +
+                         (plan.gap > 0 ? ", sessions" : ""));
+            testing::expect_same_partials(expected, actual);
+          }
         }
       }
     }
@@ -60,11 +63,13 @@ TEST(WindowPartialGpu, ShortFoldForSanitizers) {
   auto device = make_device_pane_aggregator(0);
   for (std::uint32_t count : {1u, 300u, 5000u}) {
     const testing::FoldCase fold = testing::make_fold_case(count, count, 17, 2, 3, false, true);
-    PanePartials expected;
-    PanePartials actual;
-    host->fold(fold.rows.view(), fold.plan, fold.needs, expected);
-    device->fold(fold.rows.view(), fold.plan, fold.needs, actual);
-    testing::expect_same_partials(expected, actual);
+    for (const FoldPlan& plan : {fold.plan, make_session_fold_plan(2'000'000'000)}) {
+      PanePartials expected;
+      PanePartials actual;
+      host->fold(fold.rows.view(), plan, fold.needs, expected);
+      device->fold(fold.rows.view(), plan, fold.needs, actual);
+      testing::expect_same_partials(expected, actual);
+    }
   }
 }
 

@@ -129,6 +129,33 @@ TEST(WindowPartial, FoldedStatesGiveTheSameMetricBitsAsRowsAddedOneByOne) {
   EXPECT_GT(wide_sums, 0u) << "the wild values must take the rows' path for wide sums";
 }
 
+TEST(WindowPartial, SessionPartialsHoldOneKeyInTimeOrderWithoutGaps) {
+  auto aggregator = make_host_pane_aggregator();
+  constexpr std::int64_t kGap = 4'000'000'000;
+  for (bool collide : {false, true}) {
+    testing::FoldCase fold = make_fold_case(collide ? 77 : 78, 5000, 40, 1, 3, collide, false);
+    PanePartials partials;
+    aggregator->fold(fold.rows.view(), make_session_fold_plan(kGap), fold.needs, partials);
+    const FoldRows& rows = fold.rows;
+    const std::size_t n = rows.rows.size();
+    std::uint32_t covered = 0;
+    for (const PanePartial& chunk : partials.partials) {
+      ASSERT_EQ(chunk.first, covered);
+      covered += chunk.count;
+      ASSERT_EQ(chunk.pane_start, rows.times[partials.order[chunk.first]]);
+      for (std::uint32_t p = chunk.first + 1; p < chunk.first + chunk.count; ++p) {
+        const std::uint32_t row = partials.order[p];
+        const std::uint32_t previous = partials.order[p - 1];
+        ASSERT_EQ(rows.keys[row], rows.keys[previous]);
+        ASSERT_EQ(rows.keys[n + row], rows.keys[n + previous]);
+        ASSERT_GE(rows.times[row], rows.times[previous]);
+        ASSERT_LE(rows.times[row] - rows.times[previous], kGap);
+      }
+    }
+    ASSERT_EQ(covered, n);
+  }
+}
+
 TEST(WindowPartial, PartialSumsAreExactAndWideOnlyBeyondTheirLimbs) {
   std::mt19937_64 random(5);
   for (int round = 0; round < 2000; ++round) {
