@@ -36,7 +36,6 @@ const FoldRows& readings() {
     std::mt19937_64 random(7);
     made.key_fields = 1;
     made.measures = kMeasures;
-    made.rows.resize(kRows);
     made.times.resize(kRows);
     made.hashes.resize(kRows);
     made.keys.resize(kRows);
@@ -46,7 +45,6 @@ const FoldRows& readings() {
     const std::int64_t base = 1'795'910'400'000'000'000;
     for (std::uint32_t i = 0; i < kRows; ++i) {
       const std::uint64_t key = random() % kKeys;
-      made.rows[i] = i;
       made.times[i] = base + static_cast<std::int64_t>(i) * 300'000'000'000 / kRows;
       made.keys[i] = key;
       made.hashes[i] = (key + 1) * 0x9e3779b97f4a7c15ULL;

@@ -286,7 +286,7 @@ void Executor::write_window_output(const WindowOutput& output,
     if (!late_sink) late_sink = std::make_unique<FileSink>(config_.late_path);
     late_sink->write(output.late);
   }
-  peak_window_states_ = std::max(peak_window_states_, windows_->active_states());
+  peak_window_states_ = std::max(peak_window_states_, windows_->states_peak());
 }
 
 SourceOptions Executor::source_options() const {

@@ -254,6 +254,15 @@ class DevicePaneAggregator final : public PaneAggregator {
                                  stream));
     LDH_CUDA_TRY(cudaStreamSynchronize(stream));
     if (needs.sketch) histograms(sorted, partials, partial_count, count, needs.mapping, out);
+    if (needs.values) {
+      const std::size_t cells = std::size_t{n} * columns.measures;
+      out.sorted_values.resize(cells);
+      out.sorted_valid.resize(cells);
+      LDH_CUDA_TRY(cudaMemcpyAsync(out.sorted_values.data(), sorted.values, cells * sizeof(double),
+                                   cudaMemcpyDeviceToHost, stream));
+      LDH_CUDA_TRY(cudaMemcpyAsync(out.sorted_valid.data(), sorted.valid, cells,
+                                   cudaMemcpyDeviceToHost, stream));
+    }
     out.partials.resize(static_cast<std::size_t>(count));
     out.measures.resize(static_cast<std::size_t>(count) * columns.measures);
     LDH_CUDA_TRY(cudaMemcpyAsync(out.partials.data(), partials,

@@ -409,85 +409,162 @@ void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
       }
       watermark_ = mark;
     }
+    if (aggregator_) prepare_folds(begin, end, rows);
     pool_->run([&](std::size_t shard) {
       shards_[shard]->add(rows, hashes_.data(), begin, end, row_watermarks_.data() + begin);
     });
-    if (aggregator_) fold_run(rows, begin, end);
+    if (aggregator_) collect_on_time(rows, begin, end);
     write_row_output(out);
-    due_ = kNone;
+    due_ = pending_fold_due();
     for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());
     if (due_mark != kMinTime) advance(due_mark, out);
     begin = end;
   }
 }
 
+/// The rows of one window waiting to be folded, appended run by run: column by column, packed
+/// into a FoldRows when they are folded.
+struct WindowEngine::PendingFold {
+  std::vector<std::int64_t> times;
+  std::vector<std::uint64_t> hashes;
+  std::vector<std::vector<std::uint64_t>> keys;  // per key field
+  std::vector<std::vector<std::uint8_t>> key_valid;
+  std::vector<std::vector<double>> values;  // per measure
+  std::vector<std::vector<std::uint8_t>> valid;
+  std::int64_t first = kNone;  // earliest time
+  std::int64_t last = kMinTime;
+  std::int64_t due = kNone;  // earliest end of a window (or own session) of any row
+};
+
 void WindowEngine::fold_with(std::unique_ptr<PaneAggregator> aggregator) {
   aggregator_ = std::move(aggregator);
   fold_rows_ = std::make_unique<FoldRows>();
   partials_ = std::make_unique<PanePartials>();
-  for (const auto& shard : shards_) shard->fold_on_time_rows();
+  pending_.clear();
+  for (const auto& spec : specs_) {
+    auto pending = std::make_unique<PendingFold>();
+    pending->keys.resize(spec->key_columns.size());
+    pending->key_valid.resize(spec->key_columns.size());
+    pending->values.resize(spec->measure_columns.size());
+    pending->valid.resize(spec->measure_columns.size());
+    pending_.push_back(std::move(pending));
+    for (const auto& shard : shards_) shard->set_folding(spec->index, true);
+  }
 }
 
 void WindowEngine::sort_values_with(const std::function<std::unique_ptr<ValueSorter>()>& make) {
   for (const auto& shard : shards_) shard->sort_values_with(make());
 }
 
-void WindowEngine::fold_run(const WindowRows& rows, std::size_t begin, std::size_t end) {
-  FoldRows& fold = *fold_rows_;
+void WindowEngine::prepare_folds(std::size_t begin, std::size_t end, const WindowRows& rows) {
+  for (const auto& spec : specs_) {
+    if (!spec->is_session()) continue;
+    // A late row's fate depends on the sessions before it: with one in the run, the rows
+    // folded so far join the sessions first and the run's rows are added one by one.
+    bool late = false;
+    for (std::size_t row = begin; row < end && !late; ++row) {
+      late = saturating_add(rows.times[row], spec->gap) <= row_watermarks_[row];
+    }
+    if (late) fold_pending(spec->index);
+    for (const auto& shard : shards_) shard->set_folding(spec->index, !late);
+  }
+}
+
+void WindowEngine::collect_on_time(const WindowRows& rows, std::size_t begin, std::size_t end) {
   for (const auto& owned : specs_) {
     const WindowSpec& spec = *owned;
-    // The rows the shards leave to the fold: their earliest window is not yet due, or their
+    if (spec.is_session() && !shards_.front()->folding(spec.index)) continue;
+    PendingFold& pending = *pending_[spec.index];
+    // The rows the shards left to the fold: their earliest window is not yet due, or their
     // own session [t, t + gap) ends after the watermark.
-    fold.rows.clear();
-    std::int64_t first = kNone;
-    std::int64_t last = kMinTime;
+    selected_.clear();
     for (std::size_t row = begin; row < end; ++row) {
       const std::int64_t t = rows.times[row];
       const std::int64_t earliest_end =
           spec.is_session() ? saturating_add(t, spec.gap) : spec.first_end(t);
       if (earliest_end <= row_watermarks_[row]) continue;
-      fold.rows.push_back(static_cast<std::uint32_t>(row));
-      first = std::min(first, t);
-      last = std::max(last, t);
+      selected_.push_back(static_cast<std::uint32_t>(row));
+      pending.first = std::min(pending.first, t);
+      pending.last = std::max(pending.last, t);
+      pending.due = std::min(pending.due, earliest_end);
     }
-    if (fold.rows.empty()) continue;
-    const std::size_t n = fold.rows.size();
-    fold.key_fields = static_cast<std::uint32_t>(spec.key_columns.size());
-    fold.measures = static_cast<std::uint32_t>(spec.measure_columns.size());
-    fold.times.resize(n);
-    fold.hashes.resize(n);
-    fold.keys.resize(n * fold.key_fields);
-    fold.key_valid.resize(n * fold.key_fields);
-    fold.values.resize(n * fold.measures);
-    fold.valid.resize(n * fold.measures);
+    // Column by column: a few sequential passes rather than one scattered append per row.
+    const auto append = [&](auto& to, const auto& from) {
+      const std::size_t at = to.size();
+      to.resize(at + selected_.size());
+      for (std::size_t i = 0; i < selected_.size(); ++i) to[at + i] = from[selected_[i]];
+    };
+    append(pending.times, rows.times);
     const std::uint64_t* hashes = hashes_[spec.shape];
-    for (std::size_t i = 0; i < n; ++i) {
-      fold.times[i] = rows.times[fold.rows[i]];
-      fold.hashes[i] = hashes[fold.rows[i]];
-    }
-    for (std::size_t k = 0; k < fold.key_fields; ++k) {
-      const auto& words = rows.keys[spec.key_columns[k]];
+    append(pending.hashes, hashes);
+    for (std::size_t k = 0; k < spec.key_columns.size(); ++k) {
+      // Null fields' words are 0 (WindowRows leaves them unspecified).
       const auto& valid = rows.key_valid[spec.key_columns[k]];
-      for (std::size_t i = 0; i < n; ++i) {
-        fold.key_valid[k * n + i] = valid[fold.rows[i]];
-        fold.keys[k * n + i] = valid[fold.rows[i]] != 0 ? words[fold.rows[i]] : 0;
+      const auto& words = rows.keys[spec.key_columns[k]];
+      const std::size_t at = pending.keys[k].size();
+      append(pending.key_valid[k], valid);
+      pending.keys[k].resize(at + selected_.size());
+      for (std::size_t i = 0; i < selected_.size(); ++i) {
+        pending.keys[k][at + i] = valid[selected_[i]] != 0 ? words[selected_[i]] : 0;
       }
     }
-    for (std::size_t m = 0; m < fold.measures; ++m) {
-      const auto& values = rows.measures[spec.measure_columns[m]];
-      const auto& valid = rows.measure_valid[spec.measure_columns[m]];
-      for (std::size_t i = 0; i < n; ++i) {
-        fold.values[m * n + i] = values[fold.rows[i]];
-        fold.valid[m * n + i] = valid[fold.rows[i]];
-      }
+    for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
+      append(pending.values[m], rows.measures[spec.measure_columns[m]]);
+      append(pending.valid[m], rows.measure_valid[spec.measure_columns[m]]);
     }
-    const FoldPlan plan = spec.is_session() ? make_session_fold_plan(spec.gap)
-                                            : make_fold_plan(first, last, spec.pane);
-    aggregator_->fold(fold.view(), plan, spec.layout->fold_needs(), *partials_);
-    pool_->run([&](std::size_t shard) {
-      shards_[shard]->add_partials(spec.index, rows, hashes_.data(), fold, *partials_);
-    });
+    pending_rows_ += selected_.size();
   }
+  if (pending_rows_ >= kPendingFoldRows) {
+    for (const auto& spec : specs_) fold_pending(spec->index);
+  }
+}
+
+void WindowEngine::fold_pending(std::size_t spec_index) {
+  PendingFold& pending = *pending_[spec_index];
+  const std::size_t n = pending.times.size();
+  if (n == 0) return;
+  const WindowSpec& spec = *specs_[spec_index];
+  FoldRows& fold = *fold_rows_;
+  fold.key_fields = static_cast<std::uint32_t>(pending.keys.size());
+  fold.measures = static_cast<std::uint32_t>(pending.values.size());
+  fold.times.swap(pending.times);
+  fold.hashes.swap(pending.hashes);
+  fold.keys.clear();
+  fold.key_valid.clear();
+  for (std::size_t k = 0; k < pending.keys.size(); ++k) {
+    fold.keys.insert(fold.keys.end(), pending.keys[k].begin(), pending.keys[k].end());
+    fold.key_valid.insert(fold.key_valid.end(), pending.key_valid[k].begin(),
+                          pending.key_valid[k].end());
+    pending.keys[k].clear();
+    pending.key_valid[k].clear();
+  }
+  fold.values.clear();
+  fold.valid.clear();
+  for (std::size_t m = 0; m < pending.values.size(); ++m) {
+    fold.values.insert(fold.values.end(), pending.values[m].begin(), pending.values[m].end());
+    fold.valid.insert(fold.valid.end(), pending.valid[m].begin(), pending.valid[m].end());
+    pending.values[m].clear();
+    pending.valid[m].clear();
+  }
+  const FoldPlan plan = spec.is_session() ? make_session_fold_plan(spec.gap)
+                                          : make_fold_plan(pending.first, pending.last, spec.pane);
+  aggregator_->fold(fold.view(), plan, spec.layout->fold_needs(), *partials_);
+  pool_->run(
+      [&](std::size_t shard) { shards_[shard]->add_partials(spec_index, fold, *partials_); });
+  pending.times.swap(fold.times);
+  pending.hashes.swap(fold.hashes);
+  pending.times.clear();
+  pending.hashes.clear();
+  pending.first = kNone;
+  pending.last = kMinTime;
+  pending.due = kNone;
+  pending_rows_ -= n;
+}
+
+std::int64_t WindowEngine::pending_fold_due() const {
+  std::int64_t due = kNone;
+  for (const auto& pending : pending_) due = std::min(due, pending->due);
+  return due;
 }
 
 void WindowEngine::write_row_output(WindowOutput& out) {
@@ -573,11 +650,14 @@ void WindowEngine::poll(WindowOutput& out) {
 
 std::int64_t WindowEngine::pending_from() const {
   std::int64_t from = kNone;
+  for (const auto& pending : pending_) from = std::min(from, pending->first);
   for (const auto& shard : shards_) from = std::min(from, shard->pending_from(watermark_));
   return from;
 }
 
 void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
+  for (std::size_t spec = 0; spec < pending_.size(); ++spec) fold_pending(spec);
+  states_peak_ = std::max(states_peak_, active_states());
   watermark_ = watermark;
   if (shards_.size() == 1) {
     shards_.front()->advance(watermark, &out.results, &out.alerts);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -126,6 +127,8 @@ class WindowEngine {
   /// (key tables and value chunks included; walks every state).
   std::size_t active_states() const;
   std::size_t state_bytes() const;
+  /// Returns the most states held at once, as seen after each add() and before each emission.
+  std::size_t states_peak() const { return std::max(states_peak_, active_states()); }
 
  private:
   struct DueCache;
@@ -137,9 +140,21 @@ class WindowEngine {
   /// Writes the results revised by late rows and the late rows the shards queued, in row order.
   void write_row_output(WindowOutput& out);
   void collect_counters();
-  /// Folds the rows [begin, end) on time for each tumbling and sliding window and has the shards
-  /// merge the partials.
-  void fold_run(const WindowRows& rows, std::size_t begin, std::size_t end);
+
+  // Folding (fold_with()): rows on time wait in pending_ until a watermark step (or a late
+  // session row of their window, or kPendingFoldRows rows) folds them, so a fold sees many
+  // rows per key. Their windows bound due_, so none is emitted before they are merged.
+  struct PendingFold;
+  static constexpr std::size_t kPendingFoldRows = std::size_t{1} << 20;
+  /// Decides per session window whether the run's on-time rows fold (no late row in the run)
+  /// or are added one by one (folding what is pending first).
+  void prepare_folds(std::size_t begin, std::size_t end, const WindowRows& rows);
+  /// Queues the rows of [begin, end) that the shards left to the fold.
+  void collect_on_time(const WindowRows& rows, std::size_t begin, std::size_t end);
+  /// Folds the pending rows of window `spec` and has the shards merge the partials.
+  void fold_pending(std::size_t spec);
+  /// Returns the earliest end of a window (or session) of a pending row.
+  std::int64_t pending_fold_due() const;
   std::int64_t pipeline_watermark() const;
 
   const StringDictionary& strings_;
@@ -179,6 +194,10 @@ class WindowEngine {
   std::unique_ptr<PaneAggregator> aggregator_;
   std::unique_ptr<FoldRows> fold_rows_;
   std::unique_ptr<PanePartials> partials_;
+  std::vector<std::unique_ptr<PendingFold>> pending_;  // per window
+  std::size_t pending_rows_ = 0;
+  std::vector<std::uint32_t> selected_;  // rows of a run collect_on_time() takes
+  std::size_t states_peak_ = 0;
 };
 
 }  // namespace ldh

@@ -104,7 +104,7 @@ class StateLayout {
   /// Returns what a fold must compute for this layout (window_partial.h).
   FoldNeeds fold_needs() const {
     return {needs_.sum,        needs_.squares, needs_.min_max, needs_.trend,
-            needs_.first_last, needs_.sketch,  mapping_};
+            needs_.first_last, needs_.sketch,  mapping_,       needs_.values};
   }
   /// Adds the fold of `measure` over the rows of `chunk`, made with fold_needs() by a
   /// PaneAggregator, to a record whose base is the chunk's pane start; `sketch` holds the

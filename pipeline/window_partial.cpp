@@ -103,6 +103,10 @@ class HostPaneAggregator final : public PaneAggregator {
       }
     }
     if (needs.sketch) histograms(sorted, needs.mapping, out);
+    if (needs.values) {
+      out.sorted_values = sorted_values_;
+      out.sorted_valid = sorted_valid_;
+    }
   }
 
  private:

@@ -17,6 +17,7 @@
 
 #include "pipeline/ddsketch.h"
 #include "pipeline/exact_sum.h"
+#include "pipeline/group_key.h"
 #include "pipeline/host_device.h"
 #include "pipeline/moments.h"
 #include "pipeline/percentile.h"
@@ -37,6 +38,7 @@ struct FoldNeeds {
   bool first_last = false;
   bool sketch = false;  // histograms of sketch_code() per partial and measure
   DDSketchMapping mapping{};
+  bool values = false;  // hand back the measures in sorted order (exact percentiles keep them)
 };
 
 /// `count` values of one partial's measure with sketch_code() `code`; `slot` is partial *
@@ -275,6 +277,9 @@ struct PanePartials {
   std::vector<MeasurePartial> measures;
   std::vector<std::uint32_t> order;
   std::vector<SketchRun> sketch_runs;
+  /// With FoldNeeds::values: the measures (measure-major) and their validity in sorted order.
+  std::vector<double> sorted_values;
+  std::vector<std::uint8_t> sorted_valid;
 };
 
 /// Folds the rows of a window into partials: the host's (make_host_pane_aggregator) or a
@@ -290,6 +295,8 @@ class PaneAggregator {
     out.partials.clear();
     out.measures.clear();
     out.sketch_runs.clear();
+    out.sorted_values.clear();
+    out.sorted_valid.clear();
     out.order.resize(columns.rows);
     if (columns.rows > 0) fold_rows(columns, plan, needs, out);
   }
@@ -304,9 +311,8 @@ class PaneAggregator {
 
 std::unique_ptr<PaneAggregator> make_host_pane_aggregator();
 
-/// Gathers the rows a window folds: their WindowRows indices and the FoldColumns arrays.
+/// The rows a window folds, packed as FoldColumns arrays.
 struct FoldRows {
-  std::vector<std::uint32_t> rows;
   std::vector<std::int64_t> times;
   std::vector<std::uint64_t> hashes;
   std::vector<std::uint64_t> keys;
@@ -316,8 +322,9 @@ struct FoldRows {
   std::uint32_t key_fields = 0;
   std::uint32_t measures = 0;
 
+  std::size_t size() const { return times.size(); }
   FoldColumns view() const {
-    return {static_cast<std::uint32_t>(rows.size()),
+    return {static_cast<std::uint32_t>(times.size()),
             key_fields,
             measures,
             times.data(),
@@ -326,6 +333,18 @@ struct FoldRows {
             key_valid.data(),
             values.data(),
             valid.data()};
+  }
+  /// Returns the key of row `row`: its words (0 for a null field) and null mask.
+  GroupKey key_of(std::size_t row) const {
+    GroupKey key;
+    for (std::uint32_t k = 0; k < key_fields; ++k) {
+      if (key_valid[k * size() + row] != 0) {
+        key.words[k] = keys[k * size() + row];
+      } else {
+        key.nulls |= 1u << k;
+      }
+    }
+    return key;
   }
 };
 

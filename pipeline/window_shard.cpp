@@ -142,6 +142,7 @@ WindowShard::WindowShard(const WindowSpecs& specs,
     measures = std::max(measures, spec->measures.size());
   }
   sorted_values_.resize(measures);
+  folding_.assign(specs.size(), false);
 }
 
 WindowShard::~WindowShard() {
@@ -214,31 +215,28 @@ std::byte* WindowShard::record_of(const WindowSpec& spec, SpecState& state, Pane
   return pane.records.at(entry - 1);
 }
 
-void WindowShard::add_partials(std::size_t spec_index, const WindowRows& rows,
-                               const std::uint64_t* const* hashes, const FoldRows& fold,
+void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
                                const PanePartials& partials) {
   const WindowSpec& spec = *specs_[spec_index];
   SpecState& state = *states_[spec_index];
   Shape& shape = *state.shape;
-  shape.hashes = hashes[spec.shape];
   if (spec.is_session()) {
-    add_session_partials(spec, state, rows, fold, partials);
+    add_session_partials(spec, state, fold, partials);
     return;
   }
   const StateLayout& layout = *spec.layout;
   const FoldColumns columns = fold.view();
   const std::size_t measures = spec.measure_columns.size();
-  std::uint64_t words[kMaxGroupFields];
   std::size_t next_run = 0;  // sketch runs come by slot
   for (std::size_t i = 0; i < partials.partials.size(); ++i) {
     const PanePartial& chunk = partials.partials[i];
-    const std::size_t row = fold.rows[partials.order[chunk.first]];
-    if (!owns_row(shape, row)) continue;
+    const std::size_t row = partials.order[chunk.first];
+    if (count_ > 1 && !owns(fold.hashes[row], index_, count_)) continue;
     Pane& pane = state.current != nullptr && state.current->start == chunk.pane_start
                      ? *state.current
                      : pane_at(spec, state, chunk.pane_start);
-    const std::uint32_t nulls = shape.row_words(rows, row, words);
-    const std::uint32_t id = shape.table.intern(words, nulls, shape.hashes[row]);
+    const GroupKey key = fold.key_of(row);
+    const std::uint32_t id = shape.table.intern(key.words.data(), key.nulls, fold.hashes[row]);
     shape.table.retain(id);  // held while the record is found or made
     std::byte* record = record_of(spec, state, pane, id);
     shape.table.release(id);
@@ -249,10 +247,9 @@ void WindowShard::add_partials(std::size_t spec_index, const WindowRows& rows,
         const std::size_t base = m * columns.rows;
         std::uint64_t held = layout.count(record, m);
         for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
-          const std::uint32_t gathered = partials.order[p];
-          if (columns.valid[base + gathered] == 0) continue;
+          if (partials.sorted_valid[base + p] == 0) continue;
           pane.values[m].append(layout.values(record, m), held++,
-                                canonical_value(columns.values[base + gathered]));
+                                canonical_value(partials.sorted_values[base + p]));
         }
       }
       layout.add_partial(record, m, partial, sketch_runs_of(partials, i * measures + m, next_run),
@@ -387,7 +384,7 @@ void WindowShard::add_to_panes(const WindowSpec& spec, SpecState& state, const W
     first_end = spec.first_end(t);
   }
   if (first_end > watermark_) {
-    if (folded_) return;  // on time: the engine folds these rows into partials
+    if (folding_[spec.index]) return;  // on time: the engine folds these rows into partials
     add_to_pane(spec, state, pane != nullptr ? *pane : pane_at(spec, state, pane_start), rows, row);
     state.next_end = std::min(state.next_end, first_end);
     return;
@@ -476,7 +473,7 @@ void WindowShard::settle_session(const WindowSpec& spec, SpecState& state, Sessi
 void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
                                   std::size_t row) {
   const std::int64_t t = rows.times[row];
-  if (folded_ && saturating_add(t, spec.gap) > watermark_) return;  // on time: folded
+  if (folding_[spec.index] && saturating_add(t, spec.gap) > watermark_) return;  // folded
   const GroupKey key = row_key(spec, rows, row);
   const StateLayout& layout = *spec.layout;
   std::vector<Session>& sessions = state.sessions[key];
@@ -500,16 +497,15 @@ void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, cons
 }
 
 void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
-                                       const WindowRows& rows, const FoldRows& fold,
-                                       const PanePartials& partials) {
+                                       const FoldRows& fold, const PanePartials& partials) {
   const StateLayout& layout = *spec.layout;
   const FoldColumns columns = fold.view();
   const std::size_t measures = spec.measure_columns.size();
   std::size_t next_run = 0;  // sketch runs come by slot
   for (std::size_t i = 0; i < partials.partials.size(); ++i) {
     const PanePartial& chunk = partials.partials[i];
-    const std::size_t row = fold.rows[partials.order[chunk.first]];
-    if (!owns_row(*state.shape, row)) continue;
+    const std::size_t row = partials.order[chunk.first];
+    if (count_ > 1 && !owns(fold.hashes[row], index_, count_)) continue;
     // The chunk's rows, sorted by time, are one session on their own: [first, last + gap).
     const std::int64_t last_time = fold.times[partials.order[chunk.first + chunk.count - 1]];
     std::byte* fragment = state.scratch.get();
@@ -521,7 +517,7 @@ void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
                          sketch_runs_of(partials, i * measures + m, next_run), columns,
                          partials.order.data(), chunk);
     }
-    const GroupKey key = row_key(spec, rows, row);
+    const GroupKey key = fold.key_of(row);
     std::vector<Session>& sessions = state.sessions[key];
     Session* found =
         session_for(spec, sessions, chunk.pane_start, saturating_add(last_time, spec.gap));
@@ -531,9 +527,8 @@ void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
     for (std::size_t m = 0; m < session.values.size(); ++m) {
       const std::size_t base = m * columns.rows;
       for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
-        const std::uint32_t gathered = partials.order[p];
-        if (columns.valid[base + gathered] != 0) {
-          session.values[m].push_back(canonical_value(columns.values[base + gathered]));
+        if (partials.sorted_valid[base + p] != 0) {
+          session.values[m].push_back(canonical_value(partials.sorted_values[base + p]));
         }
       }
     }

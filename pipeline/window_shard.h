@@ -57,15 +57,16 @@ class WindowShard {
   /// revised by late rows (in row order) and late rows.
   void add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
            std::size_t end, const std::int64_t* watermarks);
-  /// Leaves the rows that are on time (tumbling and sliding: their earliest window is not due;
-  /// sessions: their own [t, t + gap) ends after the watermark) to add_partials(): the engine
-  /// folds them (window_partial.h). Call before adding rows.
-  void fold_on_time_rows() { folded_ = true; }
+  /// Says whether add() leaves the rows of window `spec` that are on time (tumbling and
+  /// sliding: their earliest window is not due; sessions: their own [t, t + gap) ends after
+  /// the watermark) to add_partials(): the engine folds them (window_partial.h).
+  void set_folding(std::size_t spec, bool folding) { folding_[spec] = folding; }
+  bool folding(std::size_t spec) const { return folding_[spec]; }
   /// Adds the partials folded from `fold` (rows on time for window `spec`) whose keys the shard
-  /// owns; `hashes` as in add(). Rows on time touch only panes whose windows are not yet due,
-  /// or sessions that end after the watermark, so this commutes with add() of the same rows.
-  void add_partials(std::size_t spec, const WindowRows& rows, const std::uint64_t* const* hashes,
-                    const FoldRows& fold, const PanePartials& partials);
+  /// owns. Rows on time touch only panes whose windows are not yet due, or sessions that end
+  /// after the watermark, so this commutes with add() of rows late for panes; the engine
+  /// merges folded session rows before a late row of that window comes.
+  void add_partials(std::size_t spec, const FoldRows& fold, const PanePartials& partials);
   /// Sorts the values of exact percentiles of the tumbling and sliding windows each advance()
   /// emits in one call of `sorter` instead of one sort per result; results are the same.
   void sort_values_with(std::unique_ptr<ValueSorter> sorter) { sorter_ = std::move(sorter); }
@@ -126,8 +127,8 @@ class WindowShard {
   /// Emits a session that grew after its end passed the watermark, else marks it due.
   void settle_session(const WindowSpec& spec, SpecState& state, Session& session,
                       const GroupKey& key);
-  void add_session_partials(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
-                            const FoldRows& fold, const PanePartials& partials);
+  void add_session_partials(const WindowSpec& spec, SpecState& state, const FoldRows& fold,
+                            const PanePartials& partials);
   /// Returns the sketch runs of `slot`, taking them from `next_run` on (runs come by slot).
   static std::span<const SketchRun> sketch_runs_of(const PanePartials& partials, std::size_t slot,
                                                    std::size_t& next_run);
@@ -154,7 +155,7 @@ class WindowShard {
   std::size_t row_ = 0;
   WindowCounters counters_;
   std::size_t active_states_ = 0;
-  bool folded_ = false;
+  std::vector<bool> folding_;  // per window: see set_folding()
   /// A percentile value left for the bulk sort: its slot in result_values_, its group.
   struct DeferredPercentile {
     std::size_t slot;

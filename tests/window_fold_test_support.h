@@ -67,7 +67,6 @@ inline FoldCase make_fold_case(std::uint64_t seed, std::uint32_t count, std::uin
   FoldRows& rows = fold.rows;
   rows.key_fields = 2;
   rows.measures = measures;
-  rows.rows.resize(count);
   rows.times.resize(count);
   rows.hashes.resize(count);
   rows.keys.assign(std::size_t{count} * 2, 0);
@@ -79,7 +78,6 @@ inline FoldCase make_fold_case(std::uint64_t seed, std::uint32_t count, std::uin
   std::int64_t first = std::numeric_limits<std::int64_t>::max();
   std::int64_t last = std::numeric_limits<std::int64_t>::min();
   for (std::uint32_t i = 0; i < count; ++i) {
-    rows.rows[i] = i;
     const auto key = static_cast<std::uint32_t>(random() % keys);
     // Times repeat within a key now and then (ties for first/last and trend).
     rows.times[i] = base + static_cast<std::int64_t>(random() % (panes * kMinute / 1000)) * 1000;

@@ -39,7 +39,7 @@ std::vector<MetricConfig> every_row_metric() {
 using StateKey = std::tuple<std::uint64_t, std::uint64_t, std::uint8_t, std::int64_t>;
 
 StateKey state_key(const FoldRows& rows, std::uint32_t i, std::int64_t pane) {
-  const std::size_t n = rows.rows.size();
+  const std::size_t n = rows.size();
   return {rows.keys[i], rows.keys[n + i], rows.key_valid[n + i], align_down(rows.times[i], pane)};
 }
 
@@ -137,7 +137,7 @@ TEST(WindowPartial, SessionPartialsHoldOneKeyInTimeOrderWithoutGaps) {
     PanePartials partials;
     aggregator->fold(fold.rows.view(), make_session_fold_plan(kGap), fold.needs, partials);
     const FoldRows& rows = fold.rows;
-    const std::size_t n = rows.rows.size();
+    const std::size_t n = rows.size();
     std::uint32_t covered = 0;
     for (const PanePartial& chunk : partials.partials) {
       ASSERT_EQ(chunk.first, covered);
@@ -207,6 +207,42 @@ TEST(WindowPartial, TheEngineWritesTheSameBytesFoldedOrRowByRow) {
       EXPECT_EQ(folded.summary.windows.late_revised, reference.summary.windows.late_revised);
       EXPECT_EQ(folded.summary.windows.late_dropped, reference.summary.windows.late_dropped);
     }
+  }
+}
+
+TEST(WindowPartial, ALateSessionRowSeesTheFoldedRowsBeforeIt) {
+  // Key a: 100 s, then 90 s (on time: its session ends at 100 s, past the watermark of 95 s),
+  // key b moves the watermark to 99 s, then a's 85 s is not on time (its own session ends at
+  // 95 s) but reaches the 90 s row's session: one session [85 s, 110 s) of three events, not a
+  // revision of [85 s, 95 s).
+  const std::string yaml = R"yaml(
+input:
+  sources: [{type: generator}]
+  format:
+    type: json
+    schema:
+      eventTime: ts
+      fields:
+        - {name: ts, type: timestamp, unit: s}
+        - {name: k, type: string}
+        - {name: v, type: float64}
+processing:
+  watermark: {maxOutOfOrderness: 5s, allowedLateness: 30s}
+  groupBy: [k]
+  windows:
+    - {type: session, gap: 10s, metrics: [count, sum]}
+output:
+  destinations: [{type: stdout}]
+)yaml";
+  const std::string input =
+      "{\"ts\":100,\"k\":\"a\",\"v\":1}\n{\"ts\":90,\"k\":\"a\",\"v\":2}\n"
+      "{\"ts\":104,\"k\":\"b\",\"v\":3}\n{\"ts\":85,\"k\":\"a\",\"v\":4}\n";
+  const auto reference = run_pipeline(yaml, input, Format::json, 1, 65536, false);
+  EXPECT_NE(reference.results.find("\"count\":3"), std::string::npos) << reference.results;
+  EXPECT_EQ(reference.summary.windows.late_revised, 0u);
+  for (std::size_t batch : {1u, 2u, 3u, 4u}) {
+    const auto folded = run_pipeline(yaml, input, Format::json, 1, batch, true);
+    EXPECT_EQ(folded.results, reference.results) << "batch " << batch;
   }
 }
 
