@@ -251,18 +251,25 @@ Executor::Executor(const Config& config, RunOptions options)
 
 std::string Executor::backend_note(const std::vector<Format>& source_formats) const {
   if (options_.device < 0) return "";
-  if (!device_stages_.supported) return "pipeline stages run on the CPU: " + device_stages_.why_not;
-  if (std::find(source_formats.begin(), source_formats.end(), Format::binary) ==
-      source_formats.end()) {
-    return "pipeline stages run on the CPU: the device decodes binary input only";
-  }
-  std::string note = "binary input is decoded, filtered and transformed on the GPU";
-  for (Format format : {Format::json, Format::protobuf}) {
-    if (std::find(source_formats.begin(), source_formats.end(), format) != source_formats.end()) {
-      note += "; " + std::string(to_string(format)) + " input runs on the CPU";
+  std::string note;
+  if (!device_stages_.supported) {
+    note = "pipeline stages run on the CPU: " + device_stages_.why_not;
+  } else if (std::find(source_formats.begin(), source_formats.end(), Format::binary) ==
+             source_formats.end()) {
+    note = "pipeline stages run on the CPU: the device decodes binary input only";
+  } else {
+    note = "binary input is decoded, filtered and transformed on the GPU";
+    for (Format format : {Format::json, Format::protobuf}) {
+      if (std::find(source_formats.begin(), source_formats.end(), format) != source_formats.end()) {
+        note += "; " + std::string(to_string(format)) + " input runs on the CPU";
+      }
     }
   }
-  if (!config_.windows.empty()) note += "; windows run on the CPU";
+  if (!config_.windows.empty()) {
+    note +=
+        "; window rows are folded and percentile values sorted on the GPU, window state "
+        "stays on the CPU";
+  }
   return note;
 }
 

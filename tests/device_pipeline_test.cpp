@@ -278,6 +278,15 @@ TEST(DevicePipeline, BackendNoteSaysWhatRunsWhere) {
             "CPU");
   EXPECT_EQ(executor.backend_note({Format::protobuf}),
             "pipeline stages run on the CPU: the device decodes binary input only");
+  std::string windowed = schema_yaml("ms") + device_pipelines()[1];
+  windowed.insert(windowed.find("    schema:\n") + 12, "      eventTime: ts\n");
+  windowed += R"yaml(
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count, p50], measures: [temperature]}
+)yaml";
+  EXPECT_EQ(Executor(parse_config(windowed, "device.yaml"), options).backend_note({Format::json}),
+            "pipeline stages run on the CPU: the device decodes binary input only; window rows are "
+            "folded and percentile values sorted on the GPU, window state stays on the CPU");
   options.device = -1;
   EXPECT_EQ(Executor(plain, options).backend_note({Format::binary}), "");
 }
