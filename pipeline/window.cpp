@@ -474,7 +474,6 @@ void WindowEngine::collect_on_time(const WindowRows& rows, std::size_t begin, st
   for (const auto& owned : specs_) {
     const WindowSpec& spec = *owned;
     if (spec.is_session() && !shards_.front()->folding(spec.index)) continue;
-    PendingFold& pending = *pending_[spec.index];
     // The rows the shards left to the fold: their earliest window is not yet due, or their
     // own session [t, t + gap) ends after the watermark.
     selected_.clear();
@@ -484,39 +483,55 @@ void WindowEngine::collect_on_time(const WindowRows& rows, std::size_t begin, st
           spec.is_session() ? saturating_add(t, spec.gap) : spec.first_end(t);
       if (earliest_end <= row_watermarks_[row]) continue;
       selected_.push_back(static_cast<std::uint32_t>(row));
-      pending.first = std::min(pending.first, t);
-      pending.last = std::max(pending.last, t);
-      pending.due = std::min(pending.due, earliest_end);
     }
-    // Column by column: a few sequential passes rather than one scattered append per row.
-    const auto append = [&](auto& to, const auto& from) {
-      const std::size_t at = to.size();
-      to.resize(at + selected_.size());
-      for (std::size_t i = 0; i < selected_.size(); ++i) to[at + i] = from[selected_[i]];
-    };
-    append(pending.times, rows.times);
-    const std::uint64_t* hashes = hashes_[spec.shape];
-    append(pending.hashes, hashes);
-    for (std::size_t k = 0; k < spec.key_columns.size(); ++k) {
-      // Null fields' words are 0 (WindowRows leaves them unspecified).
-      const auto& valid = rows.key_valid[spec.key_columns[k]];
-      const auto& words = rows.keys[spec.key_columns[k]];
-      const std::size_t at = pending.keys[k].size();
-      append(pending.key_valid[k], valid);
-      pending.keys[k].resize(at + selected_.size());
-      for (std::size_t i = 0; i < selected_.size(); ++i) {
-        pending.keys[k][at + i] = valid[selected_[i]] != 0 ? words[selected_[i]] : 0;
+    // Column by column: a few sequential passes rather than one scattered append per row;
+    // in slices, so that no fold takes more than twice kPendingFoldRows rows whatever the
+    // batch size (partials merge exactly, so where a fold is cut does not matter).
+    for (std::size_t slice = 0; slice < selected_.size(); slice += kPendingFoldRows) {
+      const std::size_t slice_end = std::min(selected_.size(), slice + kPendingFoldRows);
+      append_rows(spec, rows, slice, slice_end);
+      if (pending_rows_ >= kPendingFoldRows) {
+        for (const auto& other : specs_) fold_pending(other->index);
       }
     }
-    for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
-      append(pending.values[m], rows.measures[spec.measure_columns[m]]);
-      append(pending.valid[m], rows.measure_valid[spec.measure_columns[m]]);
+  }
+}
+
+void WindowEngine::append_rows(const WindowSpec& spec, const WindowRows& rows, std::size_t first,
+                               std::size_t last) {
+  PendingFold& pending = *pending_[spec.index];
+  const std::size_t count = last - first;
+  const auto append = [&](auto& to, const auto& from) {
+    const std::size_t at = to.size();
+    to.resize(at + count);
+    for (std::size_t i = 0; i < count; ++i) to[at + i] = from[selected_[first + i]];
+  };
+  append(pending.times, rows.times);
+  append(pending.hashes, hashes_[spec.shape]);
+  for (std::size_t k = 0; k < spec.key_columns.size(); ++k) {
+    // Null fields' words are 0 (WindowRows leaves them unspecified).
+    const auto& valid = rows.key_valid[spec.key_columns[k]];
+    const auto& words = rows.keys[spec.key_columns[k]];
+    const std::size_t at = pending.keys[k].size();
+    append(pending.key_valid[k], valid);
+    pending.keys[k].resize(at + count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint32_t row = selected_[first + i];
+      pending.keys[k][at + i] = valid[row] != 0 ? words[row] : 0;
     }
-    pending_rows_ += selected_.size();
   }
-  if (pending_rows_ >= kPendingFoldRows) {
-    for (const auto& spec : specs_) fold_pending(spec->index);
+  for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
+    append(pending.values[m], rows.measures[spec.measure_columns[m]]);
+    append(pending.valid[m], rows.measure_valid[spec.measure_columns[m]]);
   }
+  for (std::size_t i = first; i < last; ++i) {
+    const std::int64_t t = rows.times[selected_[i]];
+    pending.first = std::min(pending.first, t);
+    pending.last = std::max(pending.last, t);
+    pending.due =
+        std::min(pending.due, spec.is_session() ? saturating_add(t, spec.gap) : spec.first_end(t));
+  }
+  pending_rows_ += count;
 }
 
 void WindowEngine::fold_pending(std::size_t spec_index) {
@@ -650,8 +665,18 @@ void WindowEngine::poll(WindowOutput& out) {
 
 std::int64_t WindowEngine::pending_from() const {
   std::int64_t from = kNone;
-  for (const auto& pending : pending_) from = std::min(from, pending->first);
-  for (const auto& shard : shards_) from = std::min(from, shard->pending_from(watermark_));
+  std::vector<bool> sessions_reopen(specs_.size(), false);
+  for (std::size_t s = 0; s < pending_.size(); ++s) {
+    const PendingFold& pending = *pending_[s];
+    if (pending.times.empty()) continue;
+    // As the shards count a pane: from its start.
+    from = std::min(
+        from, specs_[s]->is_session() ? pending.first : align_down(pending.first, specs_[s]->pane));
+    sessions_reopen[s] = specs_[s]->is_session();
+  }
+  for (const auto& shard : shards_) {
+    from = std::min(from, shard->pending_from(watermark_, &sessions_reopen));
+  }
   return from;
 }
 

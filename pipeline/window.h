@@ -151,6 +151,9 @@ class WindowEngine {
   void prepare_folds(std::size_t begin, std::size_t end, const WindowRows& rows);
   /// Queues the rows of [begin, end) that the shards left to the fold.
   void collect_on_time(const WindowRows& rows, std::size_t begin, std::size_t end);
+  /// Queues rows selected_[first, last) of window `spec`.
+  void append_rows(const WindowSpec& spec, const WindowRows& rows, std::size_t first,
+                   std::size_t last);
   /// Folds the pending rows of window `spec` and has the shards merge the partials.
   void fold_pending(std::size_t spec);
   /// Returns the earliest end of a window (or session) of a pending row.

@@ -259,11 +259,19 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
   }
 }
 
-std::int64_t WindowShard::pending_from(std::int64_t watermark) const {
+std::int64_t WindowShard::pending_from(std::int64_t watermark,
+                                       const std::vector<bool>* sessions_reopen) const {
   std::int64_t from = kNone;
   for (std::size_t s = 0; s < specs_.size(); ++s) {
     const SpecState& state = *states_[s];
     if (specs_[s]->is_session()) {
+      if (sessions_reopen != nullptr && (*sessions_reopen)[s]) {
+        // Rows waiting to be folded may reopen any session kept for lateness.
+        for (const auto& [key, sessions] : state.sessions) {
+          for (const Session& session : sessions) from = std::min(from, session.start);
+        }
+        continue;
+      }
       for (const auto& [end, key] : state.session_due) {
         auto found = state.sessions.find(key);
         if (found == state.sessions.end()) continue;

@@ -76,8 +76,11 @@ class WindowShard {
                std::string* alerts = nullptr);
   /// Returns the earliest watermark at which advance() has anything to do.
   std::int64_t next_due() const;
-  /// Returns the earliest event time a window not yet emitted by `watermark` may hold.
-  std::int64_t pending_from(std::int64_t watermark) const;
+  /// Returns the earliest event time a window not yet emitted by `watermark` may hold; with
+  /// `sessions_reopen[spec]` set, every session kept for lateness counts (rows waiting to be
+  /// folded may reopen one).
+  std::int64_t pending_from(std::int64_t watermark,
+                            const std::vector<bool>* sessions_reopen = nullptr) const;
 
   /// Queued results: the revisions of add() by row, or the results of advance().
   const std::vector<WindowResult>& results() const { return results_; }

@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -21,7 +23,7 @@ namespace ldh::testing {
 struct FoldCase {
   FoldRows rows;
   FoldPlan plan;
-  FoldNeeds needs{true, true, true, true, true, true, DDSketchMapping(0.02)};
+  FoldNeeds needs{true, true, true, true, true, true, DDSketchMapping(0.02), true};
 };
 
 /// Returns a value drawn from the adversarial mix; `wild` lets in the huge, tiny and special
@@ -57,9 +59,10 @@ inline double adversarial_value(std::mt19937_64& random, bool wild) {
   }
 }
 
-/// Makes `count` rows over `keys` keys (two key fields, the second sometimes null) and
-/// `measures` measures, spread over about `panes` panes of one minute; with `collide`, all keys
-/// share one hash so that only the key words tell them apart.
+/// Makes `count` rows over `keys` keys and `measures` measures, spread over about `panes` panes
+/// of one minute. Two key fields: keys 2j and 2j + 1 share the first word and differ only in
+/// the second being null or a valid 0 (or a word); with `collide`, all keys share one hash so
+/// that only the key words and their validity tell them apart.
 inline FoldCase make_fold_case(std::uint64_t seed, std::uint32_t count, std::uint32_t keys,
                                std::uint32_t measures, int panes, bool collide, bool wild) {
   std::mt19937_64 random(seed);
@@ -84,10 +87,10 @@ inline FoldCase make_fold_case(std::uint64_t seed, std::uint32_t count, std::uin
     first = std::min(first, rows.times[i]);
     last = std::max(last, rows.times[i]);
     rows.hashes[i] = collide ? 0x9e3779b97f4a7c15ULL : (key + 1) * 0x9e3779b97f4a7c15ULL;
-    rows.keys[i] = key;
+    rows.keys[i] = key / 2;
     rows.key_valid[i] = 1;
-    const bool second_null = key % 3 == 0;
-    rows.keys[count + i] = second_null ? 0 : key * 7;
+    const bool second_null = key % 2 == 0;
+    rows.keys[count + i] = second_null || key % 4 == 1 ? 0 : key * 7;
     rows.key_valid[count + i] = second_null ? 0 : 1;
     for (std::uint32_t m = 0; m < measures; ++m) {
       const bool valid = random() % 13 != 0;
@@ -134,6 +137,12 @@ inline void expect_same_partials(const PanePartials& a, const PanePartials& b) {
     EXPECT_EQ(x.last_key, y.last_key);
     if (::testing::Test::HasFailure()) FAIL() << "partial measure " << i << " differs";
   }
+  EXPECT_EQ(a.sorted_values.size(), b.sorted_values.size());
+  EXPECT_EQ(std::memcmp(a.sorted_values.data(), b.sorted_values.data(),
+                        std::min(a.sorted_values.size(), b.sorted_values.size()) * sizeof(double)),
+            0)
+      << "sorted values differ";
+  EXPECT_EQ(a.sorted_valid, b.sorted_valid);
   ASSERT_EQ(a.sketch_runs.size(), b.sketch_runs.size());
   for (std::size_t i = 0; i < a.sketch_runs.size(); ++i) {
     EXPECT_EQ(a.sketch_runs[i].code, b.sketch_runs[i].code);

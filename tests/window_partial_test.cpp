@@ -7,6 +7,8 @@
 #include <random>
 #include <tuple>
 
+#include "pipeline/plan.h"
+#include "pipeline/window.h"
 #include "pipeline/window_metrics.h"
 #include "pipeline/window_state.h"
 #include "run_pipeline.h"
@@ -208,6 +210,64 @@ TEST(WindowPartial, TheEngineWritesTheSameBytesFoldedOrRowByRow) {
       EXPECT_EQ(folded.summary.windows.late_dropped, reference.summary.windows.late_dropped);
     }
   }
+}
+
+/// Feeds the same rows to an engine that folds and one that does not, one row per add(), and
+/// expects pending_from() never later when folding: a source must not commit a chunk whose
+/// events a window not yet emitted may still hold. (Folding may be earlier: rows waiting to be
+/// folded could reopen any session kept for lateness.)
+TEST(WindowPartial, PendingFromIsNeverLaterFolded) {
+  const std::string yaml = R"yaml(
+input:
+  sources: [{type: generator}]
+  format:
+    type: json
+    schema:
+      eventTime: ts
+      fields:
+        - {name: ts, type: timestamp, unit: s}
+        - {name: k, type: int32}
+        - {name: v, type: float64}
+processing:
+  watermark: {maxOutOfOrderness: 0s, allowedLateness: 30s}
+  groupBy: [k]
+  windows:
+    - {type: session, gap: 10s, metrics: [count, sum]}
+    - {type: tumbling, size: 20s, metrics: [avg]}
+output:
+  destinations: [{type: stdout}]
+)yaml";
+  const Config config = parse_config(yaml, "test.yaml");
+  StringDictionary strings;
+  Plan plan(config, strings);
+  WindowEngine plain(config, plan, strings, 1);
+  WindowEngine folded(config, plan, strings, 1);
+  folded.fold_with(make_host_pane_aggregator());
+  // Key 1 at 50 s; key 2 at 62 s emits session [50 s, 60 s); key 1 at 55 s reopens it.
+  std::vector<std::pair<std::int64_t, std::int32_t>> events = {{50, 1}, {62, 2}, {55, 1}};
+  std::mt19937_64 random(3);
+  for (int i = 0; i < 300; ++i) {
+    events.emplace_back(70 + i + static_cast<std::int64_t>(random() % 40) - 30,
+                        static_cast<std::int32_t>(random() % 4));
+  }
+  WindowOutput plain_output;
+  WindowOutput folded_output;
+  for (const auto& [seconds, key] : events) {
+    WindowRows rows;
+    rows.times = {seconds * 1'000'000'000};
+    rows.keys.assign(plain.key_fields().size(), {static_cast<std::uint64_t>(key)});
+    rows.key_valid.assign(plain.key_fields().size(), {1});
+    rows.measures.assign(plain.measure_fields().size(), {1.0});
+    rows.measure_valid.assign(plain.measure_fields().size(), {1});
+    plain.add(rows, plain_output);
+    folded.add(rows, folded_output);
+    ASSERT_LE(folded.pending_from(), plain.pending_from())
+        << "after the row at " << seconds << " s";
+  }
+  plain.finish(plain_output);
+  folded.finish(folded_output);
+  EXPECT_EQ(folded_output.results, plain_output.results);
+  EXPECT_EQ(folded_output.late, plain_output.late);
 }
 
 TEST(WindowPartial, ALateSessionRowSeesTheFoldedRowsBeforeIt) {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "pipeline/window_partial.h"
 #include "run_pipeline.h"
 
 namespace ldh {
@@ -336,6 +337,7 @@ TEST(WindowEngine, TheSlowestSourceHoldsTheWatermarkUntilItEndsOrIdles) {
     StringDictionary strings;
     Plan plan(config, strings);
     WindowEngine engine(config, plan, strings, 2);
+    if (testing::fold_windows_in_tests()) engine.fold_with(make_host_pane_aggregator());
     WindowRows rows;
     rows.source_index = 0;
     rows.times = {kBase * 1'000'000, (kBase + 120'000) * 1'000'000};
@@ -361,6 +363,7 @@ TEST(WindowEngine, EachStreamOfASourceHoldsTheWatermarkUntilItEnds) {
   StringDictionary strings;
   Plan plan(config, strings);
   WindowEngine engine(config, plan, strings, 1);
+  if (testing::fold_windows_in_tests()) engine.fold_with(make_host_pane_aggregator());
   auto rows_at = [&](std::uint32_t stream, std::int64_t milliseconds) {
     WindowRows rows;
     rows.source_index = 0;
