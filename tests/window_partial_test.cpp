@@ -212,12 +212,9 @@ TEST(WindowPartial, TheEngineWritesTheSameBytesFoldedOrRowByRow) {
   }
 }
 
-/// Feeds the same rows to an engine that folds and one that does not, one row per add(), and
-/// expects pending_from() never later when folding: a source must not commit a chunk whose
-/// events a window not yet emitted may still hold. (Folding may be earlier: rows waiting to be
-/// folded could reopen any session kept for lateness.)
-TEST(WindowPartial, PendingFromIsNeverLaterFolded) {
-  const std::string yaml = R"yaml(
+/// Returns a pipeline over events {ts (s), k (`key_type`), v (float64)} with `processing`.
+std::string seconds_config(const std::string& key_type, const std::string& processing) {
+  return R"yaml(
 input:
   sources: [{type: generator}]
   format:
@@ -226,17 +223,28 @@ input:
       eventTime: ts
       fields:
         - {name: ts, type: timestamp, unit: s}
-        - {name: k, type: int32}
+        - {name: k, type: )yaml" +
+         key_type + R"yaml(}
         - {name: v, type: float64}
-processing:
+processing:)yaml" +
+         processing + R"yaml(
+output:
+  destinations: [{type: stdout}]
+)yaml";
+}
+
+/// Feeds the same rows to an engine that folds and one that does not, one row per add(), and
+/// expects pending_from() never later when folding: a source must not commit a chunk whose
+/// events a window not yet emitted may still hold. (Folding may be earlier: rows waiting to be
+/// folded could reopen any session kept for lateness.)
+TEST(WindowPartial, PendingFromIsNeverLaterFolded) {
+  const std::string yaml = seconds_config("int32", R"yaml(
   watermark: {maxOutOfOrderness: 0s, allowedLateness: 30s}
   groupBy: [k]
   windows:
     - {type: session, gap: 10s, metrics: [count, sum]}
     - {type: tumbling, size: 20s, metrics: [avg]}
-output:
-  destinations: [{type: stdout}]
-)yaml";
+)yaml");
   const Config config = parse_config(yaml, "test.yaml");
   StringDictionary strings;
   Plan plan(config, strings);
@@ -275,25 +283,12 @@ TEST(WindowPartial, ALateSessionRowSeesTheFoldedRowsBeforeIt) {
   // key b moves the watermark to 99 s, then a's 85 s is not on time (its own session ends at
   // 95 s) but reaches the 90 s row's session: one session [85 s, 110 s) of three events, not a
   // revision of [85 s, 95 s).
-  const std::string yaml = R"yaml(
-input:
-  sources: [{type: generator}]
-  format:
-    type: json
-    schema:
-      eventTime: ts
-      fields:
-        - {name: ts, type: timestamp, unit: s}
-        - {name: k, type: string}
-        - {name: v, type: float64}
-processing:
+  const std::string yaml = seconds_config("string", R"yaml(
   watermark: {maxOutOfOrderness: 5s, allowedLateness: 30s}
   groupBy: [k]
   windows:
     - {type: session, gap: 10s, metrics: [count, sum]}
-output:
-  destinations: [{type: stdout}]
-)yaml";
+)yaml");
   const std::string input =
       "{\"ts\":100,\"k\":\"a\",\"v\":1}\n{\"ts\":90,\"k\":\"a\",\"v\":2}\n"
       "{\"ts\":104,\"k\":\"b\",\"v\":3}\n{\"ts\":85,\"k\":\"a\",\"v\":4}\n";
