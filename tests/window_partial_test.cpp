@@ -160,24 +160,39 @@ TEST(WindowPartial, SessionPartialsHoldOneKeyInTimeOrderWithoutGaps) {
 
 TEST(WindowPartial, PartialSumsAreExactAndWideOnlyBeyondTheirLimbs) {
   std::mt19937_64 random(5);
-  for (int round = 0; round < 2000; ++round) {
+  // Plain values, squares and time-scaled values, as the fold makes them, up to a full chunk.
+  enum class Kind { value, square, scaled };
+  for (int round = 0; round < 3000; ++round) {
     const bool wild = round % 2 == 1;
-    const int terms = 1 + static_cast<int>(random() % 40);
-    std::vector<double> values;
-    for (int i = 0; i < terms; ++i) values.push_back(testing::adversarial_value(random, wild));
+    const auto kind = static_cast<Kind>(round / 2 % 3);
+    const int terms = 1 + static_cast<int>(random() % kPartialRows);
+    std::vector<std::pair<double, std::int64_t>> values;
+    for (int i = 0; i < terms; ++i) {
+      values.emplace_back(testing::adversarial_value(random, wild),
+                          static_cast<std::int64_t>(random() % 60'000'000'000));
+    }
+    const auto term = [&](double x, std::int64_t t) {
+      return kind == Kind::value    ? exact::term_of(x)
+             : kind == Kind::square ? exact::product_term(x, x)
+                                    : exact::scaled_integer_term(x, t);
+    };
     exact::PartialSum partial;
     partial.clear();
     ExactSum direct;
-    for (double x : values) {
-      if (exact::is_finite(x)) partial.bound(exact::term_of(x));
+    for (const auto& [x, t] : values) {
+      if (exact::is_finite(x)) partial.bound(term(x, t));
     }
     partial.place();
-    for (double x : values) {
-      direct.add(x);
+    for (const auto& [x, t] : values) {
+      if (kind == Kind::value) direct.add(x);
+      if (kind == Kind::square) direct.add_product(x, x);
+      if (kind == Kind::scaled) direct.add_scaled_integer(x, t);
       if (exact::is_finite(x)) {
-        partial.add(exact::term_of(x));
+        partial.add(term(x, t));
       } else {
-        partial.flags |= exact::special_flag(x);
+        partial.flags |= exact::special_flag(kind == Kind::value    ? x
+                                             : kind == Kind::square ? x * x
+                                                                    : x * static_cast<double>(t));
       }
     }
     if (partial.wide != 0) {
