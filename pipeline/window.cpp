@@ -215,6 +215,8 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
       }
     }
     spec->needs = needs_for(window.metrics, alert_min_max, window.relative_accuracy);
+    // Sliding windows would derive each value once per window holding it: they keep sums.
+    spec->needs.derive_from_values = window.type != WindowType::sliding;
     spec->layout = std::make_unique<StateLayout>(spec->needs, spec->measures.size());
     spec->row_prefix = "{\"window\":";
     append_json_string(spec->row_prefix, window.name);

@@ -76,10 +76,40 @@ MeasureNeeds needs_for(const std::vector<MetricConfig>& metrics, bool alert_min_
   return needs;
 }
 
-StateLayout::StateLayout(const MeasureNeeds& needs, std::size_t measures)
-    : needs_(needs),
+void DerivedMeasure::compute(std::span<const double> values) {
+  moments = Moments();
+  min_key = ~std::uint64_t{0};
+  max_key = 0;
+  for (double x : values) {
+    moments.add(x);
+    const std::uint64_t key = sort_key(x);
+    min_key = key < min_key ? key : min_key;
+    max_key = key > max_key ? key : max_key;
+  }
+}
+
+namespace {
+
+/// Returns what records keep for `needs`: derived parts left out.
+MeasureNeeds stored_needs(MeasureNeeds needs) {
+  if (needs.derive_from_values && needs.values && !needs.trend && (needs.sum || needs.min_max)) {
+    needs.sum = false;
+    needs.squares = false;
+    needs.min_max = false;
+  } else {
+    needs.derive_from_values = false;
+  }
+  return needs;
+}
+
+}  // namespace
+
+StateLayout::StateLayout(const MeasureNeeds& wanted, std::size_t measures)
+    : needs_(stored_needs(wanted)),
+      derives_(needs_.derive_from_values),
       measures_(measures),
-      mapping_(needs.sketch ? DDSketchMapping(needs.relative_accuracy) : DDSketchMapping()) {
+      mapping_(wanted.sketch ? DDSketchMapping(wanted.relative_accuracy) : DDSketchMapping()) {
+  const MeasureNeeds& needs = needs_;
   // A measure's block starts with its count, inside the exact moments when sums are kept.
   std::size_t bytes = needs.sum ? round_up(sizeof(Moments)) : sizeof(std::uint64_t);
   if (needs.trend) {
@@ -259,13 +289,36 @@ std::optional<double> StateLayout::percentile_value(const MetricConfig& metric,
 }
 
 std::optional<double> StateLayout::value(const std::byte* record, std::size_t measure,
-                                         const MetricConfig& metric,
-                                         std::span<const double> sorted) const {
+                                         const MetricConfig& metric, std::span<const double> sorted,
+                                         const DerivedMeasure* derived) const {
   using Kind = MetricConfig::Kind;
   const std::uint64_t values = count(record, measure);
   if (metric.kind == Kind::count) return static_cast<double>(values);
   if (values == 0) return std::nullopt;
   const std::byte* block = record + measure_offset(measure);
+  if (derives_) {
+    LDH_EXPECTS(derived != nullptr, "a result of a derived layout came without its values");
+    switch (metric.kind) {
+      case Kind::sum:
+        return derived->moments.sum.to_double();
+      case Kind::avg:
+        return average(derived->moments);
+      case Kind::variance:
+        return sample_variance(derived->moments);
+      case Kind::variance_pop:
+        return population_variance(derived->moments);
+      case Kind::stddev:
+        return sample_standard_deviation(derived->moments);
+      case Kind::stddev_pop:
+        return population_standard_deviation(derived->moments);
+      case Kind::min:
+        return value_of_sort_key(derived->min_key);
+      case Kind::max:
+        return value_of_sort_key(derived->max_key);
+      default:
+        break;
+    }
+  }
   switch (metric.kind) {
     case Kind::count:
       break;

@@ -27,6 +27,20 @@ struct MeasureNeeds {
   bool trend = false;
   bool first_last = false;
   double relative_accuracy = 0.01;
+  /// Takes sum, squares and min/max from the values kept for exact percentiles when a result is
+  /// made, not from state: tumbling and session windows, which keep every value anyway, then
+  /// touch one small record per event. The results are the same bits.
+  bool derive_from_values = false;
+};
+
+/// The moments and extremes of one measure of one result, computed from its kept values.
+struct DerivedMeasure {
+  Moments moments;
+  std::uint64_t min_key = ~std::uint64_t{0};
+  std::uint64_t max_key = 0;
+
+  /// Computes them from canonical `values` (in any order).
+  void compute(std::span<const double> values);
 };
 
 /// Derives what to keep from a window's metrics (plus min/max when an alert needs them).
@@ -117,10 +131,14 @@ class StateLayout {
   /// (value chains excepted: their owner merges the values).
   void merge(std::byte* into, const std::byte* from, std::int64_t shift_ns) const;
   /// Computes one metric of `measure`; `sorted` holds the measure's values as sort_values()
-  /// leaves them (read by exact percentiles only). nullopt where the metric is undefined
-  /// (variance of one value, trend of one timestamp, anything of no values).
+  /// leaves them (read by exact percentiles only), `derived` what derives_from_values() layouts
+  /// take from them. nullopt where the metric is undefined (variance of one value, trend of one
+  /// timestamp, anything of no values).
   std::optional<double> value(const std::byte* record, std::size_t measure,
-                              const MetricConfig& metric, std::span<const double> sorted) const;
+                              const MetricConfig& metric, std::span<const double> sorted,
+                              const DerivedMeasure* derived = nullptr) const;
+  /// Tells whether sums and extremes come from the kept values (MeasureNeeds::derive_from_values).
+  bool derives_from_values() const { return derives_; }
   /// Tells whether `metric` reads the sorted values (percentile, percentile_disc).
   static bool is_exact_percentile(const MetricConfig& metric) {
     return metric.kind == MetricConfig::Kind::percentile ||
@@ -175,7 +193,8 @@ class StateLayout {
   /// Returns the measure block's sketch, made on first use.
   DDSketch& sketch_of(std::byte* block) const;
 
-  MeasureNeeds needs_;
+  MeasureNeeds needs_;  // what records keep (less what is derived from values)
+  bool derives_ = false;
   std::size_t measures_ = 0;
   DDSketchMapping mapping_;
   // Offsets within one measure's block; a part the needs leave out has no room.

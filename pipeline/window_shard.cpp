@@ -560,13 +560,29 @@ void WindowShard::finalize(const WindowSpec& spec, const std::byte* state, Windo
   result.events = StateLayout::events(state);
   result.values = result_values_.size();
   result.row = row_;
+  if (layout.derives_from_values()) {
+    // From the sorted values, or the gathered ones a deferred result has not sorted yet.
+    derived_.resize(spec.measures.size());
+    for (std::size_t m = 0; m < spec.measures.size(); ++m) {
+      if (deferring_) {
+        const std::uint32_t group = measure_groups_[m];
+        derived_[m].compute(
+            std::span<const double>(deferred_values_.data() + deferred_offsets_[group],
+                                    deferred_offsets_[group + 1] - deferred_offsets_[group]));
+      } else {
+        derived_[m].compute(sorted_values_[m]);
+      }
+    }
+  }
   // Percentiles of a deferred result wait for the bulk sort at the end of advance().
   auto add_value = [&](std::size_t measure, const MetricConfig& metric) {
     if (deferring_ && spec.needs.values && StateLayout::is_exact_percentile(metric)) {
       deferred_.push_back({result_values_.size(), measure_groups_[measure], &metric});
       result_values_.emplace_back();
     } else {
-      result_values_.push_back(layout.value(state, measure, metric, sorted_values_[measure]));
+      result_values_.push_back(
+          layout.value(state, measure, metric, sorted_values_[measure],
+                       layout.derives_from_values() ? &derived_[measure] : nullptr));
     }
   };
   for (std::size_t m = 0; m < spec.measures.size(); ++m) {

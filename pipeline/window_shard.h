@@ -171,6 +171,7 @@ class WindowShard {
   std::vector<std::uint32_t> deferred_offsets_{0};
   std::vector<DeferredPercentile> deferred_;
   std::vector<std::uint32_t> measure_groups_;  // the group of each measure of the result emitted
+  std::vector<DerivedMeasure> derived_;        // per measure of the result being finalised
 
   // Queued output and reused scratch space.
   std::vector<WindowResult> results_;

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "pipeline/percentile.h"
 #include "pipeline/window_state.h"
 
 namespace ldh {
@@ -114,6 +115,62 @@ TEST(StateLayout, AddingOrMergingInAnyOrderGivesTheSameMetrics) {
     ASSERT_TRUE(expected[i].has_value()) << all[i].name;
     ASSERT_TRUE(actual[i].has_value()) << all[i].name;
     EXPECT_EQ(std::memcmp(&*actual[i], &*expected[i], sizeof(double)), 0) << "metric " << i;
+  }
+}
+
+TEST(StateLayout, SumsAndExtremesDerivedFromKeptValuesAreTheSameBits) {
+  using Kind = MetricConfig::Kind;
+  const std::vector<MetricConfig> all =
+      metrics({Kind::count, Kind::sum, Kind::avg, Kind::min, Kind::max, Kind::variance,
+               Kind::variance_pop, Kind::stddev, Kind::stddev_pop, Kind::percentile});
+  MeasureNeeds stored_needs = needs_for(all, true, 0.01);
+  MeasureNeeds derived_needs = stored_needs;
+  derived_needs.derive_from_values = true;
+  const StateLayout stored(stored_needs, 1);
+  const StateLayout derived(derived_needs, 1);
+  ASSERT_TRUE(derived.derives_from_values());
+  ASSERT_FALSE(stored.derives_from_values());
+  EXPECT_LT(derived.record_bytes(), stored.record_bytes());
+  std::mt19937_64 random(11);
+  const double specials[] = {-0.0,
+                             0.0,
+                             1e300,
+                             -1e300,
+                             1e-300,
+                             std::numeric_limits<double>::denorm_min(),
+                             std::numeric_limits<double>::infinity(),
+                             -std::numeric_limits<double>::infinity(),
+                             std::numeric_limits<double>::quiet_NaN(),
+                             1e9 + 1e-7};
+  for (int round = 0; round < 400; ++round) {
+    const int count = 1 + static_cast<int>(random() % 70);
+    OwnedRecord a = make_record(stored);
+    OwnedRecord b = make_record(derived);
+    std::vector<double> kept;
+    for (int i = 0; i < count; ++i) {
+      double x = (static_cast<double>(random() % 20000) - 10000) / 7;
+      // Specials in some rounds only, so most rounds have finite sums.
+      if (round % 4 == 0 && random() % 5 == 0) x = specials[random() % std::size(specials)];
+      ++StateLayout::events(a.get());
+      ++StateLayout::events(b.get());
+      stored.add(a.get(), 0, x, 0);
+      derived.add(b.get(), 0, x, 0);
+      kept.push_back(canonical_value(x));
+    }
+    std::vector<double> sorted;
+    sort_values(kept, sorted);
+    DerivedMeasure measure;
+    measure.compute(kept);
+    for (const auto& metric : all) {
+      const auto expected = stored.value(a.get(), 0, metric, sorted);
+      const auto actual = derived.value(b.get(), 0, metric, sorted, &measure);
+      ASSERT_EQ(expected.has_value(), actual.has_value()) << "round " << round;
+      if (expected) {
+        ASSERT_EQ(std::memcmp(&*expected, &*actual, sizeof(double)), 0)
+            << "round " << round << " metric " << static_cast<int>(metric.kind) << ": " << *expected
+            << " vs " << *actual;
+      }
+    }
   }
 }
 
