@@ -131,6 +131,13 @@ int command_bench(Arguments& arguments) {
                 static_cast<unsigned long long>(run + 1), summary.seconds, rate / 1e6,
                 static_cast<double>(bytes->size()) / summary.seconds / 1e6,
                 static_cast<unsigned long long>(summary.rows_emitted));
+    if (run == 0 && summary.windows.folds > 0) {
+      std::printf("window rows folded on %s: %llu rows into %llu partials in %llu folds\n",
+                  summary.windows_folded_on.c_str(),
+                  static_cast<unsigned long long>(summary.windows.folded_rows),
+                  static_cast<unsigned long long>(summary.windows.partials),
+                  static_cast<unsigned long long>(summary.windows.folds));
+    }
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

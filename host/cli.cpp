@@ -138,6 +138,14 @@ void print_summary(const RunSummary& summary, const Config& config) {
                  static_cast<unsigned long long>(summary.windows.late_dropped),
                  config.late_path.empty() ? "" : (" (in " + config.late_path + ")").c_str(),
                  summary.window_states_peak);
+    if (summary.windows.folds > 0) {
+      std::fprintf(stderr,
+                   "ldh:   window rows folded on %s: %llu rows into %llu partials in %llu folds\n",
+                   summary.windows_folded_on.c_str(),
+                   static_cast<unsigned long long>(summary.windows.folded_rows),
+                   static_cast<unsigned long long>(summary.windows.partials),
+                   static_cast<unsigned long long>(summary.windows.folds));
+    }
   }
   for (const auto& source : summary.sources) {
     const FlowCounters& flow = source.flow;

@@ -773,6 +773,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   if (windows_) {
     write_windows([&] { windows_->finish(window_output); });
     summary.windows = windows_->counters();
+    summary.windows_folded_on = windows_->fold_place();
     summary.window_states_peak = peak_window_states_;
   }
   for (auto& sink : sinks) {

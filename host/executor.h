@@ -82,6 +82,8 @@ struct RunSummary {
   std::string dead_letter_path;
   /// With windows: what the window engine did, and the most (key, window) states held at once.
   WindowCounters windows;
+  /// Where window rows were folded ("host", "GPU 0 (...)"; empty when they were not).
+  std::string windows_folded_on;
   std::size_t window_states_peak = 0;
 };
 

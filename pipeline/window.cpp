@@ -454,6 +454,10 @@ void WindowEngine::fold_with(std::unique_ptr<PaneAggregator> aggregator) {
   }
 }
 
+std::string WindowEngine::fold_place() const {
+  return aggregator_ ? aggregator_->describe() : std::string();
+}
+
 void WindowEngine::sort_values_with(const std::function<std::unique_ptr<ValueSorter>()>& make) {
   for (const auto& shard : shards_) shard->sort_values_with(make());
 }
@@ -566,6 +570,9 @@ void WindowEngine::fold_pending(std::size_t spec_index) {
   const FoldPlan plan = spec.is_session() ? make_session_fold_plan(spec.gap)
                                           : make_fold_plan(pending.first, pending.last, spec.pane);
   aggregator_->fold(fold.view(), plan, spec.layout->fold_needs(), *partials_);
+  counters_.folded_rows += n;
+  counters_.partials += partials_->partials.size();
+  ++counters_.folds;
   pool_->run(
       [&](std::size_t shard) { shards_[shard]->add_partials(spec_index, fold, *partials_); });
   pending.times.swap(fold.times);

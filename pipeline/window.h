@@ -57,6 +57,10 @@ struct WindowCounters {
   std::uint64_t late_dropped = 0;  // events past the allowed lateness, sent to the late sink
   std::uint64_t results = 0;       // result rows emitted (revisions included)
   std::uint64_t alerts = 0;
+  // Folding (WindowEngine::fold_with): rows folded, the partials they made, and the folds.
+  std::uint64_t folded_rows = 0;
+  std::uint64_t partials = 0;
+  std::uint64_t folds = 0;
 };
 
 /// Text the engine produced for one call, in output order.
@@ -95,6 +99,8 @@ class WindowEngine {
   /// host's, or a device's) into partials that the shards merge, instead of adding them one by
   /// one; the output is the same. Call before adding rows.
   void fold_with(std::unique_ptr<PaneAggregator> aggregator);
+  /// Names where rows are folded ("" without fold_with()).
+  std::string fold_place() const;
 
   /// Gives each shard a sorter from `make` for the values of exact percentiles of a watermark
   /// step, sorted in bulk (on a device, say) instead of per result; the output is the same.

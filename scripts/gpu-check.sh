@@ -93,6 +93,7 @@ echo "| H2D bandwidth (pinned) | $(grep -i "bandwidth" "$logs/bench-gpu.txt" | t
 echo "| ldh bench stateless, CPU | $(tail -n 1 "$logs/bench-cpu.txt") |"
 echo "| ldh bench windows demo, CPU | $(tail -n 1 "$logs/bench-windows.txt") |"
 echo "| ldh bench windows demo, GPU (stateless stages and window folds) | $(tail -n 1 "$logs/bench-windows-gpu.txt") |"
+echo "| window folds in that run | $(grep -m 1 "window rows folded" "$logs/bench-windows-gpu.txt") |"
 echo "| window fold and percentile sort, host / device (median) | $(grep -E "_median" "$logs/fold-bench.txt" | awk '{print $1": "$2" "$3}' | tr '\n' ' ') |"
 echo "| device kernels | see $logs/device-bench.txt |"
 echo "| wall time | $(($(date +%s) - started)) s |"

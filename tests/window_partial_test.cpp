@@ -222,6 +222,11 @@ TEST(WindowPartial, TheEngineWritesTheSameBytesFoldedOrRowByRow) {
       EXPECT_EQ(folded.results, reference.results)
           << "round " << round << ", " << threads << " threads, batch " << batch;
       EXPECT_EQ(folded.summary.windows.late_revised, reference.summary.windows.late_revised);
+      EXPECT_EQ(folded.summary.windows_folded_on, "host");
+      EXPECT_GT(folded.summary.windows.folded_rows, 0u);
+      EXPECT_GT(folded.summary.windows.partials, 0u);
+      EXPECT_LE(folded.summary.windows.partials, folded.summary.windows.folded_rows);
+      EXPECT_EQ(reference.summary.windows.folds, 0u);
       EXPECT_EQ(folded.summary.windows.late_dropped, reference.summary.windows.late_dropped);
     }
   }
