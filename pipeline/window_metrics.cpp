@@ -76,12 +76,14 @@ MeasureNeeds needs_for(const std::vector<MetricConfig>& metrics, bool alert_min_
   return needs;
 }
 
-void DerivedMeasure::compute(std::span<const double> values) {
+void DerivedMeasure::compute(std::span<const double> values, bool squares) {
   moments = Moments();
   min_key = ~std::uint64_t{0};
   max_key = 0;
+  moments.count = values.size();
   for (double x : values) {
-    moments.add(x);
+    moments.sum.add(x);
+    if (squares) moments.sum_of_squares.add_product(x, x);
     const std::uint64_t key = sort_key(x);
     min_key = key < min_key ? key : min_key;
     max_key = key > max_key ? key : max_key;

@@ -39,8 +39,9 @@ struct DerivedMeasure {
   std::uint64_t min_key = ~std::uint64_t{0};
   std::uint64_t max_key = 0;
 
-  /// Computes them from canonical `values` (in any order).
-  void compute(std::span<const double> values);
+  /// Computes them from canonical `values` (in any order); the sum of squares only when
+  /// `squares` (variance and stddev need it).
+  void compute(std::span<const double> values, bool squares);
 };
 
 /// Derives what to keep from a window's metrics (plus min/max when an alert needs them).

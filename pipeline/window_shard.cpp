@@ -566,11 +566,12 @@ void WindowShard::finalize(const WindowSpec& spec, const std::byte* state, Windo
     for (std::size_t m = 0; m < spec.measures.size(); ++m) {
       if (deferring_) {
         const std::uint32_t group = measure_groups_[m];
-        derived_[m].compute(
-            std::span<const double>(deferred_values_.data() + deferred_offsets_[group],
-                                    deferred_offsets_[group + 1] - deferred_offsets_[group]));
+        const std::span<const double> gathered(
+            deferred_values_.data() + deferred_offsets_[group],
+            deferred_offsets_[group + 1] - deferred_offsets_[group]);
+        derived_[m].compute(gathered, spec.needs.squares);
       } else {
-        derived_[m].compute(sorted_values_[m]);
+        derived_[m].compute(sorted_values_[m], spec.needs.squares);
       }
     }
   }

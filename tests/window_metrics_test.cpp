@@ -160,8 +160,13 @@ TEST(StateLayout, SumsAndExtremesDerivedFromKeptValuesAreTheSameBits) {
     std::vector<double> sorted;
     sort_values(kept, sorted);
     DerivedMeasure measure;
-    measure.compute(kept);
+    const bool squares = round % 2 == 0;  // without: only what needs no sum of squares
+    measure.compute(kept, squares);
     for (const auto& metric : all) {
+      if (!squares && (metric.kind == Kind::variance || metric.kind == Kind::variance_pop ||
+                       metric.kind == Kind::stddev || metric.kind == Kind::stddev_pop)) {
+        continue;
+      }
       const auto expected = stored.value(a.get(), 0, metric, sorted);
       const auto actual = derived.value(b.get(), 0, metric, sorted, &measure);
       ASSERT_EQ(expected.has_value(), actual.has_value()) << "round " << round;
