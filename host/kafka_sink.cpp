@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ingest/kafka_settings.h"
 #include "pipeline/error.h"
 
 namespace ldh {
@@ -54,15 +55,6 @@ DeliveryOutcome::Kind kind_of(rd_kafka_resp_err_t error) {
 
 std::string error_text(rd_kafka_resp_err_t error) {
   return std::string("kafka: ") + rd_kafka_err2name(error) + ": " + rd_kafka_err2str(error);
-}
-
-std::string join(const std::vector<std::string>& words, const char* separator) {
-  std::string text;
-  for (const auto& word : words) {
-    if (!text.empty()) text += separator;
-    text += word;
-  }
-  return text;
 }
 
 }  // namespace
@@ -122,10 +114,8 @@ struct KafkaTransport::Callbacks {
   static void error(rd_kafka_t* producer, int code, const char* reason, void* opaque) {
     auto& transport = *static_cast<KafkaTransport*>(opaque);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
-      char text[512];
-      const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer, text, sizeof(text));
       transport.fatal_ = true;
-      transport.fatal_reason_ = std::string(rd_kafka_err2name(fatal)) + ": " + text;
+      transport.fatal_reason_ = fatal_error_text(producer);
       return;
     }
     transport.report_problem(reason);
@@ -140,7 +130,7 @@ struct KafkaTransport::Callbacks {
 
 KafkaTransport::KafkaTransport(const KafkaSinkConfig& config)
     : config_(config),
-      description_("kafka://" + join(config.brokers, ",") + "/" + config.topic),
+      description_("kafka://" + join_words(config.brokers, ",") + "/" + config.topic),
       problems_("ldh: destination " + description_ + ": "),
       keyer_(config.key_fields) {
   LDH_EXPECTS(!config_.brokers.empty() && !config_.topic.empty(),
@@ -153,49 +143,31 @@ KafkaTransport::~KafkaTransport() {
 }
 
 void KafkaTransport::create_producer() {
-  rd_kafka_conf_t* settings = rd_kafka_conf_new();
-  char reason[512];
-  std::vector<ConfigDiagnostic> problems;
+  KafkaSettings settings;
   const std::string own = "destination " + description_;
-  auto set = [&](const std::string& key, std::string_view value, const SourceLocation& where,
-                 const std::string& path) {
-    if (rd_kafka_conf_set(settings, key.c_str(), std::string(value).c_str(), reason,
-                          sizeof(reason)) != RD_KAFKA_CONF_OK) {
-      problems.push_back({where, path + ": " + reason});
-    }
-  };
-  set("client.id", "ldh", config_.where, own);
-  set("bootstrap.servers", join(config_.brokers, ","), config_.where, own);
-  set("enable.idempotence", "true", config_.where, own);
-  set("message.timeout.ms", kDefaultMessageTimeoutMs, config_.where, own);
+  settings.set("client.id", "ldh", config_.where, own);
+  settings.set("bootstrap.servers", join_words(config_.brokers, ","), config_.where, own);
+  settings.set("enable.idempotence", "true", config_.where, own);
+  settings.set("message.timeout.ms", kDefaultMessageTimeoutMs, config_.where, own);
   // Each batch waits for its acknowledgements: Nagle's algorithm would hold the last request
   // of a batch back for the peer's delayed ACK (40 ms on Linux).
-  set("socket.nagle.disable", "true", config_.where, own);
-  for (const auto& property : config_.properties) {
-    set(property.key, property.value, property.where, property.path);
-  }
-  if (!problems.empty()) {
-    rd_kafka_conf_destroy(settings);
-    throw ConfigError(std::move(problems));
-  }
+  settings.set("socket.nagle.disable", "true", config_.where, own);
+  settings.set_properties(config_.properties);
+  settings.check();
   char value[64];
   std::size_t size = sizeof(value);
   std::int64_t timeout_ms = 0;
-  if (rd_kafka_conf_get(settings, "message.timeout.ms", value, &size) == RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_get(settings.get(), "message.timeout.ms", value, &size) == RD_KAFKA_CONF_OK) {
     std::from_chars(value, value + std::strlen(value), timeout_ms);
   }
   // 0 means no timeout to librdkafka; the batch still waits only this long before a purge.
   if (timeout_ms <= 0) timeout_ms = 10'000;
   message_timeout_ = std::chrono::milliseconds(timeout_ms);
-  rd_kafka_conf_set_opaque(settings, this);
-  rd_kafka_conf_set_dr_msg_cb(settings, &Callbacks::delivered);
-  rd_kafka_conf_set_error_cb(settings, &Callbacks::error);
-  rd_kafka_conf_set_log_cb(settings, &Callbacks::log);
-  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, settings, reason, sizeof(reason));
-  if (producer_ == nullptr) {
-    rd_kafka_conf_destroy(settings);
-    throw ConfigError(config_.where, own + ": cannot create the Kafka producer: " + reason);
-  }
+  rd_kafka_conf_set_opaque(settings.get(), this);
+  rd_kafka_conf_set_dr_msg_cb(settings.get(), &Callbacks::delivered);
+  rd_kafka_conf_set_error_cb(settings.get(), &Callbacks::error);
+  rd_kafka_conf_set_log_cb(settings.get(), &Callbacks::log);
+  producer_ = settings.create(RD_KAFKA_PRODUCER, config_.where, own);
   topic_ = rd_kafka_topic_new(producer_, config_.topic.c_str(), nullptr);
   if (topic_ == nullptr) {
     const rd_kafka_resp_err_t error = rd_kafka_last_error();

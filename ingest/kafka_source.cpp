@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ingest/kafka_settings.h"
 #include "pipeline/error.h"
 
 namespace ldh {
@@ -51,15 +52,6 @@ void append_varint(std::string& out, std::uint64_t value) {
     value >>= 7;
   }
   out.push_back(static_cast<char>(value));
-}
-
-std::string join(const std::vector<std::string>& words, const char* separator) {
-  std::string text;
-  for (const auto& word : words) {
-    if (!text.empty()) text += separator;
-    text += word;
-  }
-  return text;
 }
 
 }  // namespace
@@ -114,10 +106,8 @@ struct KafkaSource::Callbacks {
     auto& source = *static_cast<KafkaSource*>(opaque);
     source.errors_.fetch_add(1, std::memory_order_relaxed);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
-      char text[512];
-      rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(consumer, text, sizeof(text));
       source.fatal_ = true;
-      source.fatal_reason_ = std::string(rd_kafka_err2name(fatal)) + ": " + text;
+      source.fatal_reason_ = fatal_error_text(consumer);
       return;
     }
     source.report_problem(reason);
@@ -146,40 +136,21 @@ KafkaSource::KafkaSource(const SourceConfig& config, std::uint32_t index, const 
       problems_("ldh: source '" + config.name + "': kafka: ") {
   LDH_EXPECTS(!config_.topics.empty() && !config_.brokers.empty() && !config_.group.empty(),
               "a kafka source needs topics, brokers and a group");
-  rd_kafka_conf_t* settings = rd_kafka_conf_new();
-  char reason[512];
-  std::vector<ConfigDiagnostic> problems;
-  auto set = [&](const std::string& key, const std::string& value, const SourceLocation& where,
-                 const std::string& path) {
-    if (rd_kafka_conf_set(settings, key.c_str(), value.c_str(), reason, sizeof(reason)) !=
-        RD_KAFKA_CONF_OK) {
-      problems.push_back({where, path + ": " + reason});
-    }
-  };
+  KafkaSettings settings;
   const std::string own = "source '" + name_ + "'";
-  set("client.id", "ldh-" + name_, config_.where, own);
-  set("bootstrap.servers", join(config_.brokers, ","), config_.where, own);
-  set("group.id", config_.group, config_.where, own);
-  set("enable.auto.commit", config_.auto_commit ? "true" : "false", config_.where, own);
-  set("enable.auto.offset.store", "false", config_.where, own);
-  set("log.queue", "true", config_.where, own);
-  for (const auto& property : config_.properties) {
-    set(property.key, property.value, property.where, property.path);
-  }
-  if (!problems.empty()) {
-    rd_kafka_conf_destroy(settings);
-    throw ConfigError(std::move(problems));
-  }
-  rd_kafka_conf_set_opaque(settings, this);
-  rd_kafka_conf_set_rebalance_cb(settings, &Callbacks::rebalance);
-  rd_kafka_conf_set_offset_commit_cb(settings, &Callbacks::commit);
-  rd_kafka_conf_set_error_cb(settings, &Callbacks::error);
-  rd_kafka_conf_set_log_cb(settings, &Callbacks::log);
-  consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, settings, reason, sizeof(reason));
-  if (consumer_ == nullptr) {
-    rd_kafka_conf_destroy(settings);
-    throw ConfigError(config_.where, own + ": cannot create the Kafka consumer: " + reason);
-  }
+  settings.set("client.id", "ldh-" + name_, config_.where, own);
+  settings.set("bootstrap.servers", join_words(config_.brokers, ","), config_.where, own);
+  settings.set("group.id", config_.group, config_.where, own);
+  settings.set("enable.auto.commit", config_.auto_commit ? "true" : "false", config_.where, own);
+  settings.set("enable.auto.offset.store", "false", config_.where, own);
+  settings.set("log.queue", "true", config_.where, own);
+  settings.set_properties(config_.properties);
+  rd_kafka_conf_set_opaque(settings.get(), this);
+  rd_kafka_conf_set_rebalance_cb(settings.get(), &Callbacks::rebalance);
+  rd_kafka_conf_set_offset_commit_cb(settings.get(), &Callbacks::commit);
+  rd_kafka_conf_set_error_cb(settings.get(), &Callbacks::error);
+  rd_kafka_conf_set_log_cb(settings.get(), &Callbacks::log);
+  consumer_ = settings.create(RD_KAFKA_CONSUMER, config_.where, own);
   rd_kafka_set_log_queue(consumer_, nullptr);
   rd_kafka_poll_set_consumer(consumer_);
   PartitionList topics(static_cast<int>(config_.topics.size()));
@@ -189,7 +160,7 @@ KafkaSource::KafkaSource(const SourceConfig& config, std::uint32_t index, const 
   rd_kafka_resp_err_t error = rd_kafka_subscribe(consumer_, topics.get());
   if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_destroy(consumer_);
-    throw UserError(own + ": cannot subscribe to " + join(config_.topics, ", ") + ": " +
+    throw UserError(own + ": cannot subscribe to " + join_words(config_.topics, ", ") + ": " +
                     rd_kafka_err2str(error));
   }
 }

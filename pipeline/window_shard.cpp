@@ -31,6 +31,18 @@ bool in_pane(std::int64_t t, std::int64_t start, std::int64_t length) {
          static_cast<std::uint64_t>(length);
 }
 
+/// Calls keep(value) with the canonical value of each non-null value of `measure` of `chunk`
+/// (a fold with FoldNeeds::values hands them back in sorted order, `rows` per measure).
+template <typename Keep>
+void each_kept_value(const PanePartials& partials, std::size_t rows, const PanePartial& chunk,
+                     std::size_t measure, Keep keep) {
+  const std::size_t base = measure * rows;
+  for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
+    if (partials.sorted_valid[base + p] != 0)
+      keep(canonical_value(partials.sorted_values[base + p]));
+  }
+}
+
 }  // namespace
 
 /// The keys of one group-by field list: interned to ids when tumbling or sliding windows group by
@@ -225,7 +237,6 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
     return;
   }
   const StateLayout& layout = *spec.layout;
-  const FoldColumns columns = fold.view();
   const std::size_t measures = spec.measure_columns.size();
   std::size_t next_run = 0;  // sketch runs come by slot
   for (std::size_t i = 0; i < partials.partials.size(); ++i) {
@@ -240,20 +251,13 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
     shape.table.retain(id);  // held while the record is found or made
     std::byte* record = record_of(spec, state, pane, id);
     shape.table.release(id);
-    StateLayout::events(record) += chunk.count;
-    for (std::size_t m = 0; m < measures; ++m) {
-      const MeasurePartial& partial = partials.measures[i * measures + m];
-      if (spec.needs.values && partial.count > 0) {
-        const std::size_t base = m * columns.rows;
-        std::uint64_t held = layout.count(record, m);
-        for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
-          if (partials.sorted_valid[base + p] == 0) continue;
-          pane.values[m].append(layout.values(record, m), held++,
-                                canonical_value(partials.sorted_values[base + p]));
-        }
-      }
-      layout.add_partial(record, m, partial, sketch_runs_of(partials, i * measures + m, next_run),
-                         columns, partials.order.data(), chunk);
+    add_chunk(layout, record, fold, partials, i, next_run);
+    for (std::size_t m = 0; m < pane.values.size(); ++m) {
+      // The chain held count(record) - the chunk's values before this chunk.
+      std::uint64_t held = layout.count(record, m) - partials.measures[i * measures + m].count;
+      each_kept_value(partials, fold.size(), chunk, m, [&](double value) {
+        pane.values[m].append(layout.values(record, m), held++, value);
+      });
     }
     state.next_end = std::min(state.next_end, pane.first_end);
   }
@@ -507,8 +511,6 @@ void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, cons
 void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
                                        const FoldRows& fold, const PanePartials& partials) {
   const StateLayout& layout = *spec.layout;
-  const FoldColumns columns = fold.view();
-  const std::size_t measures = spec.measure_columns.size();
   std::size_t next_run = 0;  // sketch runs come by slot
   for (std::size_t i = 0; i < partials.partials.size(); ++i) {
     const PanePartial& chunk = partials.partials[i];
@@ -519,12 +521,7 @@ void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
     std::byte* fragment = state.scratch.get();
     layout.destroy(fragment);
     layout.construct(fragment);
-    StateLayout::events(fragment) = chunk.count;
-    for (std::size_t m = 0; m < measures; ++m) {
-      layout.add_partial(fragment, m, partials.measures[i * measures + m],
-                         sketch_runs_of(partials, i * measures + m, next_run), columns,
-                         partials.order.data(), chunk);
-    }
+    add_chunk(layout, fragment, fold, partials, i, next_run);
     const GroupKey key = fold.key_of(row);
     std::vector<Session>& sessions = state.sessions[key];
     Session* found =
@@ -533,14 +530,22 @@ void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
     Session& session = *found;
     layout.merge(session.state.get(), fragment, chunk.pane_start - session.start);
     for (std::size_t m = 0; m < session.values.size(); ++m) {
-      const std::size_t base = m * columns.rows;
-      for (std::uint32_t p = chunk.first; p < chunk.first + chunk.count; ++p) {
-        if (partials.sorted_valid[base + p] != 0) {
-          session.values[m].push_back(canonical_value(partials.sorted_values[base + p]));
-        }
-      }
+      each_kept_value(partials, fold.size(), chunk, m,
+                      [&](double value) { session.values[m].push_back(value); });
     }
     settle_session(spec, state, session, key);
+  }
+}
+
+void WindowShard::add_chunk(const StateLayout& layout, std::byte* record, const FoldRows& fold,
+                            const PanePartials& partials, std::size_t chunk,
+                            std::size_t& next_run) {
+  const std::size_t measures = layout.measures();
+  StateLayout::events(record) += partials.partials[chunk].count;
+  for (std::size_t m = 0; m < measures; ++m) {
+    layout.add_partial(record, m, partials.measures[chunk * measures + m],
+                       sketch_runs_of(partials, chunk * measures + m, next_run), fold.view(),
+                       partials.order.data(), partials.partials[chunk]);
   }
 }
 

@@ -132,6 +132,10 @@ class WindowShard {
                       const GroupKey& key);
   void add_session_partials(const WindowSpec& spec, SpecState& state, const FoldRows& fold,
                             const PanePartials& partials);
+  /// Adds partial `chunk` of `partials` (its events and every measure) to `record`, whose base
+  /// is the chunk's pane start (or first time, for sessions).
+  static void add_chunk(const StateLayout& layout, std::byte* record, const FoldRows& fold,
+                        const PanePartials& partials, std::size_t chunk, std::size_t& next_run);
   /// Returns the sketch runs of `slot`, taking them from `next_run` on (runs come by slot).
   static std::span<const SketchRun> sketch_runs_of(const PanePartials& partials, std::size_t slot,
                                                    std::size_t& next_run);
