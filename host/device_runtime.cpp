@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "ingest/binary_decoder.h"
 #include "ingest/binary_frame.h"
 #include "ingest/field_store.h"
 #include "kernels/value_sort.h"
@@ -23,39 +24,13 @@ std::vector<RecordRun> index_binary_chunk(std::span<const std::byte> chunk,
   std::vector<RecordRun> runs;
   std::size_t position = 0;
   while (position < chunk.size()) {
-    const std::size_t rest = chunk.size() - position;
-    const FrameScan scan = scan_frame(chunk.subspan(position), kMaxRecordBytes);
-    if (scan.step == FrameStep::short_tail) {
-      add_dead_letter(target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
-                      "the stream ends inside a frame header (" + std::to_string(rest) + " bytes)");
-      break;
+    std::size_t next = 0;
+    const std::optional<FrameHeader> frame =
+        check_frame(chunk, chunk_offset, position, schema.id, record_size, target, next);
+    if (frame && frame->record_count > 0) {
+      runs.push_back({position + frame->header_size, frame->record_count});
     }
-    if (scan.step == FrameStep::garbage) {
-      const auto size = static_cast<std::size_t>(scan.size);
-      add_dead_letter(
-          target, chunk, chunk_offset, position, size, DeadLetterReason::malformed,
-          std::to_string(size) + " bytes that are not a frame (no \"LDHF\" magic or a bad header)");
-      position += size;
-      continue;
-    }
-    const FrameHeader& header = scan.header;
-    if (scan.size > rest) {
-      add_dead_letter(target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
-                      "frame of " + std::to_string(scan.size) + " bytes is cut after " +
-                          std::to_string(rest) + " bytes");
-      break;
-    }
-    const auto frame_size = static_cast<std::size_t>(scan.size);
-    if (header.schema_id != schema.id || header.record_size != record_size) {
-      add_dead_letter(
-          target, chunk, chunk_offset, position, frame_size, DeadLetterReason::schema_mismatch,
-          "frame for schema id " + std::to_string(header.schema_id) + " with " +
-              std::to_string(header.record_size) + "-byte records; expected id " +
-              std::to_string(schema.id) + " with " + std::to_string(record_size) + "-byte records");
-    } else if (header.record_count > 0) {
-      runs.push_back({position + header.header_size, header.record_count});
-    }
-    position += frame_size;
+    position = next;
   }
   return runs;
 }

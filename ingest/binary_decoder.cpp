@@ -90,43 +90,15 @@ class BinaryDecoder final : public Decoder {
     EventBatch& batch = *target.batch;
     bool bound = false;
     while (!cursor.done(chunk.size())) {
-      std::size_t position = cursor.offset;
-      std::size_t rest = chunk.size() - position;
-      FrameScan scan = scan_frame(chunk.subspan(position), kMaxRecordBytes);
-      if (scan.step == FrameStep::short_tail) {
-        add_dead_letter(
-            target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
-            "the stream ends inside a frame header (" + std::to_string(rest) + " bytes)");
-        cursor = {chunk.size(), 0};
+      const std::size_t position = cursor.offset;
+      std::size_t next = 0;
+      const std::optional<FrameHeader> frame =
+          check_frame(chunk, chunk_offset, position, schema_.id, record_size_, target, next);
+      if (!frame) {
+        cursor = {next, 0};
         continue;
       }
-      if (scan.step == FrameStep::garbage) {
-        std::size_t size = static_cast<std::size_t>(scan.size);
-        add_dead_letter(target, chunk, chunk_offset, position, size, DeadLetterReason::malformed,
-                        std::to_string(size) +
-                            " bytes that are not a frame (no \"LDHF\" magic or a bad header)");
-        cursor = {position + size, 0};
-        continue;
-      }
-      const FrameHeader& header = scan.header;
-      if (scan.size > rest) {
-        add_dead_letter(target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
-                        "frame of " + std::to_string(scan.size) + " bytes is cut after " +
-                            std::to_string(rest) + " bytes");
-        cursor = {chunk.size(), 0};
-        continue;
-      }
-      std::size_t frame_size = static_cast<std::size_t>(scan.size);
-      if (header.schema_id != schema_.id || header.record_size != record_size_) {
-        add_dead_letter(target, chunk, chunk_offset, position, frame_size,
-                        DeadLetterReason::schema_mismatch,
-                        "frame for schema id " + std::to_string(header.schema_id) + " with " +
-                            std::to_string(header.record_size) + "-byte records; expected id " +
-                            std::to_string(schema_.id) + " with " + std::to_string(record_size_) +
-                            "-byte records");
-        cursor = {position + frame_size, 0};
-        continue;
-      }
+      const FrameHeader& header = *frame;
       if (cursor.record < header.record_count) {
         if (batch.full()) return;
         if (!bound) {
@@ -141,7 +113,7 @@ class BinaryDecoder final : public Decoder {
         decode_records(chunk, chunk_offset, records_offset, count, target);
         cursor.record += static_cast<std::uint32_t>(count);
       }
-      if (cursor.record >= header.record_count) cursor = {position + frame_size, 0};
+      if (cursor.record >= header.record_count) cursor = {next, 0};
     }
   }
 
@@ -364,6 +336,45 @@ class BinaryDecoder final : public Decoder {
 };
 
 }  // namespace
+
+std::optional<FrameHeader> check_frame(std::span<const std::byte> chunk, std::uint64_t chunk_offset,
+                                       std::size_t position, std::uint32_t schema_id,
+                                       std::size_t record_size, const DecodeTarget& target,
+                                       std::size_t& next) {
+  const std::size_t rest = chunk.size() - position;
+  const FrameScan scan = scan_frame(chunk.subspan(position), kMaxRecordBytes);
+  next = chunk.size();
+  if (scan.step == FrameStep::short_tail) {
+    add_dead_letter(target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
+                    "the stream ends inside a frame header (" + std::to_string(rest) + " bytes)");
+    return std::nullopt;
+  }
+  if (scan.step == FrameStep::garbage) {
+    const auto size = static_cast<std::size_t>(scan.size);
+    add_dead_letter(
+        target, chunk, chunk_offset, position, size, DeadLetterReason::malformed,
+        std::to_string(size) + " bytes that are not a frame (no \"LDHF\" magic or a bad header)");
+    next = position + size;
+    return std::nullopt;
+  }
+  const FrameHeader& header = scan.header;
+  if (scan.size > rest) {
+    add_dead_letter(target, chunk, chunk_offset, position, rest, DeadLetterReason::truncated,
+                    "frame of " + std::to_string(scan.size) + " bytes is cut after " +
+                        std::to_string(rest) + " bytes");
+    return std::nullopt;
+  }
+  next = position + static_cast<std::size_t>(scan.size);
+  if (header.schema_id != schema_id || header.record_size != record_size) {
+    add_dead_letter(
+        target, chunk, chunk_offset, position, next - position, DeadLetterReason::schema_mismatch,
+        "frame for schema id " + std::to_string(header.schema_id) + " with " +
+            std::to_string(header.record_size) + "-byte records; expected id " +
+            std::to_string(schema_id) + " with " + std::to_string(record_size) + "-byte records");
+    return std::nullopt;
+  }
+  return header;
+}
 
 std::unique_ptr<Decoder> make_binary_decoder(const Schema& schema, bool validate) {
   return std::make_unique<BinaryDecoder>(schema, validate);
