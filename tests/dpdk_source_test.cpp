@@ -34,6 +34,7 @@
 #include "pipeline/config.h"
 #include "pipeline/memory.h"
 #include "pipeline/string_dictionary.h"
+#include "run_pipeline.h"
 
 namespace ldh {
 namespace {
@@ -222,19 +223,7 @@ constexpr auto kChildTimeout = std::chrono::seconds(60);
 constexpr const char* kEal =
     "[--no-huge, --no-pci, --no-shconf, -m, '256', -l, '0', --no-telemetry";
 
-const char* const kSchema = R"(  format:
-    type: binary
-    schema:
-      eventTime: timestamp
-      fields:
-        - {name: timestamp, type: timestamp, unit: ms}
-        - {name: sensor_id, type: int32}
-        - {name: location, type: string, size: 12}
-        - {name: type, type: string, size: 8}
-        - {name: temperature, type: float64}
-        - {name: humidity, type: float32}
-        - {name: pressure, type: float32}
-)";
+const std::string kSchema = testing::sensor_format("binary");
 
 std::uint64_t number(const Counts& counts, const std::string& key) {
   auto found = counts.find(key);

@@ -15,22 +15,11 @@ namespace {
 
 using testing::run_pipeline;
 
-const char* const kSensorPipeline = R"yaml(
+const std::string kSensorPipeline = R"yaml(
 input:
   sources: [{type: generator}]
-  format:
-    type: json
-    schema:
-      eventTime: timestamp
-      fields:
-        - {name: timestamp, type: timestamp, unit: ms}
-        - {name: sensor_id, type: int32}
-        - {name: location, type: string, size: 12}
-        - {name: type, type: string, size: 8}
-        - {name: temperature, type: float64}
-        - {name: humidity, type: float32}
-        - {name: pressure, type: float32}
-processing:
+)yaml" + testing::sensor_format("json") +
+                                    R"yaml(processing:
   pipeline:
     - name: validation
       type: filter

@@ -576,19 +576,8 @@ input:
   sources:
     - {name: sensors, type: generator, events: 6000, sensors: 10, interval: 1s, seed: 7,
        start: "2026-11-29T04:00:00Z"}
-  format:
-    type: json
-    schema:
-      eventTime: timestamp
-      fields:
-        - {name: timestamp, type: timestamp, unit: ms}
-        - {name: sensor_id, type: int32}
-        - {name: location, type: string, size: 12}
-        - {name: type, type: string, size: 8}
-        - {name: temperature, type: float64}
-        - {name: humidity, type: float32}
-        - {name: pressure, type: float32}
-processing:
+)yaml" + testing::sensor_format("json") +
+                           R"yaml(processing:
   groupBy: [sensor_id]
   watermark: {maxOutOfOrderness: 5s}
   windows:

@@ -25,19 +25,8 @@ using testing::ScratchFolder;
 const std::string kInput = R"(input:
   sources:
     - {name: sensors, type: generator, events: 20000, sensors: 50, interval: 1s, seed: 3}
-  format:
-    type: json
-    schema:
-      eventTime: timestamp
-      fields:
-        - {name: timestamp, type: timestamp, unit: ms}
-        - {name: sensor_id, type: int32}
-        - {name: location, type: string, size: 12}
-        - {name: type, type: string, size: 8}
-        - {name: temperature, type: float64}
-        - {name: humidity, type: float32}
-        - {name: pressure, type: float32}
-processing:
+)" + testing::sensor_format("json") +
+                           R"(processing:
   groupBy: [sensor_id]
   windows:
     - {name: minute, type: tumbling, size: 1m, metrics: [avg, max, p95]}

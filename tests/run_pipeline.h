@@ -68,6 +68,23 @@ inline std::size_t default_batch_size() {
   return std::max<std::size_t>(1, std::strtoull(text, nullptr, 10));
 }
 
+/// Returns the `format` block of the sensor schema of docs/formats.md (the generator's events:
+/// 48-byte binary records) for an input of format `type`, as the sensor tests' configs use it.
+inline std::string sensor_format(const std::string& type) {
+  return "  format:\n    type: " + type + R"(
+    schema:
+      eventTime: timestamp
+      fields:
+        - {name: timestamp, type: timestamp, unit: ms}
+        - {name: sensor_id, type: int32}
+        - {name: location, type: string, size: 12}
+        - {name: type, type: string, size: 8}
+        - {name: temperature, type: float64}
+        - {name: humidity, type: float32}
+        - {name: pressure, type: float32}
+)";
+}
+
 /// Tells whether tests fold window rows on the host (LDH_TEST_FOLD_WINDOWS=1: scripts/test.sh
 /// runs the window tests again that way, so both paths must give the same bytes).
 inline bool fold_windows_in_tests() {

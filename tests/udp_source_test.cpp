@@ -32,19 +32,8 @@ using testing::StringSink;
 
 // The sensor schema of docs/formats.md: 48-byte binary records, schema id 0x6C9F0A22.
 const std::string kRest = R"yaml(
-  format:
-    type: binary
-    schema:
-      eventTime: timestamp
-      fields:
-        - {name: timestamp, type: timestamp, unit: ms}
-        - {name: sensor_id, type: int32}
-        - {name: location, type: string, size: 12}
-        - {name: type, type: string, size: 8}
-        - {name: temperature, type: float64}
-        - {name: humidity, type: float32}
-        - {name: pressure, type: float32}
-output:
+)yaml" + testing::sensor_format("binary") +
+                          R"yaml(output:
   destinations: [{type: stdout}]
 )yaml";
 

@@ -296,19 +296,8 @@ TEST_F(WebSocketSinkTest, PipelineStreamsWindowResultsToClients) {
   const std::string yaml = R"(input:
   sources:
     - {name: sensors, type: generator, events: 3000, sensors: 10, interval: 1s, seed: 7}
-  format:
-    type: json
-    schema:
-      eventTime: timestamp
-      fields:
-        - {name: timestamp, type: timestamp, unit: ms}
-        - {name: sensor_id, type: int32}
-        - {name: location, type: string, size: 12}
-        - {name: type, type: string, size: 8}
-        - {name: temperature, type: float64}
-        - {name: humidity, type: float32}
-        - {name: pressure, type: float32}
-processing:
+)" + testing::sensor_format("json") +
+                           R"(processing:
   groupBy: [sensor_id]
   windows:
     - {name: minute, type: tumbling, size: 1m, metrics: [avg, max]}
