@@ -13,20 +13,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH=/usr/local/cuda/bin:$PATH
 started=$(date +%s)
 
+# With LDH_GPU_BUILD=1, build the bundle here first (a machine that has the libraries).
 if [ "${LDH_GPU_BUILD:-0}" = 1 ]; then
-  build=$root/build-gpu
-  "$root/scripts/setup.sh"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLDH_CUDA=ON \
-    -DCMAKE_CUDA_ARCHITECTURES=90 -DLDH_FUZZ=OFF >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log"; exit 1; }
-  cmake --build "$build" --parallel "$(nproc)" >"$build.build.log" 2>&1 ||
-    { tail -n 60 "$build.build.log"; exit 1; }
-  bin=$build
-else
-  bin=$root/gpu-bundle
-  [ -x "$bin/ldh" ] || { echo "gpu-check: no gpu-bundle/ (run scripts/gpu-bundle.sh first)"; exit 1; }
-  export LD_LIBRARY_PATH=$bin/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  "$root/scripts/gpu-bundle.sh"
 fi
+bin=$root/gpu-bundle
+[ -x "$bin/ldh" ] || { echo "gpu-check: no gpu-bundle/ (run scripts/gpu-bundle.sh first)"; exit 1; }
+export LD_LIBRARY_PATH=$bin/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 logs=${OUT:-$root}/gpu-check-logs
 mkdir -p "$logs"
 
