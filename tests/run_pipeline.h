@@ -68,6 +68,15 @@ inline std::size_t default_batch_size() {
   return std::max<std::size_t>(1, std::strtoull(text, nullptr, 10));
 }
 
+/// Returns the input section of a config whose one generator source is replaced by the test's
+/// JSON lines: the schema's `fields` lines (indented as list items under `fields:`) and the
+/// event-time field, if any.
+inline std::string json_input(const std::string& fields, const std::string& event_time = "") {
+  return "input:\n  sources: [{type: generator}]\n  format:\n    type: json\n    schema:\n" +
+         (event_time.empty() ? std::string() : "      eventTime: " + event_time + "\n") +
+         "      fields:\n" + fields;
+}
+
 /// Returns the `format` block of the sensor schema of docs/formats.md (the generator's events:
 /// 48-byte binary records) for an input of format `type`, as the sensor tests' configs use it.
 inline std::string sensor_format(const std::string& type) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pipeline/window_partial.h"
+#include "run_pipeline.h"
 
 namespace ldh::testing {
 
@@ -155,20 +156,14 @@ inline void expect_same_partials(const PanePartials& a, const PanePartials& b) {
 /// A pipeline over events {ts (ms), k (string), g (int32, nullable), v, w (float64)} with
 /// every kind of window and metric, lateness, and an alert.
 inline std::string fold_engine_config() {
-  return R"yaml(
-input:
-  sources: [{type: generator}]
-  format:
-    type: json
-    schema:
-      eventTime: ts
-      fields:
-        - {name: ts, type: timestamp, unit: ms}
+  return json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
         - {name: k, type: string}
         - {name: g, type: int32, required: false}
         - {name: v, type: float64, required: false}
         - {name: w, type: float64, required: false}
-processing:
+)yaml",
+                    "ts") +
+         R"yaml(processing:
   watermark: {maxOutOfOrderness: 4s, allowedLateness: 10s}
   groupBy: [k, g]
   windows:

@@ -234,23 +234,14 @@ TEST(WindowPartial, TheEngineWritesTheSameBytesFoldedOrRowByRow) {
 
 /// Returns a pipeline over events {ts (s), k (`key_type`), v (float64)} with `processing`.
 std::string seconds_config(const std::string& key_type, const std::string& processing) {
-  return R"yaml(
-input:
-  sources: [{type: generator}]
-  format:
-    type: json
-    schema:
-      eventTime: ts
-      fields:
-        - {name: ts, type: timestamp, unit: s}
-        - {name: k, type: )yaml" +
-         key_type + R"yaml(}
-        - {name: v, type: float64}
-processing:)yaml" +
-         processing + R"yaml(
-output:
-  destinations: [{type: stdout}]
-)yaml";
+  return testing::json_input(
+             "        - {name: ts, type: timestamp, unit: s}\n"
+             "        - {name: k, type: " +
+                 key_type +
+                 "}\n"
+                 "        - {name: v, type: float64}\n",
+             "ts") +
+         "processing:" + processing + "output:\n  destinations: [{type: stdout}]\n";
 }
 
 /// Feeds the same rows to an engine that folds and one that does not, one row per add(), and

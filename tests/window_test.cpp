@@ -17,19 +17,12 @@ using testing::run_pipeline;
 
 /// A config over events {ts (ms), k (string), v (float64)} with the given processing section.
 std::string window_config(const std::string& processing, const std::string& extra_output = "") {
-  return R"yaml(
-input:
-  sources: [{type: generator}]
-  format:
-    type: json
-    schema:
-      eventTime: ts
-      fields:
-        - {name: ts, type: timestamp, unit: ms}
+  return testing::json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
         - {name: k, type: string}
         - {name: v, type: float64, required: false, allowNaN: true}
-processing:
-)yaml" + processing +
+)yaml",
+                             "ts") +
+         "processing:\n" + processing +
          R"yaml(
 output:
   destinations: [{type: stdout}]
