@@ -221,24 +221,27 @@ class DpdkSource::BufferPool : public std::enable_shared_from_this<BufferPool> {
   std::vector<std::byte*> free_;
 };
 
+DpdkFrameCounts& DpdkFrameCounts::operator+=(const DpdkFrameCounts& other) {
+  packets += other.packets;
+  bytes += other.bytes;
+  datagrams += other.datagrams;
+  payload_bytes += other.payload_bytes;
+  records += other.records;
+  partial_payloads += other.partial_payloads;
+  not_udp_ipv4 += other.not_udp_ipv4;
+  other_udp_port += other.other_udp_port;
+  fragments += other.fragments;
+  malformed_frames += other.malformed_frames;
+  discarded_at_stop += other.discarded_at_stop;
+  buffer_waits += other.buffer_waits;
+  return *this;
+}
+
 /// One RX queue and the state of the thread that polls it. The published counters are for
 /// snapshot(); the rest belongs to the polling thread.
 struct DpdkSource::Queue {
   /// Counts kept by the polling thread and published once per burst.
-  struct Tally {
-    std::uint64_t packets = 0;
-    std::uint64_t bytes = 0;
-    std::uint64_t datagrams = 0;
-    std::uint64_t payload_bytes = 0;
-    std::uint64_t records = 0;
-    std::uint64_t partial_payloads = 0;
-    std::uint64_t not_udp_ipv4 = 0;
-    std::uint64_t other_udp_port = 0;
-    std::uint64_t fragments = 0;
-    std::uint64_t malformed_frames = 0;
-    std::uint64_t discarded_at_stop = 0;
-    std::uint64_t buffer_waits = 0;
-  };
+  using Tally = DpdkFrameCounts;
 
   void publish() {
     std::lock_guard lock(published_mutex);
@@ -651,18 +654,7 @@ DpdkSourceStatistics DpdkSource::snapshot() const {
   }
   for (const auto& queue : queues_) {
     const Queue::Tally tally = queue->read();
-    statistics.packets += tally.packets;
-    statistics.bytes += tally.bytes;
-    statistics.datagrams += tally.datagrams;
-    statistics.payload_bytes += tally.payload_bytes;
-    statistics.records += tally.records;
-    statistics.partial_payloads += tally.partial_payloads;
-    statistics.not_udp_ipv4 += tally.not_udp_ipv4;
-    statistics.other_udp_port += tally.other_udp_port;
-    statistics.fragments += tally.fragments;
-    statistics.malformed_frames += tally.malformed_frames;
-    statistics.discarded_at_stop += tally.discarded_at_stop;
-    statistics.buffer_waits += tally.buffer_waits;
+    statistics += tally;
     statistics.queues.push_back({tally.packets, tally.bytes});
   }
   std::lock_guard lock(mutex_);

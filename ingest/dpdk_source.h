@@ -26,22 +26,9 @@ struct DpdkQueueStatistics {
   std::uint64_t bytes = 0;
 };
 
-/// Counts what a DPDK source received, took and set aside, so a run can account for every
-/// packet: the port's own counters (rte_eth_stats) say what reached the port and what it
-/// dropped; the source's say what became of each polled frame.
-struct DpdkSourceStatistics {
-  std::uint16_t port = 0;
-  /// The driver name (net_pcap, net_af_packet, net_ice, ...).
-  std::string driver;
-  /// Whether traffic is spread over the queues by the port's RSS (IP and UDP hash).
-  bool rss = false;
-  /// rte_eth_stats of the port: frames and bytes received, frames the port dropped because
-  /// the RX ring was full (imissed), bad frames (ierrors) and allocation failures (rx_nombuf).
-  std::uint64_t port_packets = 0;
-  std::uint64_t port_bytes = 0;
-  std::uint64_t port_missed = 0;
-  std::uint64_t port_errors = 0;
-  std::uint64_t port_no_mbuf = 0;
+/// Counts what the polling threads of a DPDK source did with the frames they polled (each
+/// thread keeps its own and publishes them once per burst).
+struct DpdkFrameCounts {
   /// Frames polled from the queues and their bytes.
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
@@ -65,6 +52,26 @@ struct DpdkSourceStatistics {
   /// Times a queue thread found every chunk buffer taken and waited (the port then drops and
   /// counts in imissed what overflows its ring).
   std::uint64_t buffer_waits = 0;
+
+  DpdkFrameCounts& operator+=(const DpdkFrameCounts& other);
+};
+
+/// Counts what a DPDK source received, took and set aside, so a run can account for every
+/// packet: the port's own counters (rte_eth_stats) say what reached the port and what it
+/// dropped; the source's say what became of each polled frame.
+struct DpdkSourceStatistics : DpdkFrameCounts {
+  std::uint16_t port = 0;
+  /// The driver name (net_pcap, net_af_packet, net_ice, ...).
+  std::string driver;
+  /// Whether traffic is spread over the queues by the port's RSS (IP and UDP hash).
+  bool rss = false;
+  /// rte_eth_stats of the port: frames and bytes received, frames the port dropped because
+  /// the RX ring was full (imissed), bad frames (ierrors) and allocation failures (rx_nombuf).
+  std::uint64_t port_packets = 0;
+  std::uint64_t port_bytes = 0;
+  std::uint64_t port_missed = 0;
+  std::uint64_t port_errors = 0;
+  std::uint64_t port_no_mbuf = 0;
   /// Chunks handed on through next().
   std::uint64_t chunks = 0;
   std::vector<DpdkQueueStatistics> queues;
