@@ -33,6 +33,9 @@ class GroupKeyTable {
   /// Returns the id of the key with that hash, adding it (unreferenced) when new.
   std::uint32_t intern(const std::uint64_t* words, std::uint32_t nulls, std::uint64_t hash);
 
+  /// Asks the cache for the slot where a lookup of `hash` starts (a lookup soon after is faster).
+  void fetch(std::uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+
   /// Counts one more state that uses the key.
   void retain(std::uint32_t id) { ++entries_[id * stride_]; }
   /// Counts one state fewer; the key leaves the table with its last reference.

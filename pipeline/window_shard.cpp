@@ -15,6 +15,15 @@ namespace {
 /// Panes a window keeps for reuse once dropped.
 constexpr std::size_t kSparePanes = 2;
 
+/// How far ahead of the row being added add() fetches keys' table slots and pane records, and
+/// (reading those records) the places their next values go: far enough to hide a cache miss
+/// behind the rows between.
+constexpr std::size_t kFetchKeysAhead = 16;
+constexpr std::size_t kFetchRecordsAhead = 12;
+constexpr std::size_t kFetchValuesAhead = 6;
+
+constexpr std::uint32_t kNoId = ~std::uint32_t{0};
+
 constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMinTime = std::numeric_limits<std::int64_t>::min();
 
@@ -69,6 +78,11 @@ struct WindowShard::Shape {
   const std::uint64_t* hashes = nullptr;
   std::uint32_t row_id = 0;
   bool row_interned = false;
+  // When panes add rows of this shape, add() interns the rows it visits up front (ids[position
+  // in the visit]; kNoId: another shard's row), so it can fetch their states ahead; each row
+  // holds its key until it is added.
+  bool ahead = false;
+  std::vector<std::uint32_t> ids;
 };
 
 /// One pane of a tumbling or sliding window: the state of each key with events in
@@ -180,15 +194,42 @@ GroupKey WindowShard::row_key(const WindowSpec& spec, const WindowRows& rows,
 
 void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
                       std::size_t end, const std::int64_t* watermarks) {
-  for (std::size_t s = 0; s < shapes_.size(); ++s) shapes_[s]->hashes = hashes[s];
+  for (std::size_t s = 0; s < shapes_.size(); ++s) {
+    shapes_[s]->hashes = hashes[s];
+    shapes_[s]->ahead = false;
+  }
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    if (!specs_[s]->is_session() && !folding_[s]) states_[s]->shape->ahead = true;
+  }
+  // The rows to visit: with one key shape, only those the shard owns, listed without a branch
+  // per row (which shard owns a row is a coin toss the branch predictor loses).
+  const bool listed_owned = shapes_.size() == 1 && count_ > 1;
+  visit_.resize(end - begin);
+  std::size_t visits = 0;
   for (std::size_t row = begin; row < end; ++row) {
+    visit_[visits] = static_cast<std::uint32_t>(row);
+    visits += !listed_owned || owns(shapes_.front()->hashes[row], index_, count_);
+  }
+  visit_.resize(visits);
+  bool ahead = false;
+  for (auto& shape : shapes_) {
+    if (shape->ahead) intern_ahead(*shape, rows);
+    ahead = ahead || shape->ahead;
+  }
+  for (std::size_t position = 0; position < visits; ++position) {
+    const std::size_t row = visit_[position];
     for (auto& shape : shapes_) shape->row_interned = false;
+    if (ahead) {
+      if (position + kFetchRecordsAhead < visits) fetch_records(position + kFetchRecordsAhead);
+      if (position + kFetchValuesAhead < visits) fetch_value_slots(position + kFetchValuesAhead);
+    }
     watermark_ = watermarks[row - begin];
     row_ = row;
+    position_ = position;
     for (std::size_t s = 0; s < specs_.size(); ++s) {
       const WindowSpec& spec = *specs_[s];
       SpecState& state = *states_[s];
-      if (!owns_row(*state.shape, row)) continue;
+      if (!listed_owned && !owns_row(*state.shape, row)) continue;
       if (spec.is_session()) {
         add_to_sessions(spec, state, rows, row);
       } else {
@@ -196,12 +237,69 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
       }
     }
     for (auto& shape : shapes_) {
-      if (shape->row_interned) shape->table.release(shape->row_id);
+      if (shape->ahead) {
+        const std::uint32_t id = shape->ids[position];
+        if (id != kNoId) shape->table.release(id);
+      } else if (shape->row_interned) {
+        shape->table.release(shape->row_id);
+      }
+    }
+  }
+}
+
+void WindowShard::intern_ahead(Shape& shape, const WindowRows& rows) {
+  shape.ids.resize(visit_.size());
+  for (std::size_t position = 0; position < visit_.size(); ++position) {
+    if (position + kFetchKeysAhead < visit_.size()) {
+      shape.table.fetch(shape.hashes[visit_[position + kFetchKeysAhead]]);
+    }
+    const std::size_t row = visit_[position];
+    if (!owns_row(shape, row)) {
+      shape.ids[position] = kNoId;
+      continue;
+    }
+    std::uint64_t words[kMaxGroupFields];
+    const std::uint32_t nulls = shape.row_words(rows, row, words);
+    const std::uint32_t id = shape.table.intern(words, nulls, shape.hashes[row]);
+    shape.table.retain(id);
+    shape.ids[position] = id;
+  }
+}
+
+const std::byte* WindowShard::ahead_record(std::size_t spec, std::size_t position) const {
+  if (specs_[spec]->is_session() || folding_[spec]) return nullptr;
+  const SpecState& state = *states_[spec];
+  // The pane of the latest row: where most rows go.
+  const Pane* pane = state.current;
+  if (pane == nullptr) return nullptr;
+  const std::uint32_t id = state.shape->ids[position];
+  return id != kNoId ? pane->find(id) : nullptr;
+}
+
+void WindowShard::fetch_records(std::size_t position) const {
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    const std::byte* record = ahead_record(s, position);
+    if (record == nullptr) continue;
+    const std::size_t bytes = specs_[s]->layout->record_bytes();
+    for (std::size_t line = 0; line < bytes; line += 64) __builtin_prefetch(record + line, 1);
+  }
+}
+
+void WindowShard::fetch_value_slots(std::size_t position) const {
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    if (!specs_[s]->needs.values) continue;
+    const std::byte* record = ahead_record(s, position);
+    if (record == nullptr) continue;
+    const StateLayout& layout = *specs_[s]->layout;
+    const Pane& pane = *states_[s]->current;
+    for (std::size_t m = 0; m < pane.values.size(); ++m) {
+      pane.values[m].fetch(layout.values(record, m), layout.count(record, m));
     }
   }
 }
 
 std::uint32_t WindowShard::row_id(Shape& shape, const WindowRows& rows, std::size_t row) {
+  if (shape.ahead) return shape.ids[position_];
   if (!shape.row_interned) {
     // The row holds a reference to its key while it is added; the key leaves the table after
     // it when no state took one.

@@ -115,6 +115,16 @@ class WindowShard {
   GroupKey row_key(const WindowSpec& spec, const WindowRows& rows, std::size_t row) const;
   /// Returns the id of the key of `row` in `shape`, interning it on first use within the row.
   std::uint32_t row_id(Shape& shape, const WindowRows& rows, std::size_t row);
+  /// Interns the keys of the rows to visit that the shard owns, each held until its row is
+  /// added.
+  void intern_ahead(Shape& shape, const WindowRows& rows);
+  /// Returns the record of the row visited `position`th in the latest pane of window `spec`, if
+  /// it has one.
+  const std::byte* ahead_record(std::size_t spec, std::size_t position) const;
+  /// Asks the cache for the pane records of the row visited `position`th.
+  void fetch_records(std::size_t position) const;
+  /// Asks the cache for the places the values of the row visited `position`th will go.
+  void fetch_value_slots(std::size_t position) const;
   /// Returns the record of key `id` in `pane`, making an empty one.
   std::byte* record_of(const WindowSpec& spec, SpecState& state, Pane& pane, std::uint32_t id);
   void add_to_panes(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
@@ -160,6 +170,8 @@ class WindowShard {
   /// The watermark before the row being added (or the one being advanced to), and that row.
   std::int64_t watermark_;
   std::size_t row_ = 0;
+  std::size_t position_ = 0;          // of row_ in visit_
+  std::vector<std::uint32_t> visit_;  // the rows add() visits
   WindowCounters counters_;
   std::size_t active_states_ = 0;
   std::vector<bool> folding_;  // per window: see set_folding()

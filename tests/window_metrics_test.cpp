@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -176,6 +177,50 @@ TEST(StateLayout, SumsAndExtremesDerivedFromKeptValuesAreTheSameBits) {
             << " vs " << *actual;
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace ldh
+
+namespace ldh {
+namespace {
+
+// Values of one narrow exponent range are summed as integers (sensor readings), wider ranges
+// value by value: either way the exact sums equal the one-by-one Moments.
+TEST(DerivedMeasure, SumsEqualMomentsAddedOneByOneAtEveryExponentSpread) {
+  std::mt19937_64 random(29);
+  for (int round = 0; round < 600; ++round) {
+    const int spread = round % 40;  // binades between the smallest and largest magnitude
+    const int base = static_cast<int>(random() % 2000) - 1000;
+    const std::size_t count = 1 + random() % 200;
+    std::vector<double> values;
+    Moments expected;
+    for (std::size_t i = 0; i < count; ++i) {
+      // Mantissas from all 53 bits, signs mixed, zeros now and then.
+      const double mantissa = 1.0 + static_cast<double>(random() >> 12) * 0x1.0p-52;
+      double x = std::ldexp(mantissa, base + static_cast<int>(random() % (spread + 1)));
+      if (random() % 2 == 0) x = -x;
+      if (random() % 17 == 0) x = 0.0;
+      values.push_back(canonical_value(x));
+      expected.add(values.back());
+    }
+    if (round % 3 == 0) {
+      // The extremes of the range, so the spread is exactly `spread`.
+      values.push_back(std::ldexp(1.0, base));
+      values.push_back(-std::ldexp(1.9999999999999998, base + spread));
+      expected.add(values[values.size() - 2]);
+      expected.add(values.back());
+    }
+    DerivedMeasure measure;
+    measure.compute(values, true);
+    EXPECT_TRUE(measure.moments.sum == expected.sum) << "round " << round;
+    EXPECT_TRUE(measure.moments.sum_of_squares == expected.sum_of_squares) << "round " << round;
+    EXPECT_EQ(measure.moments.count, values.size());
+    const auto [low, high] = std::minmax_element(
+        values.begin(), values.end(), [](double a, double b) { return sort_key(a) < sort_key(b); });
+    EXPECT_EQ(measure.min_key, sort_key(*low));
+    EXPECT_EQ(measure.max_key, sort_key(*high));
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "pipeline/window_partial.h"
 #include "run_pipeline.h"
+#include "window_fold_test_support.h"
 
 namespace ldh {
 namespace {
@@ -301,6 +302,44 @@ TEST(Window, OutputIsIdenticalForAnyBatchingThreadsAndArrivalOrderWithinTheLaten
       auto output = run_pipeline(config, input, Format::json, threads, batch);
       EXPECT_EQ(output.results, reference.results)
           << "seed " << seed << ", " << threads << " threads, batch " << batch;
+    }
+  }
+}
+
+TEST(Window, WindowsGroupingByDifferentFieldsGiveTheSameBytesOnAnyThreadsAndBatches) {
+  // Several key shapes (each shard then checks ownership per window) with late rows, revisions
+  // and keys that leave the table while a batch is added.
+  const std::string yaml =
+      testing::json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
+        - {name: k, type: string}
+        - {name: g, type: int32, required: false}
+        - {name: v, type: float64, required: false}
+        - {name: w, type: float64, required: false}
+)yaml",
+                          "ts") +
+      R"yaml(processing:
+  watermark: {maxOutOfOrderness: 4s, allowedLateness: 10s}
+  groupBy: [k]
+  windows:
+    - {name: minute, type: tumbling, size: 1m, metrics: [count, avg, stddev, p50, trend]}
+    - {type: sliding, size: 2m, slide: 20s, groupBy: [k, g], metrics: [avg, median, last]}
+    - {type: session, gap: 15s, metrics: [count, sum, p75]}
+    - {name: tiny, type: tumbling, size: 1s, groupBy: [g], metrics: [sum, max], measures: [w]}
+output:
+  destinations: [{type: stdout}]
+)yaml";
+  for (int round = 0; round < 3; ++round) {
+    const std::string input = testing::fold_engine_input(round, 3000);
+    const auto reference = run_pipeline(yaml, input, Format::json, 1, 65536);
+    ASSERT_GT(reference.summary.windows.late_revised, 0u);
+    ASSERT_GT(reference.summary.windows.late_dropped, 0u);
+    for (auto [threads, batch] :
+         {std::pair{1u, std::size_t{1}}, std::pair{2u, std::size_t{5}},
+          std::pair{3u, std::size_t{997}}, std::pair{2u, std::size_t{65536}}}) {
+      const auto output = run_pipeline(yaml, input, Format::json, threads, batch);
+      EXPECT_EQ(output.results, reference.results)
+          << "round " << round << ", " << threads << " threads, batch " << batch;
+      EXPECT_EQ(output.summary.windows.late_dropped, reference.summary.windows.late_dropped);
     }
   }
 }
