@@ -277,8 +277,47 @@ void ExactSum::merge(const ExactSum& other) {
     if (static_cast<std::uint64_t>(excess + 1) > 1) rebalance();
     return;
   }
+  if (base_ != kSpilledBase) {
+    // Both inline: shift one window onto the other's grid, as add_number() would place it.
+    std::uint64_t magnitude[3] = {other.words_[0], other.words_[1], other.words_[2]};
+    const bool negative = static_cast<std::int64_t>(magnitude[2]) < 0;
+    if (negative) negate_words(magnitude);
+    if (add_inline_words(magnitude, other.base_, negative)) return;
+  }
   std::uint32_t digits[8];
   add_number(other.inline_number(digits));
+}
+
+bool ExactSum::add_inline_words(const std::uint64_t* magnitude, int base, bool negative) {
+  if (is_zero(magnitude)) return true;
+  int low = base + lowest_bit(magnitude);
+  int high = base + magnitude_length(magnitude);
+  const bool has_window = base_ != kEmptyBase && !is_zero(words_);
+  if (has_window) {
+    std::uint64_t mine[3] = {words_[0], words_[1], words_[2]};
+    if (static_cast<std::int64_t>(mine[2]) < 0) negate_words(mine);
+    low = std::min(low, base_ + lowest_bit(words_));
+    high = std::max(high, base_ + magnitude_length(mine));
+  }
+  if (high - low > kInlineBits) return false;
+  const int target = choose_base(low, high);
+  if (!has_window) {
+    words_[0] = words_[1] = words_[2] = 0;
+  } else if (target != base_) {
+    shift_words(words_, base_ - target);
+  }
+  base_ = static_cast<std::int16_t>(target);
+  std::uint64_t operand[3] = {magnitude[0], magnitude[1], magnitude[2]};
+  shift_words(operand, base - target);  // loses no set bit: they lie at or above `low`
+  if (negative) negate_words(operand);
+  UInt128 sum = static_cast<UInt128>(words_[0]) + operand[0];
+  words_[0] = static_cast<std::uint64_t>(sum);
+  sum = static_cast<UInt128>(words_[1]) + operand[1] + static_cast<std::uint64_t>(sum >> 64);
+  words_[1] = static_cast<std::uint64_t>(sum);
+  words_[2] += operand[2] + static_cast<std::uint64_t>(sum >> 64);
+  const std::int64_t excess = static_cast<std::int64_t>(words_[2]) >> (kInlineBits - 128);
+  if (static_cast<std::uint64_t>(excess + 1) > 1) rebalance();
+  return true;
 }
 
 void ExactSum::merge_scaled(const ExactSum& other, std::int64_t factor) {
@@ -293,12 +332,35 @@ void ExactSum::merge_scaled(const ExactSum& other, std::int64_t factor) {
     }
   }
   if (factor == 0) return;
+  const std::uint64_t scale =
+      factor < 0 ? 0 - static_cast<std::uint64_t>(factor) : static_cast<std::uint64_t>(factor);
+  if (base_ != kSpilledBase && other.base_ != kSpilledBase) {
+    if (other.base_ == kEmptyBase) return;
+    // Both inline: the 192-bit window times the factor, placed as add_number() would.
+    std::uint64_t magnitude[3] = {other.words_[0], other.words_[1], other.words_[2]};
+    const bool negative = static_cast<std::int64_t>(magnitude[2]) < 0;
+    if (negative) negate_words(magnitude);
+    if (is_zero(magnitude)) return;
+    // Drop the zeros below the lowest bit (a window sits below its value), so the product
+    // has room.
+    const int lowest = lowest_bit(magnitude);
+    shift_words(magnitude, -lowest);
+    std::uint64_t product[4];
+    UInt128 carry = 0;
+    for (int i = 0; i < 3; ++i) {
+      carry += static_cast<UInt128>(magnitude[i]) * scale;
+      product[i] = static_cast<std::uint64_t>(carry);
+      carry >>= 64;
+    }
+    product[3] = static_cast<std::uint64_t>(carry);
+    if (product[3] == 0 && magnitude_length(product) <= kInlineBits &&
+        add_inline_words(product, other.base_ + lowest, negative != (factor < 0))) {
+      return;
+    }
+  }
   std::uint32_t digits[exact::kNumberDigits];
   std::uint32_t product[exact::kNumberDigits + 2];
-  NumberView scaled = exact::multiply(
-      other.to_number(digits),
-      factor < 0 ? 0 - static_cast<std::uint64_t>(factor) : static_cast<std::uint64_t>(factor),
-      product);
+  NumberView scaled = exact::multiply(other.to_number(digits), scale, product);
   scaled.negative = scaled.size != 0 && (scaled.negative != (factor < 0));
   add_number(scaled);
 }

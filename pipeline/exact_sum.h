@@ -687,6 +687,9 @@ class ExactSum {
   void add_product_outside(double a, double b);
   void add_scaled_integer_outside(double x, std::int64_t factor);
   void add_number(exact::NumberView value);
+  /// Adds +-magnitude (3 words, below 2^191) at global bit `base` to an inline sum when the
+  /// result fits the window; returns false, changing nothing, when it does not.
+  bool add_inline_words(const std::uint64_t* magnitude, int base, bool negative);
   exact::NumberView inline_number(std::uint32_t* digits) const;
   void rebalance();
   void spill();

@@ -78,11 +78,13 @@ MeasureNeeds needs_for(const std::vector<MetricConfig>& metrics, bool alert_min_
 
 namespace {
 
-/// Exponent spread (in binades) and count up to which add_narrow() sums: x * 2^-lowest then
-/// stays below 2^(53 + 31) and their sum below 2^127; squares below 2^(106 + 62), sums of them
-/// below 2^192.
+/// Binades between the runs' exponents up to which combine_runs() sums at one scale: a run's
+/// mantissa sum (below 2^63) shifted stays below 2^94, its squares (below 2^116) below 2^178.
 constexpr std::uint32_t kNarrowSpread = 31;
+/// Values up to which the sums of all runs stay below 2^127 and 2^192 at that scale.
 constexpr std::size_t kNarrowCount = std::size_t{1} << 20;
+/// Values one run takes at most: 1024 mantissas (below 2^53) sum below 2^63.
+constexpr std::uint32_t kRunValues = 1024;
 
 /// Returns the magnitude (`words`, `count` <= 3 of them) times 2^(global bit `lowest` -
 /// kBiasBits) as digits (2 * count + 2 of them) on the global digit grid.
@@ -101,27 +103,63 @@ exact::NumberView aligned_number(const std::uint64_t* words, int count, int lowe
   return exact::trimmed(digits, 2 * count + 2, (lowest - shift) - exact::kBiasBits, negative);
 }
 
-/// Adds finite values whose nonzero ones are normal with biased exponents in [low, low +
-/// kNarrowSpread] to `moments` as two integers at the scale of the lowest exponent: the same
-/// exact sums as adding them one by one, without moving a window per value.
-void add_narrow(std::span<const double> values, std::uint32_t low, bool squares, Moments& moments) {
-  exact::UInt128 sum = 0;  // two's complement
-  std::uint64_t square[3] = {0, 0, 0};
+}  // namespace
+
+bool DerivedMeasure::sum_runs(std::span<const double> values, bool squares) {
+  runs_.clear();
+  ExponentRun run{0, 0, 0, 0};
   for (double x : values) {
     const std::uint64_t bits = math::to_bits(x);
     const std::uint32_t biased = static_cast<std::uint32_t>(bits >> 52) & 0x7ff;
-    const bool nonzero = biased != 0;  // no subnormals here
-    const std::uint64_t mantissa =
-        nonzero ? (bits & exact::kFractionMask) | exact::kImplicitBit : 0;
-    const unsigned shift = nonzero ? biased - low : 0;
-    const exact::UInt128 term = static_cast<exact::UInt128>(mantissa) << shift;
-    const exact::UInt128 sign = 0 - static_cast<exact::UInt128>(bits >> 63);
-    sum += (term ^ sign) - sign;
+    if (biased == 0x7ff || (biased == 0 && (bits << 1) != 0)) return false;  // special, subnormal
+    if (biased == 0) continue;                                               // zero
+    if (biased != run.biased || run.values == kRunValues) {
+      if (run.values != 0) runs_.push_back(run);
+      run = ExponentRun{biased, 0, 0, 0};
+    }
+    const std::uint64_t mantissa = (bits & exact::kFractionMask) | exact::kImplicitBit;
+    const std::uint64_t sign = 0 - (bits >> 63);
+    run.mantissas += static_cast<std::int64_t>((mantissa ^ sign) - sign);
+    if (squares) run.squares += static_cast<exact::UInt128>(mantissa) * mantissa;
+    ++run.values;
+  }
+  if (run.values != 0) runs_.push_back(run);
+  if (runs_.empty()) return true;  // only zeros
+  std::uint32_t low = 0x7ff;
+  std::uint32_t high = 0;
+  for (const ExponentRun& r : runs_) {
+    low = r.biased < low ? r.biased : low;
+    high = r.biased > high ? r.biased : high;
+  }
+  if (high - low > kNarrowSpread || values.size() > kNarrowCount) {
+    // Wide: each run's sums, exactly, one by one (still far fewer than the values).
+    for (const ExponentRun& r : runs_) {
+      std::uint32_t digits[8];
+      const std::int64_t m = r.mantissas;
+      const std::uint64_t magnitude = m < 0 ? 0 - static_cast<std::uint64_t>(m) : m;
+      const int lowest = static_cast<int>(r.biased) - 1075 + exact::kBiasBits;
+      moments.sum.add_partial(aligned_number(&magnitude, 1, lowest, m < 0, digits), 0);
+      if (squares) {
+        const std::uint64_t words[2] = {static_cast<std::uint64_t>(r.squares),
+                                        static_cast<std::uint64_t>(r.squares >> 64)};
+        moments.sum_of_squares.add_partial(
+            aligned_number(words, 2, 2 * (static_cast<int>(r.biased) - 1075) + exact::kBiasBits,
+                           false, digits),
+            0);
+      }
+    }
+    return true;
+  }
+  // Narrow (sensor readings): one integer at the scale of the lowest exponent per sum.
+  exact::UInt128 sum = 0;  // two's complement
+  std::uint64_t square[3] = {0, 0, 0};
+  for (const ExponentRun& r : runs_) {
+    const unsigned shift = r.biased - low;
+    sum += static_cast<exact::UInt128>(static_cast<__int128>(r.mantissas)) << shift;
     if (squares) {
-      const exact::UInt128 product = static_cast<exact::UInt128>(mantissa) * mantissa;
       const unsigned twice = 2 * shift;  // < 64
-      const std::uint64_t low_word = static_cast<std::uint64_t>(product);
-      const std::uint64_t high_word = static_cast<std::uint64_t>(product >> 64);
+      const std::uint64_t low_word = static_cast<std::uint64_t>(r.squares);
+      const std::uint64_t high_word = static_cast<std::uint64_t>(r.squares >> 64);
       const std::uint64_t a0 = low_word << twice;
       const std::uint64_t a1 = (high_word << twice) | ((low_word >> 1) >> (63 - twice));
       const std::uint64_t a2 = (high_word >> 1) >> (63 - twice);
@@ -132,51 +170,42 @@ void add_narrow(std::span<const double> values, std::uint32_t low, bool squares,
       square[2] += a2 + static_cast<std::uint64_t>(carry >> 64);
     }
   }
-  // Global bits of the lowest mantissa bit: 2^(low - 1075) for values, squared for squares.
-  const int lowest = static_cast<int>(low) - 1075 + exact::kBiasBits;
   std::uint32_t digits[8];
   const bool negative = static_cast<__int128>(sum) < 0;
   const exact::UInt128 magnitude = negative ? 0 - sum : sum;
   const std::uint64_t words[2] = {static_cast<std::uint64_t>(magnitude),
                                   static_cast<std::uint64_t>(magnitude >> 64)};
-  moments.sum.add_partial(aligned_number(words, 2, lowest, negative, digits), 0);
+  moments.sum.add_partial(
+      aligned_number(words, 2, static_cast<int>(low) - 1075 + exact::kBiasBits, negative, digits),
+      0);
   if (squares) {
     moments.sum_of_squares.add_partial(
         aligned_number(square, 3, 2 * (static_cast<int>(low) - 1075) + exact::kBiasBits, false,
                        digits),
         0);
   }
+  return true;
 }
 
-}  // namespace
-
-void DerivedMeasure::compute(std::span<const double> values, bool squares) {
+void DerivedMeasure::compute(std::span<const double> values, bool sorted, bool squares) {
   moments = Moments();
+  moments.count = values.size();
   min_key = ~std::uint64_t{0};
   max_key = 0;
-  moments.count = values.size();
-  // One pass for the extremes and the exponent range, then the sums: as integers when the
-  // range is narrow (sensor readings), else value by value.
-  std::uint32_t low = 0x7ff;
-  std::uint32_t high = 0;
-  bool subnormal = false;
-  for (double x : values) {
-    const std::uint64_t key = sort_key(x);
-    min_key = key < min_key ? key : min_key;
-    max_key = key > max_key ? key : max_key;
-    const std::uint64_t bits = math::to_bits(x);
-    const std::uint32_t biased = static_cast<std::uint32_t>(bits >> 52) & 0x7ff;
-    subnormal = subnormal || (biased == 0 && (bits << 1) != 0);
-    if (biased != 0) {
-      low = biased < low ? biased : low;
-      high = biased > high ? biased : high;
+  if (values.empty()) return;
+  if (sorted) {
+    min_key = sort_key(values.front());
+    max_key = sort_key(values.back());
+  } else {
+    for (double x : values) {
+      const std::uint64_t key = sort_key(x);
+      min_key = key < min_key ? key : min_key;
+      max_key = key > max_key ? key : max_key;
     }
   }
-  if (high < low) return;  // only zeros
-  if (!subnormal && high < 0x7ff && high - low <= kNarrowSpread && values.size() <= kNarrowCount) {
-    add_narrow(values, low, squares, moments);
-    return;
-  }
+  if (sum_runs(values, squares)) return;
+  moments.sum = ExactSum();
+  moments.sum_of_squares = ExactSum();
   for (double x : values) {
     moments.sum.add(x);
     if (squares) moments.sum_of_squares.add_product(x, x);

@@ -39,9 +39,24 @@ struct DerivedMeasure {
   std::uint64_t min_key = ~std::uint64_t{0};
   std::uint64_t max_key = 0;
 
-  /// Computes them from canonical `values` (in any order); the sum of squares only when
-  /// `squares` (variance and stddev need it).
-  void compute(std::span<const double> values, bool squares);
+  /// Computes them from canonical `values` (`sorted` by sort_key, or in any order); the sum of
+  /// squares only when `squares` (variance and stddev need it).
+  void compute(std::span<const double> values, bool sorted, bool squares);
+
+ private:
+  /// Values of one sign-mixed binade in a row: their signed mantissas and squared mantissas
+  /// summed as integers (sorted values come in few such runs).
+  struct ExponentRun {
+    std::uint32_t biased;
+    std::uint32_t values;
+    std::int64_t mantissas;
+    unsigned __int128 squares;
+  };
+  /// Adds the values to the sums run by run; false (sums partly made) at a NaN, an infinity or
+  /// a subnormal, which the caller adds value by value instead.
+  bool sum_runs(std::span<const double> values, bool squares);
+
+  std::vector<ExponentRun> runs_;
 };
 
 /// Derives what to keep from a window's metrics (plus min/max when an alert needs them).

@@ -672,9 +672,9 @@ void WindowShard::finalize(const WindowSpec& spec, const std::byte* state, Windo
         const std::span<const double> gathered(
             deferred_values_.data() + deferred_offsets_[group],
             deferred_offsets_[group + 1] - deferred_offsets_[group]);
-        derived_[m].compute(gathered, spec.needs.squares);
+        derived_[m].compute(gathered, false, spec.needs.squares);
       } else {
-        derived_[m].compute(sorted_values_[m], spec.needs.squares);
+        derived_[m].compute(sorted_values_[m], true, spec.needs.squares);
       }
     }
   }

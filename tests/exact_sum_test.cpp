@@ -312,6 +312,51 @@ TEST(ExactSumTest, ScaledIntegersAreExact) {
   EXPECT_TRUE(std::isnan(dense.to_double()));
 }
 
+// Merges of two compact sums whose bits together span about the inline window (175 bits),
+// scaled or not, on both sides of the limit: the same exact value as adding every term to one.
+TEST(ExactSumTest, MergesAcrossTheInlineWindowLimitAreExact) {
+  std::mt19937_64 random(41);
+  const auto noisy = [&](int exponent) {
+    const double mantissa = 1.0 + static_cast<double>(random() >> 12) * 0x1.0p-52;
+    return (random() % 2 == 0 ? 1 : -1) * std::ldexp(mantissa, exponent);
+  };
+  for (int span = 90; span <= 200; ++span) {
+    for (int trial = 0; trial < 4; ++trial) {
+      const int low = static_cast<int>(random() % 400) - 200;
+      // Either side may hold the low or the high part.
+      ExactSum into;
+      ExactSum other;
+      mpq_class into_exact = 0;
+      mpq_class other_exact = 0;
+      for (int i = 0; i < 5; ++i) {
+        const double a = noisy(low + static_cast<int>(random() % 3));
+        const double b = noisy(low + span - static_cast<int>(random() % 3));
+        into.add(trial % 2 == 0 ? a : b);
+        other.add(trial % 2 == 0 ? b : a);
+        into_exact += rational(trial % 2 == 0 ? a : b);
+        other_exact += rational(trial % 2 == 0 ? b : a);
+      }
+      const std::int64_t factor =
+          trial < 2
+              ? 1
+              : static_cast<std::int64_t>(random() >> (1 + random() % 40)) * (trial == 2 ? 1 : -1);
+      if (trial < 2) {
+        into.merge(other);
+      } else {
+        into.merge_scaled(other, factor);
+      }
+      const mpq_class exact =
+          into_exact + other_exact * mpq_class(mpz_class(std::to_string(factor)));
+      ASSERT_TRUE(correctly_rounded(into.to_double(), exact))
+          << "span " << span << " trial " << trial << " factor " << factor;
+      // The rest below the rounded value too: the whole exact value survived.
+      const ldh::DoubleDouble parts = into.to_double_double();
+      ASSERT_TRUE(correctly_rounded(parts.low, exact - rational(parts.high)))
+          << "span " << span << " trial " << trial;
+    }
+  }
+}
+
 TEST(ExactSumTest, MergeScaledMovesAnOrigin) {
   std::mt19937_64 random(17);
   ExactSum values;
