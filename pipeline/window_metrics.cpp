@@ -1,5 +1,7 @@
 #include "pipeline/window_metrics.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -11,7 +13,7 @@ constexpr std::size_t round_up(std::size_t bytes) {
   return (bytes + 7) / 8 * 8;
 }
 
-/// Values up to this many are sorted by counting (see sort_values).
+/// Values up to this many are sorted by counting where AVX-512 is missing (see sort_values).
 constexpr std::size_t kCountingSortLimit = 96;
 
 /// Places each of `count` canonical values, none NaN, at its rank: the number of smaller values
@@ -28,6 +30,91 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void counting_sort(
     sorted[rank] = x;
   }
 }
+
+/// Values up to which a sorting network in AVX-512 registers sorts (16 registers of 8).
+constexpr std::size_t kNetworkSortLimit = 128;
+
+// The masked forms, all lanes on: the plain ones pass an undefined source that g++ 12 warns
+// about (its bug 105593).
+__attribute__((target("avx512f"))) inline __m512d lane_min(__m512d a, __m512d b) {
+  return _mm512_mask_min_pd(a, 0xff, a, b);
+}
+__attribute__((target("avx512f"))) inline __m512d lane_max(__m512d a, __m512d b) {
+  return _mm512_mask_max_pd(a, 0xff, a, b);
+}
+
+/// Sorts `count` <= 8 * Registers canonical values, none NaN, with a bitonic network held in
+/// `Registers` AVX-512 registers (the rest padded with +inf): a fixed sequence of min/max with
+/// no branch on the data, about three times faster than counting for sixty values. The sorted
+/// order of canonical values is unique, so the bits equal any other sort's.
+template <int Registers>
+__attribute__((target("avx512f"))) void network_sort(const double* values, std::size_t count,
+                                                     double* sorted) {
+  __m512d r[Registers];
+  const __m512d padding = _mm512_set1_pd(std::numeric_limits<double>::infinity());
+  const auto lanes_of = [count](int q) {
+    const std::size_t first = 8 * static_cast<std::size_t>(q);
+    const std::size_t take = count > first ? std::min<std::size_t>(8, count - first) : 0;
+    return static_cast<__mmask8>((1u << take) - 1);
+  };
+  _Pragma("GCC unroll 16") for (int q = 0; q < Registers; ++q) {
+    r[q] = _mm512_mask_loadu_pd(padding, lanes_of(q), values + 8 * q);
+  }
+  const __m512i lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  // Element i = 8 * register + lane; blocks of k are sorted ascending where i & k is 0, else
+  // descending, by compare-exchanges at distances j = k / 2 down to 1.
+  _Pragma("GCC unroll 8") for (int k = 2; k <= 8 * Registers; k *= 2) {
+    _Pragma("GCC unroll 8") for (int j = k / 2; j > 0; j /= 2) {
+      if (j >= 8) {
+        // Partners in another register, lane for lane.
+        _Pragma("GCC unroll 16") for (int q = 0; q < Registers; ++q) {
+          const int p = q ^ (j / 8);
+          if (p < q) continue;
+          const __m512d low = lane_min(r[q], r[p]);
+          const __m512d high = lane_max(r[q], r[p]);
+          const bool ascending = ((8 * q) & k) == 0;
+          r[q] = ascending ? low : high;
+          r[p] = ascending ? high : low;
+        }
+        continue;
+      }
+      const __m512i partner = _mm512_xor_si512(lanes, _mm512_set1_epi64(j));
+      _Pragma("GCC unroll 16") for (int q = 0; q < Registers; ++q) {
+        // The lanes that keep the larger of their pair (unrolled, the mask is a constant).
+        unsigned keep_high = 0;
+        _Pragma("GCC unroll 8") for (int lane = 0; lane < 8; ++lane) {
+          const bool upper = (lane & j) != 0;
+          const bool ascending = ((8 * q + lane) & k) == 0;
+          if (upper == ascending) keep_high |= 1u << lane;
+        }
+        const __m512d other = _mm512_mask_permutexvar_pd(r[q], 0xff, partner, r[q]);
+        r[q] = _mm512_mask_blend_pd(static_cast<__mmask8>(keep_high), lane_min(r[q], other),
+                                    lane_max(r[q], other));
+      }
+    }
+  }
+  _Pragma("GCC unroll 16") for (int q = 0; q < Registers; ++q) {
+    _mm512_mask_storeu_pd(sorted + 8 * q, lanes_of(q), r[q]);
+  }
+}
+
+/// Sorts up to kNetworkSortLimit canonical values, none NaN, with the smallest network that
+/// holds them.
+void network_sort(const double* values, std::size_t count, double* sorted) {
+  if (count <= 8) {
+    network_sort<1>(values, count, sorted);
+  } else if (count <= 16) {
+    network_sort<2>(values, count, sorted);
+  } else if (count <= 32) {
+    network_sort<4>(values, count, sorted);
+  } else if (count <= 64) {
+    network_sort<8>(values, count, sorted);
+  } else {
+    network_sort<16>(values, count, sorted);
+  }
+}
+
+const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
 
 }  // namespace
 
@@ -498,6 +585,16 @@ std::size_t StateLayout::heap_bytes(const std::byte* record) const {
 }
 
 void sort_values(std::span<const double> canonical, std::vector<double>& sorted) {
+  if (kHaveAvx512 && canonical.size() <= kNetworkSortLimit &&
+      std::none_of(canonical.begin(), canonical.end(), [](double x) { return math::is_nan(x); })) {
+    sorted.resize(canonical.size());
+    network_sort(canonical.data(), canonical.size(), sorted.data());
+    return;
+  }
+  sort_values_portable(canonical, sorted);
+}
+
+void sort_values_portable(std::span<const double> canonical, std::vector<double>& sorted) {
   sorted.resize(canonical.size());
   const bool any_nan =
       std::any_of(canonical.begin(), canonical.end(), [](double x) { return math::is_nan(x); });

@@ -132,6 +132,10 @@ struct WindowShard::SpecState {
   std::vector<std::uint32_t> window_keys;
   std::vector<const Pane*> window_panes;
   OwnedRecord scratch;  // the merged state of one key's panes
+  // The measure columns of the rows being added (WindowRows' columns of this window's
+  // measures), looked up once per call of add().
+  std::vector<const double*> values_in;
+  std::vector<const std::uint8_t*> valid_in;
 
   // Session windows: key -> sessions sorted by start, and the ends waiting for the watermark.
   std::unordered_map<GroupKey, std::vector<Session>, GroupKeyHash> sessions;
@@ -199,7 +203,15 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
     shapes_[s]->ahead = false;
   }
   for (std::size_t s = 0; s < specs_.size(); ++s) {
-    if (!specs_[s]->is_session() && !folding_[s]) states_[s]->shape->ahead = true;
+    const WindowSpec& spec = *specs_[s];
+    SpecState& state = *states_[s];
+    if (!spec.is_session() && !folding_[s]) state.shape->ahead = true;
+    state.values_in.resize(spec.measure_columns.size());
+    state.valid_in.resize(spec.measure_columns.size());
+    for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
+      state.values_in[m] = rows.measures[spec.measure_columns[m]].data();
+      state.valid_in[m] = rows.measure_valid[spec.measure_columns[m]].data();
+    }
   }
   // The rows to visit: with one key shape, only those the shard owns, listed without a branch
   // per row (which shard owns a row is a coin toss the branch predictor loses).
@@ -467,10 +479,9 @@ void WindowShard::add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pa
   std::byte* record = record_of(spec, state, pane, row_id(*state.shape, rows, row));
   ++StateLayout::events(record);
   const std::int64_t offset = rows.times[row] - pane.start;
-  for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
-    const std::size_t column = spec.measure_columns[m];
-    if (!rows.measure_valid[column][row]) continue;
-    const double value = rows.measures[column][row];
+  for (std::size_t m = 0; m < state.values_in.size(); ++m) {
+    if (state.valid_in[m][row] == 0) continue;
+    const double value = state.values_in[m][row];
     if (spec.needs.values) {
       pane.values[m].append(layout.values(record, m), layout.count(record, m),
                             canonical_value(value));
