@@ -15,12 +15,9 @@ namespace {
 /// Panes a window keeps for reuse once dropped.
 constexpr std::size_t kSparePanes = 2;
 
-/// How far ahead of the row being added add() fetches keys' table slots and pane records, and
-/// (reading those records) the places their next values go: far enough to hide a cache miss
-/// behind the rows between.
+/// How far ahead of the row being interned add() fetches its key's table slot: far enough to
+/// hide a cache miss behind the rows between.
 constexpr std::size_t kFetchKeysAhead = 16;
-constexpr std::size_t kFetchRecordsAhead = 12;
-constexpr std::size_t kFetchValuesAhead = 6;
 
 constexpr std::uint32_t kNoId = ~std::uint32_t{0};
 
@@ -78,9 +75,9 @@ struct WindowShard::Shape {
   const std::uint64_t* hashes = nullptr;
   std::uint32_t row_id = 0;
   bool row_interned = false;
-  // When panes add rows of this shape, add() interns the rows it visits up front (ids[position
-  // in the visit]; kNoId: another shard's row), so it can fetch their states ahead; each row
-  // holds its key until it is added.
+  // When panes add rows of this shape, add() interns the rows it visits up front in one loop
+  // (ids[position in the visit]; kNoId: another shard's row) that fetches table slots ahead;
+  // each row holds its key until it is added.
   bool ahead = false;
   std::vector<std::uint32_t> ids;
 };
@@ -223,18 +220,12 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
     visits += !listed_owned || owns(shapes_.front()->hashes[row], index_, count_);
   }
   visit_.resize(visits);
-  bool ahead = false;
   for (auto& shape : shapes_) {
     if (shape->ahead) intern_ahead(*shape, rows);
-    ahead = ahead || shape->ahead;
   }
   for (std::size_t position = 0; position < visits; ++position) {
     const std::size_t row = visit_[position];
     for (auto& shape : shapes_) shape->row_interned = false;
-    if (ahead) {
-      if (position + kFetchRecordsAhead < visits) fetch_records(position + kFetchRecordsAhead);
-      if (position + kFetchValuesAhead < visits) fetch_value_slots(position + kFetchValuesAhead);
-    }
     watermark_ = watermarks[row - begin];
     row_ = row;
     position_ = position;
@@ -275,38 +266,6 @@ void WindowShard::intern_ahead(Shape& shape, const WindowRows& rows) {
     const std::uint32_t id = shape.table.intern(words, nulls, shape.hashes[row]);
     shape.table.retain(id);
     shape.ids[position] = id;
-  }
-}
-
-const std::byte* WindowShard::ahead_record(std::size_t spec, std::size_t position) const {
-  if (specs_[spec]->is_session() || folding_[spec]) return nullptr;
-  const SpecState& state = *states_[spec];
-  // The pane of the latest row: where most rows go.
-  const Pane* pane = state.current;
-  if (pane == nullptr) return nullptr;
-  const std::uint32_t id = state.shape->ids[position];
-  return id != kNoId ? pane->find(id) : nullptr;
-}
-
-void WindowShard::fetch_records(std::size_t position) const {
-  for (std::size_t s = 0; s < specs_.size(); ++s) {
-    const std::byte* record = ahead_record(s, position);
-    if (record == nullptr) continue;
-    const std::size_t bytes = specs_[s]->layout->record_bytes();
-    for (std::size_t line = 0; line < bytes; line += 64) __builtin_prefetch(record + line, 1);
-  }
-}
-
-void WindowShard::fetch_value_slots(std::size_t position) const {
-  for (std::size_t s = 0; s < specs_.size(); ++s) {
-    if (!specs_[s]->needs.values) continue;
-    const std::byte* record = ahead_record(s, position);
-    if (record == nullptr) continue;
-    const StateLayout& layout = *specs_[s]->layout;
-    const Pane& pane = *states_[s]->current;
-    for (std::size_t m = 0; m < pane.values.size(); ++m) {
-      pane.values[m].fetch(layout.values(record, m), layout.count(record, m));
-    }
   }
 }
 

@@ -118,13 +118,6 @@ class WindowShard {
   /// Interns the keys of the rows to visit that the shard owns, each held until its row is
   /// added.
   void intern_ahead(Shape& shape, const WindowRows& rows);
-  /// Returns the record of the row visited `position`th in the latest pane of window `spec`, if
-  /// it has one.
-  const std::byte* ahead_record(std::size_t spec, std::size_t position) const;
-  /// Asks the cache for the pane records of the row visited `position`th.
-  void fetch_records(std::size_t position) const;
-  /// Asks the cache for the places the values of the row visited `position`th will go.
-  void fetch_value_slots(std::size_t position) const;
   /// Returns the record of key `id` in `pane`, making an empty one.
   std::byte* record_of(const WindowSpec& spec, SpecState& state, Pane& pane, std::uint32_t id);
   void add_to_panes(const WindowSpec& spec, SpecState& state, const WindowRows& rows,

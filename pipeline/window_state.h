@@ -74,13 +74,6 @@ class ValueChunks {
     values(chain.last)[slot] = value;
   }
 
-  /// Asks the cache for the place where the next value of a chain that holds `count` values
-  /// goes (a new chunk is the next in its block: nothing to ask).
-  void fetch(const ValueChain& chain, std::uint64_t count) const {
-    const std::uint32_t slot = static_cast<std::uint32_t>(count % kChunkValues);
-    if (slot != 0) __builtin_prefetch(values(chain.last) + slot, 1);
-  }
-
   /// Appends the `count` values of `chain` to `out`.
   void gather(const ValueChain& chain, std::uint64_t count, std::vector<double>& out) const {
     std::size_t position = out.size();
