@@ -189,13 +189,7 @@ void ExactSum::add_number(NumberView value) {
   const int first_bit = value.exponent + exact::kBiasBits;
   int low = first_bit + exact::trailing_zeros(value.digits[0]);
   int high = first_bit + exact::bit_length(value);
-  const bool has_window = base_ != kEmptyBase && !is_zero(words_);
-  if (has_window) {
-    std::uint64_t magnitude[3] = {words_[0], words_[1], words_[2]};
-    if (static_cast<std::int64_t>(magnitude[2]) < 0) negate_words(magnitude);
-    low = std::min(low, base_ + lowest_bit(words_));
-    high = std::max(high, base_ + magnitude_length(magnitude));
-  }
+  const bool has_window = widen_to_window(low, high);
   if (high - low > kInlineBits) {
     spill();
     dense_->add_number(value);
@@ -220,7 +214,11 @@ void ExactSum::add_number(NumberView value) {
     if (word < 3) operand[word] |= digit << shift;
     if (shift > 32 && word + 1 < 3) operand[word + 1] |= digit >> (64 - shift);
   }
-  if (value.negative) negate_words(operand);
+  add_words(operand, value.negative);
+}
+
+void ExactSum::add_words(std::uint64_t* operand, bool negative) {
+  if (negative) negate_words(operand);
   UInt128 sum = static_cast<UInt128>(words_[0]) + operand[0];
   words_[0] = static_cast<std::uint64_t>(sum);
   sum = static_cast<UInt128>(words_[1]) + operand[1] + static_cast<std::uint64_t>(sum >> 64);
@@ -228,6 +226,15 @@ void ExactSum::add_number(NumberView value) {
   words_[2] += operand[2] + static_cast<std::uint64_t>(sum >> 64);
   const std::int64_t excess = static_cast<std::int64_t>(words_[2]) >> (kInlineBits - 128);
   if (static_cast<std::uint64_t>(excess + 1) > 1) rebalance();
+}
+
+bool ExactSum::widen_to_window(int& low, int& high) const {
+  if (base_ == kEmptyBase || is_zero(words_)) return false;
+  std::uint64_t magnitude[3] = {words_[0], words_[1], words_[2]};
+  if (static_cast<std::int64_t>(magnitude[2]) < 0) negate_words(magnitude);
+  low = std::min(low, base_ + lowest_bit(words_));
+  high = std::max(high, base_ + magnitude_length(magnitude));
+  return true;
 }
 
 void ExactSum::rebalance() {
@@ -292,13 +299,7 @@ bool ExactSum::add_inline_words(const std::uint64_t* magnitude, int base, bool n
   if (is_zero(magnitude)) return true;
   int low = base + lowest_bit(magnitude);
   int high = base + magnitude_length(magnitude);
-  const bool has_window = base_ != kEmptyBase && !is_zero(words_);
-  if (has_window) {
-    std::uint64_t mine[3] = {words_[0], words_[1], words_[2]};
-    if (static_cast<std::int64_t>(mine[2]) < 0) negate_words(mine);
-    low = std::min(low, base_ + lowest_bit(words_));
-    high = std::max(high, base_ + magnitude_length(mine));
-  }
+  const bool has_window = widen_to_window(low, high);
   if (high - low > kInlineBits) return false;
   const int target = choose_base(low, high);
   if (!has_window) {
@@ -309,14 +310,7 @@ bool ExactSum::add_inline_words(const std::uint64_t* magnitude, int base, bool n
   base_ = static_cast<std::int16_t>(target);
   std::uint64_t operand[3] = {magnitude[0], magnitude[1], magnitude[2]};
   shift_words(operand, base - target);  // loses no set bit: they lie at or above `low`
-  if (negative) negate_words(operand);
-  UInt128 sum = static_cast<UInt128>(words_[0]) + operand[0];
-  words_[0] = static_cast<std::uint64_t>(sum);
-  sum = static_cast<UInt128>(words_[1]) + operand[1] + static_cast<std::uint64_t>(sum >> 64);
-  words_[1] = static_cast<std::uint64_t>(sum);
-  words_[2] += operand[2] + static_cast<std::uint64_t>(sum >> 64);
-  const std::int64_t excess = static_cast<std::int64_t>(words_[2]) >> (kInlineBits - 128);
-  if (static_cast<std::uint64_t>(excess + 1) > 1) rebalance();
+  add_words(operand, negative);
   return true;
 }
 

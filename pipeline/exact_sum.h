@@ -690,6 +690,12 @@ class ExactSum {
   /// Adds +-magnitude (3 words, below 2^191) at global bit `base` to an inline sum when the
   /// result fits the window; returns false, changing nothing, when it does not.
   bool add_inline_words(const std::uint64_t* magnitude, int base, bool negative);
+  /// Adds +-operand (3 words at base_, the sum within the window) and moves the window when
+  /// the sum reaches its carry room.
+  void add_words(std::uint64_t* operand, bool negative);
+  /// Widens the global bits [low, high) to those the (inline) window holds; returns whether it
+  /// holds any.
+  bool widen_to_window(int& low, int& high) const;
   exact::NumberView inline_number(std::uint32_t* digits) const;
   void rebalance();
   void spill();

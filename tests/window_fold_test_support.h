@@ -153,16 +153,22 @@ inline void expect_same_partials(const PanePartials& a, const PanePartials& b) {
   }
 }
 
-/// A pipeline over events {ts (ms), k (string), g (int32, nullable), v, w (float64)} with
-/// every kind of window and metric, lateness, and an alert.
-inline std::string fold_engine_config() {
+/// Returns the input section of a pipeline over fold_engine_input()'s events {ts (ms), k
+/// (string), g (int32, nullable), v, w (float64)}.
+inline std::string fold_engine_input_section() {
   return json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
         - {name: k, type: string}
         - {name: g, type: int32, required: false}
         - {name: v, type: float64, required: false}
         - {name: w, type: float64, required: false}
 )yaml",
-                    "ts") +
+                    "ts");
+}
+
+/// A pipeline over fold_engine_input()'s events with every kind of window and metric,
+/// lateness, and an alert.
+inline std::string fold_engine_config() {
+  return fold_engine_input_section() +
          R"yaml(processing:
   watermark: {maxOutOfOrderness: 4s, allowedLateness: 10s}
   groupBy: [k, g]

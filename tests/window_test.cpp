@@ -309,15 +309,8 @@ TEST(Window, OutputIsIdenticalForAnyBatchingThreadsAndArrivalOrderWithinTheLaten
 TEST(Window, WindowsGroupingByDifferentFieldsGiveTheSameBytesOnAnyThreadsAndBatches) {
   // Several key shapes (each shard then checks ownership per window) with late rows, revisions
   // and keys that leave the table while a batch is added.
-  const std::string yaml =
-      testing::json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
-        - {name: k, type: string}
-        - {name: g, type: int32, required: false}
-        - {name: v, type: float64, required: false}
-        - {name: w, type: float64, required: false}
-)yaml",
-                          "ts") +
-      R"yaml(processing:
+  const std::string yaml = testing::fold_engine_input_section() +
+                           R"yaml(processing:
   watermark: {maxOutOfOrderness: 4s, allowedLateness: 10s}
   groupBy: [k]
   windows:
