@@ -248,6 +248,11 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
       }
     }
   }
+  if (end > begin) {
+    // Every shard ends the run at its last row, owned or not (folded sessions read these).
+    watermark_ = watermarks[end - 1 - begin];
+    row_ = end - 1;
+  }
 }
 
 void WindowShard::intern_ahead(Shape& shape, const WindowRows& rows) {
