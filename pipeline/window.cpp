@@ -593,7 +593,8 @@ std::int64_t WindowEngine::pending_fold_due() const {
 
 void WindowEngine::write_row_output(WindowOutput& out) {
   collect_counters();
-  // Results revised by late rows: by row, then in write order; each shard queued them by row.
+  // Results revised by late rows: by row, then in write order (shards queue them window by
+  // window).
   row_order_.clear();
   for (std::size_t s = 0; s < shards_.size(); ++s) {
     for (std::size_t i = 0; i < shards_[s]->results().size(); ++i) row_order_.emplace_back(s, i);

@@ -223,6 +223,36 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
   for (auto& shape : shapes_) {
     if (shape->ahead) intern_ahead(*shape, rows);
   }
+  bool any_folding = false;
+  for (std::size_t s = 0; s < specs_.size(); ++s) any_folding = any_folding || folding_[s];
+  if (!any_folding) {
+    // Window by window: each pass keeps one window's panes in cache. The windows' states are
+    // independent, every key of the run is interned, and the engine orders what the rows
+    // queued (revisions, late rows) by row.
+    for (std::size_t s = 0; s < specs_.size(); ++s) {
+      const WindowSpec& spec = *specs_[s];
+      SpecState& state = *states_[s];
+      for (std::size_t position = 0; position < visits; ++position) {
+        const std::size_t row = visit_[position];
+        if (!listed_owned && !owns_row(*state.shape, row)) continue;
+        watermark_ = watermarks[row - begin];
+        row_ = row;
+        position_ = position;
+        if (spec.is_session()) {
+          add_to_sessions(spec, state, rows, row);
+        } else {
+          add_to_panes(spec, state, rows, row);
+        }
+      }
+    }
+    for (auto& shape : shapes_) {
+      if (!shape->ahead) continue;
+      for (const std::uint32_t id : shape->ids) {
+        if (id != kNoId) shape->table.release(id);
+      }
+    }
+    visits = 0;  // done
+  }
   for (std::size_t position = 0; position < visits; ++position) {
     const std::size_t row = visit_[position];
     for (auto& shape : shapes_) shape->row_interned = false;

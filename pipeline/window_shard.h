@@ -54,7 +54,8 @@ class WindowShard {
 
   /// Adds rows [begin, end) whose keys the shard owns; `hashes[shape]` are the rows' key hashes
   /// and `watermarks[row - begin]` the pipeline watermark before each row. Queues results
-  /// revised by late rows (in row order) and late rows.
+  /// revised by late rows and late rows, each marked with its row (not in row order: the
+  /// windows take the rows one after the other).
   void add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
            std::size_t end, const std::int64_t* watermarks);
   /// Says whether add() leaves the rows of window `spec` that are on time (tumbling and
@@ -82,7 +83,7 @@ class WindowShard {
   std::int64_t pending_from(std::int64_t watermark,
                             const std::vector<bool>* sessions_reopen = nullptr) const;
 
-  /// Queued results: the revisions of add() by row, or the results of advance().
+  /// Queued results: the revisions of add() (each with its row), or the results of advance().
   const std::vector<WindowResult>& results() const { return results_; }
   /// Returns the result advance() wrote `position`th.
   const WindowResult& written(std::size_t position) const { return results_[order_[position]]; }
