@@ -94,6 +94,35 @@ int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanFie
   return 0;
 }
 
+std::uint64_t key_order_prefix(const GroupKey& key, const std::vector<PlanField>& fields,
+                               const StringDictionary& strings) {
+  if (fields.empty() || (key.nulls & 1) != 0) return 0;
+  const std::uint64_t word = key.words[0];
+  switch (fields[0].type) {
+    case DataType::int32:
+    case DataType::int64:
+    case DataType::timestamp:
+      // Signed order as unsigned, halved to leave 0 to nulls.
+      return 1 + ((word ^ 0x8000000000000000ULL) >> 1);
+    case DataType::boolean:
+      return 1 + (word >> 1);
+    case DataType::float32:
+    case DataType::float64:
+      return 1;  // left to compare_keys
+    case DataType::string: {
+      // The first 7 bytes, big-endian, zero-padded: a shorter string that is a prefix of a
+      // longer one sorts first, as in compare_keys.
+      const std::string_view text = strings.lookup(static_cast<std::int32_t>(word));
+      std::uint64_t prefix = 0;
+      for (std::size_t i = 0; i < 7; ++i) {
+        prefix = (prefix << 8) | (i < text.size() ? static_cast<unsigned char>(text[i]) : 0u);
+      }
+      return 1 + prefix;
+    }
+  }
+  return 1;
+}
+
 void append_key_value(std::string& out, const GroupKey& key, std::size_t index,
                       const PlanField& field, const StringDictionary& strings) {
   if ((key.nulls >> index) & 1) {

@@ -37,6 +37,12 @@ std::uint64_t group_word(const ColumnView& column, std::size_t row);
 int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanField>& fields,
                  const StringDictionary& strings);
 
+/// Returns a number that orders keys as compare_keys() does wherever two numbers differ (equal
+/// numbers say nothing): from the first field, nulls 0, integers by value, strings by their
+/// first 7 bytes. Computed once per key, it spares most sorts the field-by-field comparison.
+std::uint64_t key_order_prefix(const GroupKey& key, const std::vector<PlanField>& fields,
+                               const StringDictionary& strings);
+
 /// Appends the JSON value of group-by field `index` of `key`, whose field is `field`.
 void append_key_value(std::string& out, const GroupKey& key, std::size_t index,
                       const PlanField& field, const StringDictionary& strings);

@@ -736,6 +736,7 @@ void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int6
   result.start = start;
   result.end = end;
   result.key = state.shape->table.key(id);
+  result.key_prefix = key_order_prefix(result.key, spec.group_fields, strings_);
   result.revision = revision;
   finalize(spec, merged, result);
 }
@@ -798,6 +799,7 @@ void WindowShard::emit_session(const WindowSpec& spec, Session& session, const G
   result.start = session.start;
   result.end = session.end;
   result.key = key;
+  result.key_prefix = key_order_prefix(key, spec.group_fields, strings_);
   result.revision = static_cast<std::uint32_t>(session.revision);
   finalize(spec, session.state.get(), result);
 }
