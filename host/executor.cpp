@@ -1,5 +1,6 @@
 #include "host/executor.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -487,10 +488,31 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   const StageImage* device_stages = options_.device >= 0 && device_stages_.supported && binary_input
                                         ? &device_stages_.stages
                                         : nullptr;
+  // Processes one chunk and files its result for the writer.
+  auto process_work = [&state](Worker& worker, Work& work) {
+    ChunkResult result;
+    worker.process(work, result);
+    state.rows_decoded.fetch_add(result.rows, std::memory_order_relaxed);
+    state.dead_lettered.fetch_add(result.dead_letters.size(), std::memory_order_relaxed);
+    work.chunk.block.reset();
+    std::lock_guard lock(state.mutex);
+    state.results.emplace(WriteKey{work.index, state.arrival_order ? 0 : work.chunk.source_index},
+                          std::move(result));
+    state.result_ready.notify_all();
+  };
+  // With window shards on several threads, the decode workers run at idle priority: they take
+  // cores the shards leave free instead of delaying a shard woken for its part of a batch
+  // (which otherwise waits for the scheduler to preempt a decoder). The writer decodes what it
+  // needs itself when no worker got to it, so decoding goes on on a machine without free cores.
+  const bool decode_at_idle = windows_ && options_.threads > 1 && device_stages == nullptr;
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < options_.threads; ++t) {
-    workers.emplace_back([&state, &formats, device_stages, this] {
+    workers.emplace_back([&state, &formats, &process_work, decode_at_idle, device_stages, this] {
       try {
+        if (decode_at_idle) {
+          const sched_param priority{};
+          sched_setscheduler(0, SCHED_IDLE, &priority);  // this thread; best effort
+        }
         Worker worker(*plan_, windows_.get(), events_.get(), strings_, options_, formats,
                       config_.format.validation, device_stages);
         while (true) {
@@ -504,16 +526,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
             work = std::move(state.queue.front());
             state.queue.pop_front();
           }
-          ChunkResult result;
-          worker.process(work, result);
-          state.rows_decoded.fetch_add(result.rows, std::memory_order_relaxed);
-          state.dead_lettered.fetch_add(result.dead_letters.size(), std::memory_order_relaxed);
-          work.chunk.block.reset();
-          std::lock_guard lock(state.mutex);
-          state.results.emplace(
-              WriteKey{work.index, state.arrival_order ? 0 : work.chunk.source_index},
-              std::move(result));
-          state.result_ready.notify_all();
+          process_work(worker, work);
         }
       } catch (...) {
         stop_ = true;
@@ -521,6 +534,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       }
     });
   }
+  std::optional<Worker> writer_worker;  // made when the writer first decodes
 
   std::atomic<bool> status_done{false};
   std::thread status_thread;
@@ -641,6 +655,23 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
           if (options_.stop != nullptr && options_.stop->load()) stop_ = true;
           if (state.error) break;
           if (state.results.count(next) != 0) break;
+          if (decode_at_idle && !state.queue.empty()) {
+            Work work = std::move(state.queue.front());
+            state.queue.pop_front();
+            lock.unlock();
+            try {
+              if (!writer_worker) {
+                writer_worker.emplace(*plan_, windows_.get(), events_.get(), strings_, options_,
+                                      formats, config_.format.validation, device_stages);
+              }
+              process_work(*writer_worker, work);
+            } catch (...) {
+              stop_ = true;
+              state.fail(std::current_exception());
+            }
+            lock.lock();
+            continue;
+          }
           state.result_ready.wait_for(lock, std::chrono::milliseconds(100));
           // A quiet live feed must still close windows whose idle sources stopped holding the
           // watermark back.
