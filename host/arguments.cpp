@@ -101,6 +101,7 @@ void read_pipeline_options(Arguments& arguments, RunOptions& options) {
   }
   if (auto batch = arguments.count("--batch-size", 1, 1u << 26)) options.batch_size = *batch;
   if (arguments.flag("--fold-windows")) options.fold_windows = true;
+  if (arguments.flag("--idle-decoders")) options.idle_decoders = true;
 }
 
 }  // namespace ldh

@@ -37,6 +37,8 @@ const char* const kBenchUsage =
     "  --batch-size N        events per batch (default 65536)\n"
     "  --fold-windows        fold on-time window rows by (key, pane) first (the GPU backend\n"
     "                        always does)\n"
+    "  --idle-decoders       decode at idle priority when window shards use several threads\n"
+    "                        (see ldh run --help)\n"
     "  --repeat N            runs; the median is reported (default 5)\n"
     "  --backend auto|cpu|gpu\n"
     "  --with-output         also format every result as JSON (written nowhere)\n";

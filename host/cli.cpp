@@ -69,6 +69,9 @@ const char* const kRunUsage =
     "  --batch-size N          events per batch (default 65536)\n"
     "  --fold-windows          fold on-time window rows by (key, pane) before they reach\n"
     "                          window state, on the CPU too (the GPU backend always does)\n"
+    "  --idle-decoders         with windows and several threads, decode at idle priority so\n"
+    "                          the window shards never wait for a core; only on a machine\n"
+    "                          kept for ldh (other busy programs would starve decoding)\n"
     "  --dead-letter PATH      where malformed records go (default: the config's, else\n"
     "                          dead-letter.jsonl)\n"
     "  --quiet                 no status line and no summary\n";

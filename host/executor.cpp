@@ -500,11 +500,10 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
                           std::move(result));
     state.result_ready.notify_all();
   };
-  // With window shards on several threads, the decode workers run at idle priority: they take
-  // cores the shards leave free instead of delaying a shard woken for its part of a batch
-  // (which otherwise waits for the scheduler to preempt a decoder). The writer decodes what it
-  // needs itself when no worker got to it, so decoding goes on on a machine without free cores.
-  const bool decode_at_idle = windows_ && options_.threads > 1 && device_stages == nullptr;
+  // With --idle-decoders (see RunOptions), decode workers take only the cores the window
+  // shards leave free.
+  const bool decode_at_idle =
+      options_.idle_decoders && windows_ && options_.threads > 1 && device_stages == nullptr;
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < options_.threads; ++t) {
     workers.emplace_back([&state, &formats, &process_work, decode_at_idle, device_stages, this] {
@@ -534,7 +533,6 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       }
     });
   }
-  std::optional<Worker> writer_worker;  // made when the writer first decodes
 
   std::atomic<bool> status_done{false};
   std::thread status_thread;
@@ -655,23 +653,6 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
           if (options_.stop != nullptr && options_.stop->load()) stop_ = true;
           if (state.error) break;
           if (state.results.count(next) != 0) break;
-          if (decode_at_idle && !state.queue.empty()) {
-            Work work = std::move(state.queue.front());
-            state.queue.pop_front();
-            lock.unlock();
-            try {
-              if (!writer_worker) {
-                writer_worker.emplace(*plan_, windows_.get(), events_.get(), strings_, options_,
-                                      formats, config_.format.validation, device_stages);
-              }
-              process_work(*writer_worker, work);
-            } catch (...) {
-              stop_ = true;
-              state.fail(std::current_exception());
-            }
-            lock.lock();
-            continue;
-          }
           state.result_ready.wait_for(lock, std::chrono::milliseconds(100));
           // A quiet live feed must still close windows whose idle sources stopped holding the
           // watermark back.

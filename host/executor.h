@@ -45,6 +45,11 @@ struct RunOptions {
   /// watermark step in one call (pipeline/value_sort.h): the device path's shape, on the host
   /// when no device is set; results are the same either way.
   bool fold_windows = false;
+  /// Runs the decode workers at the scheduler's idle priority (SCHED_IDLE) when window shards
+  /// run on several threads (CPU backend), so the shards, the bottleneck, never wait for a core.
+  /// Only for machines kept for ldh: when other programs keep the cores busy, a decoder
+  /// holding the chunk the writer needs next gets almost no CPU and the pipeline crawls.
+  bool idle_decoders = false;
 };
 
 /// What one source read and what flow control did to it.

@@ -171,6 +171,21 @@ TEST(Cli, BenchPrintsTheMedian) {
   EXPECT_NE(bench.output.find("median:"), std::string::npos) << bench.output;
 }
 
+TEST(Cli, BenchPrintsCpuTimeAndIdleDecodersEmitTheSameRows) {
+  // Decoders at idle priority change who gets a core, never what is computed.
+  const std::string common = "bench --events 50000 --sensors 100 --repeat 1 --threads 2";
+  Outcome normal = ldh(common);
+  Outcome idle = ldh(common + " --idle-decoders");
+  ASSERT_EQ(normal.status, 0) << normal.output;
+  ASSERT_EQ(idle.status, 0) << idle.output;
+  EXPECT_NE(normal.output.find("M events per CPU s"), std::string::npos) << normal.output;
+  const auto emitted = [](const std::string& output) {
+    const std::size_t open = output.find("(", output.find("run 1:"));
+    return output.substr(open, output.find(" emitted)", open) - open);
+  };
+  EXPECT_EQ(emitted(idle.output), emitted(normal.output)) << idle.output;
+}
+
 TEST(Cli, BadArgumentsAreUserErrors) {
   Outcome outcome = ldh("run --threads zero");
   EXPECT_EQ(outcome.status, 1);
