@@ -225,35 +225,52 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
   }
   bool any_folding = false;
   for (std::size_t s = 0; s < specs_.size(); ++s) any_folding = any_folding || folding_[s];
-  if (!any_folding) {
-    // Window by window: each pass keeps one window's panes in cache. The windows' states are
-    // independent, every key of the run is interned, and the engine orders what the rows
-    // queued (revisions, late rows) by row.
-    for (std::size_t s = 0; s < specs_.size(); ++s) {
-      const WindowSpec& spec = *specs_[s];
-      SpecState& state = *states_[s];
-      for (std::size_t position = 0; position < visits; ++position) {
-        const std::size_t row = visit_[position];
-        if (!listed_owned && !owns_row(*state.shape, row)) continue;
-        watermark_ = watermarks[row - begin];
-        row_ = row;
-        position_ = position;
-        if (spec.is_session()) {
-          add_to_sessions(spec, state, rows, row);
-        } else {
-          add_to_panes(spec, state, rows, row);
-        }
-      }
-    }
-    for (auto& shape : shapes_) {
-      if (!shape->ahead) continue;
-      for (const std::uint32_t id : shape->ids) {
-        if (id != kNoId) shape->table.release(id);
-      }
-    }
-    visits = 0;  // done
+  if (any_folding) {
+    add_row_by_row(rows, begin, watermarks, listed_owned);
+  } else {
+    add_window_by_window(rows, begin, watermarks, listed_owned);
   }
-  for (std::size_t position = 0; position < visits; ++position) {
+  if (end > begin) {
+    // Every shard ends the run at its last row, owned or not (folded sessions read these).
+    watermark_ = watermarks[end - 1 - begin];
+    row_ = end - 1;
+  }
+}
+
+void WindowShard::add_window_by_window(const WindowRows& rows, std::size_t begin,
+                                       const std::int64_t* watermarks, bool listed_owned) {
+  // Each pass keeps one window's panes in cache. The windows' states are independent, every
+  // key of the run is interned, and the engine orders what the rows queued (revisions, late
+  // rows) by row.
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    const WindowSpec& spec = *specs_[s];
+    SpecState& state = *states_[s];
+    for (std::size_t position = 0; position < visit_.size(); ++position) {
+      const std::size_t row = visit_[position];
+      if (!listed_owned && !owns_row(*state.shape, row)) continue;
+      watermark_ = watermarks[row - begin];
+      row_ = row;
+      position_ = position;
+      if (spec.is_session()) {
+        add_to_sessions(spec, state, rows, row);
+      } else {
+        add_to_panes(spec, state, rows, row);
+      }
+    }
+  }
+  for (auto& shape : shapes_) {
+    if (!shape->ahead) continue;
+    for (const std::uint32_t id : shape->ids) {
+      if (id != kNoId) shape->table.release(id);
+    }
+  }
+}
+
+void WindowShard::add_row_by_row(const WindowRows& rows, std::size_t begin,
+                                 const std::int64_t* watermarks, bool listed_owned) {
+  // Folding windows intern the keys of rows that are not on time as they come, each held
+  // until its row is added.
+  for (std::size_t position = 0; position < visit_.size(); ++position) {
     const std::size_t row = visit_[position];
     for (auto& shape : shapes_) shape->row_interned = false;
     watermark_ = watermarks[row - begin];
@@ -277,11 +294,6 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
         shape->table.release(shape->row_id);
       }
     }
-  }
-  if (end > begin) {
-    // Every shard ends the run at its last row, owned or not (folded sessions read these).
-    watermark_ = watermarks[end - 1 - begin];
-    row_ = end - 1;
   }
 }
 

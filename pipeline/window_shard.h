@@ -116,6 +116,12 @@ class WindowShard {
   GroupKey row_key(const WindowSpec& spec, const WindowRows& rows, std::size_t row) const;
   /// Returns the id of the key of `row` in `shape`, interning it on first use within the row.
   std::uint32_t row_id(Shape& shape, const WindowRows& rows, std::size_t row);
+  /// Adds the rows to visit one window after the other (no window folds).
+  void add_window_by_window(const WindowRows& rows, std::size_t begin,
+                            const std::int64_t* watermarks, bool listed_owned);
+  /// Adds the rows to visit one after the other, each to every window.
+  void add_row_by_row(const WindowRows& rows, std::size_t begin, const std::int64_t* watermarks,
+                      bool listed_owned);
   /// Interns the keys of the rows to visit that the shard owns, each held until its row is
   /// added.
   void intern_ahead(Shape& shape, const WindowRows& rows);
