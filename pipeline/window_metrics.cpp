@@ -116,6 +116,47 @@ void network_sort(const double* values, std::size_t count, double* sorted) {
 
 const bool kHaveAvx512 = __builtin_cpu_supports("avx512f");
 
+/// Merges sorted `a` and `b` (canonical, no NaN) into `out` without a branch on the values
+/// (which a comparison merge would mispredict half the time); equal values are equal bits, so
+/// which side an equal one comes from does not matter.
+void merge_sorted(const double* a, std::size_t a_count, const double* b, std::size_t b_count,
+                  double* out) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a_count && j < b_count) {
+    const bool from_b = b[j] < a[i];
+    *out++ = from_b ? b[j] : a[i];
+    j += from_b;
+    i += !from_b;
+  }
+  out = std::copy(a + i, a + a_count, out);
+  std::copy(b + j, b + b_count, out);
+}
+
+/// Sorts more than kNetworkSortLimit canonical values, none NaN: blocks of kNetworkSortLimit
+/// by the network, then merged pairwise.
+void network_merge_sort(std::span<const double> canonical, std::vector<double>& sorted) {
+  const std::size_t count = canonical.size();
+  sorted.resize(count);
+  for (std::size_t first = 0; first < count; first += kNetworkSortLimit) {
+    network_sort<16>(canonical.data() + first, std::min(kNetworkSortLimit, count - first),
+                     sorted.data() + first);
+  }
+  thread_local std::vector<double> scratch;
+  scratch.resize(count);
+  double* from = sorted.data();
+  double* to = scratch.data();
+  for (std::size_t width = kNetworkSortLimit; width < count; width *= 2) {
+    for (std::size_t first = 0; first < count; first += 2 * width) {
+      const std::size_t middle = std::min(first + width, count);
+      const std::size_t last = std::min(first + 2 * width, count);
+      merge_sorted(from + first, middle - first, from + middle, last - middle, to + first);
+    }
+    std::swap(from, to);
+  }
+  if (from != sorted.data()) std::copy(from, from + count, sorted.data());
+}
+
 }  // namespace
 
 MeasureNeeds needs_for(const std::vector<MetricConfig>& metrics, bool alert_min_max,
@@ -585,10 +626,14 @@ std::size_t StateLayout::heap_bytes(const std::byte* record) const {
 }
 
 void sort_values(std::span<const double> canonical, std::vector<double>& sorted) {
-  if (kHaveAvx512 && canonical.size() <= kNetworkSortLimit &&
+  if (kHaveAvx512 &&
       std::none_of(canonical.begin(), canonical.end(), [](double x) { return math::is_nan(x); })) {
-    sorted.resize(canonical.size());
-    network_sort(canonical.data(), canonical.size(), sorted.data());
+    if (canonical.size() <= kNetworkSortLimit) {
+      sorted.resize(canonical.size());
+      network_sort(canonical.data(), canonical.size(), sorted.data());
+    } else {
+      network_merge_sort(canonical, sorted);
+    }
     return;
   }
   sort_values_portable(canonical, sorted);

@@ -224,10 +224,11 @@ class StateLayout {
 };
 
 /// Writes the canonical values (canonical_value in percentile.h) of one state in sort_key order
-/// to `sorted`: what sort_for_percentiles gives for them. Up to 128 values without NaN go
-/// through a sorting network in AVX-512 registers where the CPU has them; elsewhere up to 96
-/// are placed by counting, for each, the values before it (branch-free and vectorised, several
-/// times faster than a comparison sort at that size); more, or any NaN, are sorted.
+/// to `sorted`: what sort_for_percentiles gives for them. Where the CPU has AVX-512, values
+/// without NaN go through a sorting network in its registers, 128 at a time, the blocks merged
+/// without branches on the values; elsewhere up to 96 are placed by counting, for each, the
+/// values before it (branch-free and vectorised, several times faster than a comparison sort
+/// at that size); more, or any NaN, are sorted by comparison.
 void sort_values(std::span<const double> canonical, std::vector<double>& sorted);
 /// Sorts as sort_values() does, without AVX-512 (what it does on CPUs that lack it); the same
 /// bits.
