@@ -13,8 +13,10 @@ constexpr std::size_t round_up(std::size_t bytes) {
   return (bytes + 7) / 8 * 8;
 }
 
-/// Values up to this many are sorted by counting where AVX-512 is missing (see sort_values).
+/// Values up to this many are sorted by counting where AVX-512 is missing (see sort_values);
+/// more in blocks of kCountingSortBlock, merged.
 constexpr std::size_t kCountingSortLimit = 96;
+constexpr std::size_t kCountingSortBlock = 64;
 
 /// Places each of `count` canonical values, none NaN, at its rank: the number of smaller values
 /// plus the equal ones before it. Equal values are equal bits (canonical), so the result is the
@@ -133,20 +135,20 @@ void merge_sorted(const double* a, std::size_t a_count, const double* b, std::si
   std::copy(b + j, b + b_count, out);
 }
 
-/// Sorts more than kNetworkSortLimit canonical values, none NaN: blocks of kNetworkSortLimit
-/// by the network, then merged pairwise.
-void network_merge_sort(std::span<const double> canonical, std::vector<double>& sorted) {
+/// Sorts canonical values, none NaN, in blocks of `block` by `sort_block`, then merges the
+/// blocks pairwise.
+void block_merge_sort(std::span<const double> canonical, std::vector<double>& sorted,
+                      std::size_t block, void (*sort_block)(const double*, std::size_t, double*)) {
   const std::size_t count = canonical.size();
   sorted.resize(count);
-  for (std::size_t first = 0; first < count; first += kNetworkSortLimit) {
-    network_sort<16>(canonical.data() + first, std::min(kNetworkSortLimit, count - first),
-                     sorted.data() + first);
+  for (std::size_t first = 0; first < count; first += block) {
+    sort_block(canonical.data() + first, std::min(block, count - first), sorted.data() + first);
   }
   thread_local std::vector<double> scratch;
   scratch.resize(count);
   double* from = sorted.data();
   double* to = scratch.data();
-  for (std::size_t width = kNetworkSortLimit; width < count; width *= 2) {
+  for (std::size_t width = block; width < count; width *= 2) {
     for (std::size_t first = 0; first < count; first += 2 * width) {
       const std::size_t middle = std::min(first + width, count);
       const std::size_t last = std::min(first + 2 * width, count);
@@ -632,7 +634,7 @@ void sort_values(std::span<const double> canonical, std::vector<double>& sorted)
       sorted.resize(canonical.size());
       network_sort(canonical.data(), canonical.size(), sorted.data());
     } else {
-      network_merge_sort(canonical, sorted);
+      block_merge_sort(canonical, sorted, kNetworkSortLimit, network_sort<16>);
     }
     return;
   }
@@ -643,8 +645,12 @@ void sort_values_portable(std::span<const double> canonical, std::vector<double>
   sorted.resize(canonical.size());
   const bool any_nan =
       std::any_of(canonical.begin(), canonical.end(), [](double x) { return math::is_nan(x); });
-  if (canonical.size() <= kCountingSortLimit && !any_nan) {
+  if (!any_nan && canonical.size() <= kCountingSortLimit) {
     counting_sort(canonical.data(), canonical.size(), sorted.data());
+    return;
+  }
+  if (!any_nan) {
+    block_merge_sort(canonical, sorted, kCountingSortBlock, counting_sort);
     return;
   }
   std::copy(canonical.begin(), canonical.end(), sorted.begin());

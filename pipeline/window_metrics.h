@@ -228,7 +228,8 @@ class StateLayout {
 /// without NaN go through a sorting network in its registers, 128 at a time, the blocks merged
 /// without branches on the values; elsewhere up to 96 are placed by counting, for each, the
 /// values before it (branch-free and vectorised, several times faster than a comparison sort
-/// at that size); more, or any NaN, are sorted by comparison.
+/// at that size), more in counted blocks of 64, merged; any NaN, and they are sorted by
+/// comparison.
 void sort_values(std::span<const double> canonical, std::vector<double>& sorted);
 /// Sorts as sort_values() does, without AVX-512 (what it does on CPUs that lack it); the same
 /// bits.
