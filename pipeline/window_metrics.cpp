@@ -208,7 +208,7 @@ MeasureNeeds needs_for(const std::vector<MetricConfig>& metrics, bool alert_min_
 
 namespace {
 
-/// Binades between the runs' exponents up to which combine_runs() sums at one scale: a run's
+/// Binades between the runs' exponents up to which sum_runs() sums at one scale: a run's
 /// mantissa sum (below 2^63) shifted stays below 2^94, its squares (below 2^116) below 2^178.
 constexpr std::uint32_t kNarrowSpread = 31;
 /// Values up to which the sums of all runs stay below 2^127 and 2^192 at that scale.
