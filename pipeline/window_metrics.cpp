@@ -135,6 +135,9 @@ void merge_sorted(const double* a, std::size_t a_count, const double* b, std::si
   std::copy(b + j, b + b_count, out);
 }
 
+/// Values whose merge scratch block_merge_sort keeps for the next sort on its thread.
+constexpr std::size_t kScratchKept = std::size_t{1} << 16;
+
 /// Sorts canonical values, none NaN, in blocks of `block` by `sort_block`, then merges the
 /// blocks pairwise.
 void block_merge_sort(std::span<const double> canonical, std::vector<double>& sorted,
@@ -157,6 +160,11 @@ void block_merge_sort(std::span<const double> canonical, std::vector<double>& so
     std::swap(from, to);
   }
   if (from != sorted.data()) std::copy(from, from + count, sorted.data());
+  // A rare huge group (a long session of one key) does not keep its scratch for good.
+  if (scratch.capacity() > kScratchKept) {
+    scratch.clear();
+    scratch.shrink_to_fit();
+  }
 }
 
 }  // namespace
