@@ -488,25 +488,14 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   const StageImage* device_stages = options_.device >= 0 && device_stages_.supported && binary_input
                                         ? &device_stages_.stages
                                         : nullptr;
-  // Processes one chunk and files its result for the writer.
-  auto process_work = [&state](Worker& worker, Work& work) {
-    ChunkResult result;
-    worker.process(work, result);
-    state.rows_decoded.fetch_add(result.rows, std::memory_order_relaxed);
-    state.dead_lettered.fetch_add(result.dead_letters.size(), std::memory_order_relaxed);
-    work.chunk.block.reset();
-    std::lock_guard lock(state.mutex);
-    state.results.emplace(WriteKey{work.index, state.arrival_order ? 0 : work.chunk.source_index},
-                          std::move(result));
-    state.result_ready.notify_all();
-  };
+
   // With --idle-decoders (see RunOptions), decode workers take only the cores the window
   // shards leave free.
   const bool decode_at_idle =
       options_.idle_decoders && windows_ && options_.threads > 1 && device_stages == nullptr;
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < options_.threads; ++t) {
-    workers.emplace_back([&state, &formats, &process_work, decode_at_idle, device_stages, this] {
+    workers.emplace_back([&state, &formats, decode_at_idle, device_stages, this] {
       try {
         if (decode_at_idle) {
           const sched_param priority{};
@@ -525,7 +514,16 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
             work = std::move(state.queue.front());
             state.queue.pop_front();
           }
-          process_work(worker, work);
+          ChunkResult result;
+          worker.process(work, result);
+          state.rows_decoded.fetch_add(result.rows, std::memory_order_relaxed);
+          state.dead_lettered.fetch_add(result.dead_letters.size(), std::memory_order_relaxed);
+          work.chunk.block.reset();
+          std::lock_guard lock(state.mutex);
+          state.results.emplace(
+              WriteKey{work.index, state.arrival_order ? 0 : work.chunk.source_index},
+              std::move(result));
+          state.result_ready.notify_all();
         }
       } catch (...) {
         stop_ = true;

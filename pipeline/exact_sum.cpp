@@ -158,20 +158,7 @@ NumberView ExactSum::inline_number(std::uint32_t* digits) const {
   std::uint64_t magnitude[3] = {words_[0], words_[1], words_[2]};
   const bool negative = static_cast<std::int64_t>(words_[2]) < 0;
   if (negative) negate_words(magnitude);
-  // Align to a global digit boundary: shift up by base_ mod 32.
-  const int shift = base_ & 31;
-  std::uint64_t aligned[4] = {magnitude[0], magnitude[1], magnitude[2], 0};
-  if (shift != 0) {
-    aligned[3] = magnitude[2] >> (64 - shift);
-    aligned[2] = (magnitude[2] << shift) | (magnitude[1] >> (64 - shift));
-    aligned[1] = (magnitude[1] << shift) | (magnitude[0] >> (64 - shift));
-    aligned[0] = magnitude[0] << shift;
-  }
-  for (int i = 0; i < 4; ++i) {
-    digits[2 * i] = static_cast<std::uint32_t>(aligned[i]);
-    digits[2 * i + 1] = static_cast<std::uint32_t>(aligned[i] >> 32);
-  }
-  return exact::trimmed(digits, 8, (base_ - shift) - exact::kBiasBits, negative);
+  return exact::words_number(magnitude, 3, base_, negative, digits);
 }
 
 NumberView ExactSum::to_number(std::uint32_t* digits) const {
@@ -275,13 +262,8 @@ void ExactSum::merge(const ExactSum& other) {
     return;
   }
   if (base_ == other.base_) {
-    UInt128 sum = static_cast<UInt128>(words_[0]) + other.words_[0];
-    words_[0] = static_cast<std::uint64_t>(sum);
-    sum = static_cast<UInt128>(words_[1]) + other.words_[1] + static_cast<std::uint64_t>(sum >> 64);
-    words_[1] = static_cast<std::uint64_t>(sum);
-    words_[2] += other.words_[2] + static_cast<std::uint64_t>(sum >> 64);
-    const std::int64_t excess = static_cast<std::int64_t>(words_[2]) >> (kInlineBits - 128);
-    if (static_cast<std::uint64_t>(excess + 1) > 1) rebalance();
+    std::uint64_t operand[3] = {other.words_[0], other.words_[1], other.words_[2]};
+    add_words(operand, false);
     return;
   }
   if (base_ != kSpilledBase) {

@@ -183,6 +183,23 @@ LDH_HOST_DEVICE inline NumberView term_number(const Term& term, std::uint32_t* d
   return trimmed(digits, 5, (term.position >> 5) * kDigitBits - kBiasBits, term.negative);
 }
 
+/// Writes the magnitude `words` (`count` <= 3, little-endian) times 2^(global bit `lowest` -
+/// kBiasBits) as digits (2 * count + 2 of them) on the global digit grid and returns its view.
+LDH_HOST_DEVICE inline NumberView words_number(const std::uint64_t* words, int count, int lowest,
+                                               bool negative, std::uint32_t* digits) {
+  const int shift = lowest & 31;
+  std::uint64_t aligned[4] = {0, 0, 0, 0};
+  for (int i = 0; i < count; ++i) {
+    aligned[i] |= words[i] << shift;
+    if (shift != 0) aligned[i + 1] = words[i] >> (64 - shift);
+  }
+  for (int i = 0; i <= count; ++i) {
+    digits[2 * i] = static_cast<std::uint32_t>(aligned[i]);
+    digits[2 * i + 1] = static_cast<std::uint32_t>(aligned[i] >> 32);
+  }
+  return trimmed(digits, 2 * count + 2, (lowest - shift) - kBiasBits, negative);
+}
+
 /// Returns the number of bits of |value| (0 for zero).
 LDH_HOST_DEVICE inline int bit_length(NumberView value) {
   if (value.size == 0) return 0;

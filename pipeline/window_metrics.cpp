@@ -224,23 +224,6 @@ constexpr std::size_t kNarrowCount = std::size_t{1} << 20;
 /// Values one run takes at most: 1024 mantissas (below 2^53) sum below 2^63.
 constexpr std::uint32_t kRunValues = 1024;
 
-/// Returns the magnitude (`words`, `count` <= 3 of them) times 2^(global bit `lowest` -
-/// kBiasBits) as digits (2 * count + 2 of them) on the global digit grid.
-exact::NumberView aligned_number(const std::uint64_t* words, int count, int lowest, bool negative,
-                                 std::uint32_t* digits) {
-  const int shift = lowest & 31;
-  std::uint64_t aligned[4] = {0, 0, 0, 0};
-  for (int i = 0; i < count; ++i) {
-    aligned[i] |= words[i] << shift;
-    if (shift != 0) aligned[i + 1] = words[i] >> (64 - shift);
-  }
-  for (int i = 0; i <= count; ++i) {
-    digits[2 * i] = static_cast<std::uint32_t>(aligned[i]);
-    digits[2 * i + 1] = static_cast<std::uint32_t>(aligned[i] >> 32);
-  }
-  return exact::trimmed(digits, 2 * count + 2, (lowest - shift) - exact::kBiasBits, negative);
-}
-
 }  // namespace
 
 bool DerivedMeasure::sum_runs(std::span<const double> values, bool squares) {
@@ -276,13 +259,14 @@ bool DerivedMeasure::sum_runs(std::span<const double> values, bool squares) {
       const std::int64_t m = r.mantissas;
       const std::uint64_t magnitude = m < 0 ? 0 - static_cast<std::uint64_t>(m) : m;
       const int lowest = static_cast<int>(r.biased) - 1075 + exact::kBiasBits;
-      moments.sum.add_partial(aligned_number(&magnitude, 1, lowest, m < 0, digits), 0);
+      moments.sum.add_partial(exact::words_number(&magnitude, 1, lowest, m < 0, digits), 0);
       if (squares) {
         const std::uint64_t words[2] = {static_cast<std::uint64_t>(r.squares),
                                         static_cast<std::uint64_t>(r.squares >> 64)};
         moments.sum_of_squares.add_partial(
-            aligned_number(words, 2, 2 * (static_cast<int>(r.biased) - 1075) + exact::kBiasBits,
-                           false, digits),
+            exact::words_number(words, 2,
+                                2 * (static_cast<int>(r.biased) - 1075) + exact::kBiasBits, false,
+                                digits),
             0);
       }
     }
@@ -314,12 +298,13 @@ bool DerivedMeasure::sum_runs(std::span<const double> values, bool squares) {
   const std::uint64_t words[2] = {static_cast<std::uint64_t>(magnitude),
                                   static_cast<std::uint64_t>(magnitude >> 64)};
   moments.sum.add_partial(
-      aligned_number(words, 2, static_cast<int>(low) - 1075 + exact::kBiasBits, negative, digits),
+      exact::words_number(words, 2, static_cast<int>(low) - 1075 + exact::kBiasBits, negative,
+                          digits),
       0);
   if (squares) {
     moments.sum_of_squares.add_partial(
-        aligned_number(square, 3, 2 * (static_cast<int>(low) - 1075) + exact::kBiasBits, false,
-                       digits),
+        exact::words_number(square, 3, 2 * (static_cast<int>(low) - 1075) + exact::kBiasBits, false,
+                            digits),
         0);
   }
   return true;
@@ -558,53 +543,41 @@ std::optional<double> StateLayout::value(const std::byte* record, std::size_t me
   if (metric.kind == Kind::count) return static_cast<double>(values);
   if (values == 0) return std::nullopt;
   const std::byte* block = record + measure_offset(measure);
-  if (derives_) {
-    LDH_EXPECTS(derived != nullptr, "a result of a derived layout came without its values");
-    switch (metric.kind) {
-      case Kind::sum:
-        return derived->moments.sum.to_double();
-      case Kind::avg:
-        return average(derived->moments);
-      case Kind::variance:
-        return sample_variance(derived->moments);
-      case Kind::variance_pop:
-        return population_variance(derived->moments);
-      case Kind::stddev:
-        return sample_standard_deviation(derived->moments);
-      case Kind::stddev_pop:
-        return population_standard_deviation(derived->moments);
-      case Kind::min:
-        return value_of_sort_key(derived->min_key);
-      case Kind::max:
-        return value_of_sort_key(derived->max_key);
-      default:
-        break;
-    }
-  }
+  // Sums and extremes come from the record, or from the kept values for a derived layout.
+  LDH_EXPECTS(!derives_ || derived != nullptr,
+              "a result of a derived layout came without its values");
+  const auto moments = [&]() -> const Moments& {
+    return derives_ ? derived->moments : part<Moments>(block, 0);
+  };
+  const auto extreme = [&](bool low) {
+    if (derives_) return low ? derived->min_key : derived->max_key;
+    const MinMax& extremes = part<MinMax>(block, min_max_offset_);
+    return low ? extremes.min_key : extremes.max_key;
+  };
   switch (metric.kind) {
     case Kind::count:
       break;
     case Kind::sum:
-      return part<Moments>(block, 0).sum.to_double();
+      return moments().sum.to_double();
     case Kind::avg:
-      return average(part<Moments>(block, 0));
+      return average(moments());
     case Kind::variance:
-      return sample_variance(part<Moments>(block, 0));
+      return sample_variance(moments());
     case Kind::variance_pop:
-      return population_variance(part<Moments>(block, 0));
+      return population_variance(moments());
     case Kind::stddev:
-      return sample_standard_deviation(part<Moments>(block, 0));
+      return sample_standard_deviation(moments());
     case Kind::stddev_pop:
-      return population_standard_deviation(part<Moments>(block, 0));
+      return population_standard_deviation(moments());
     case Kind::min:
-      return value_of_sort_key(part<MinMax>(block, min_max_offset_).min_key);
+      return value_of_sort_key(extreme(true));
     case Kind::max:
-      return value_of_sort_key(part<MinMax>(block, min_max_offset_).max_key);
+      return value_of_sort_key(extreme(false));
     case Kind::first:
       return value_of_sort_key(part<FirstLast>(block, first_last_offset_).first_key);
     case Kind::last:
       return value_of_sort_key(part<FirstLast>(block, first_last_offset_).last_key);
-    case Kind::trend:
+    case Kind::trend:  // never derived: a layout with trend keeps its sums
       return trend(part<Moments>(block, 0), part<TrendSums>(block, trend_offset_));
     case Kind::percentile:
     case Kind::percentile_disc:
