@@ -280,15 +280,12 @@ void Executor::write_window_output(const WindowOutput& output,
                                    std::vector<std::unique_ptr<Sink>>& sinks,
                                    std::unique_ptr<Sink>& late_sink,
                                    std::unique_ptr<Sink>& alert_sink) {
+  // Alerts without a file of their own are in the results already, after their rows.
   for (auto& sink : sinks) sink->write(output.results);
   if (!options_.side_files) return;
-  if (!output.alerts.empty()) {
-    if (config_.alerts.path.empty()) {
-      for (auto& sink : sinks) sink->write(output.alerts);
-    } else {
-      if (!alert_sink) alert_sink = std::make_unique<FileSink>(config_.alerts.path);
-      alert_sink->write(output.alerts);
-    }
+  if (!output.alerts.empty() && !config_.alerts.path.empty()) {
+    if (!alert_sink) alert_sink = std::make_unique<FileSink>(config_.alerts.path);
+    alert_sink->write(output.alerts);
   }
   if (!output.late.empty() && !config_.late_path.empty()) {
     if (!late_sink) late_sink = std::make_unique<FileSink>(config_.late_path);
@@ -625,13 +622,18 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       sources[s]->acknowledge(last);
     }
   };
+  auto write_output = [&](const WindowOutput& output) {
+    write_window_output(output, sinks, late_sink, alert_sink);
+    if (notifier && !output.alerts.empty()) notifier->write(output.alerts);
+  };
+  // A watermark step with many results hands them over as it writes them.
+  window_output.drain = write_output;
   auto write_windows = [&](auto&& feed) {
     window_output.results.clear();
     window_output.late.clear();
     window_output.alerts.clear();
     feed();
-    write_window_output(window_output, sinks, late_sink, alert_sink);
-    if (notifier && !window_output.alerts.empty()) notifier->write(window_output.alerts);
+    write_output(window_output);
   };
   auto last_poll = Clock::now();
   while (open_count > 0) {

@@ -88,7 +88,7 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
       source_last_wall_(source_count, wall_clock_ns()),
       watermark_(kMinTime),
       due_(kNone),
-      writer_(std::make_unique<ResultWriter>(strings)) {
+      writer_(std::make_unique<ResultWriter>(strings, config.alerts.path.empty())) {
   std::vector<ConfigDiagnostic> problems;
   auto find_field = [&](const std::string& name) -> const PlanField* {
     for (const auto& field : plan.output_fields()) {
@@ -246,7 +246,8 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
   partitions = std::max<std::size_t>(1, partitions);
   for (std::size_t shard = 0; shard < partitions; ++shard) {
     shards_.push_back(std::make_unique<WindowShard>(specs_, shapes_, shard, partitions,
-                                                    watermark_config_, strings_));
+                                                    watermark_config_, strings_,
+                                                    config.alerts.path.empty()));
   }
   pool_ = std::make_unique<TaskPool>(partitions);
   due_caches_.resize(specs_.size());
@@ -694,37 +695,76 @@ void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
   for (std::size_t spec = 0; spec < pending_.size(); ++spec) fold_pending(spec);
   states_peak_ = std::max(states_peak_, active_states());
   watermark_ = watermark;
-  if (shards_.size() == 1) {
-    shards_.front()->advance(watermark, &out.results, &out.alerts);
-  } else {
-    pool_->run([&](std::size_t shard) { shards_[shard]->advance(watermark); });
-    // Each shard's results are sorted and formatted: merge them, taking the text of whichever
-    // comes first.
-    std::vector<std::size_t> next(shards_.size(), 0);
+  for (const auto& shard : shards_) shard->begin_step(watermark);
+  while (true) {
+    DueGroup group;
+    for (const auto& shard : shards_) group = std::min(group, shard->next_group());
+    if (group.end == kNone) break;
+    if (shards_.size() == 1) {
+      WindowShard& shard = *shards_.front();
+      const std::size_t count = shard.list_group(group);
+      for (std::size_t first = 0; first < count; first += kSliceResults) {
+        shard.write_listed(first, std::min(count, first + kSliceResults), &out.results,
+                           &out.alerts);
+        shard.clear_output();
+        drain_if_full(out);
+      }
+      continue;
+    }
+    listed_counts_.resize(shards_.size());
+    pool_->run(
+        [&](std::size_t shard) { listed_counts_[shard] = shards_[shard]->list_group(group); });
+    // Each shard listed its results in write order: merge the lists, then make and format
+    // them slice by slice in parallel, taking the texts in the merged order.
+    merged_.clear();
+    std::vector<std::uint32_t>& next = slice_firsts_;
+    next.assign(shards_.size(), 0);
     while (true) {
       std::size_t best = shards_.size();
       for (std::size_t s = 0; s < shards_.size(); ++s) {
-        if (next[s] == shards_[s]->results().size()) continue;
+        if (next[s] == listed_counts_[s]) continue;
         if (best == shards_.size() ||
-            result_before(shards_[s]->written(next[s]), shards_[best]->written(next[best]), specs_,
-                          strings_)) {
+            shards_[s]->listed_before(next[s], *shards_[best], next[best]))
           best = s;
-        }
       }
       if (best == shards_.size()) break;
-      const WindowShard& shard = *shards_[best];
-      const std::size_t i = next[best]++;
-      const auto [result_begin, alert_begin] =
-          i == 0 ? std::pair<std::size_t, std::size_t>{0, 0} : shard.text_ends()[i - 1];
-      const auto [result_end, alert_end] = shard.text_ends()[i];
-      out.results.append(shard.result_text(), result_begin, result_end - result_begin);
-      out.alerts.append(shard.alert_text(), alert_begin, alert_end - alert_begin);
+      merged_.emplace_back(static_cast<std::uint32_t>(best), next[best]++);
+    }
+    std::vector<std::uint32_t>& lasts = slice_lasts_;
+    next.assign(shards_.size(), 0);
+    for (std::size_t first = 0; first < merged_.size(); first += kSliceResults) {
+      const std::size_t last = std::min(merged_.size(), first + kSliceResults);
+      lasts = next;
+      for (std::size_t i = first; i < last; ++i) lasts[merged_[i].first] = merged_[i].second + 1;
+      pool_->run(
+          [&](std::size_t shard) { shards_[shard]->write_listed(next[shard], lasts[shard]); });
+      for (std::size_t i = first; i < last; ++i) {
+        const WindowShard& shard = *shards_[merged_[i].first];
+        const std::size_t written = merged_[i].second - next[merged_[i].first];
+        const auto [result_begin, alert_begin] = written == 0
+                                                     ? std::pair<std::size_t, std::size_t>{0, 0}
+                                                     : shard.text_ends()[written - 1];
+        const auto [result_end, alert_end] = shard.text_ends()[written];
+        out.results.append(shard.result_text(), result_begin, result_end - result_begin);
+        out.alerts.append(shard.alert_text(), alert_begin, alert_end - alert_begin);
+      }
+      for (const auto& shard : shards_) shard->clear_output();
+      next = lasts;
+      drain_if_full(out);
     }
   }
+  pool_->run([&](std::size_t shard) { shards_[shard]->end_step(); });
   collect_counters();
-  for (const auto& shard : shards_) shard->clear_output();
   due_ = kNone;
   for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());
+}
+
+void WindowEngine::drain_if_full(WindowOutput& out) {
+  if (!out.drain || out.results.size() < out.drain_bytes) return;
+  out.drain(out);
+  out.results.clear();
+  out.late.clear();
+  out.alerts.clear();
 }
 
 std::size_t WindowEngine::active_states() const {

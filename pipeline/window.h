@@ -68,6 +68,11 @@ struct WindowOutput {
   std::string results;
   std::string late;
   std::string alerts;
+  /// Called, when set, whenever the results pass `drain_bytes` while a watermark step writes
+  /// them, to take the texts so far (the engine clears them after): one step that emits
+  /// millions of results then never holds their text at once.
+  std::function<void(const WindowOutput&)> drain;
+  std::size_t drain_bytes = std::size_t{8} << 20;
 };
 
 /// Runs every configured window over events in arrival order: assigns events to windows,
@@ -142,7 +147,11 @@ class WindowEngine {
   /// Returns a lower bound on every watermark at which a row with event time t can make
   /// something due: the end of its earliest window, or its session's earliest end.
   std::int64_t due_bound(std::int64_t t);
+  /// Writes every result `watermark` makes due, group by group (window end, then window), a
+  /// slice of at most kSliceResults results at a time.
   void advance(std::int64_t watermark, WindowOutput& out);
+  /// Hands `out` to its drain once its results pass drain_bytes.
+  void drain_if_full(WindowOutput& out);
   /// Writes the results revised by late rows and the late rows the shards queued, in row order.
   void write_row_output(WindowOutput& out);
   void collect_counters();
@@ -199,6 +208,13 @@ class WindowEngine {
   std::vector<std::int64_t> row_watermarks_;
   std::vector<DueCache> due_caches_;
   std::vector<std::pair<std::size_t, std::size_t>> row_order_;
+  // Reused per watermark step: each shard's count of listed results, their merged order
+  // (shard, listed index), and where each shard's part of a slice begins and ends.
+  static constexpr std::size_t kSliceResults = 4096;
+  std::vector<std::size_t> listed_counts_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> merged_;
+  std::vector<std::uint32_t> slice_firsts_;
+  std::vector<std::uint32_t> slice_lasts_;
   std::unique_ptr<ResultWriter> writer_;
   std::unique_ptr<PaneAggregator> aggregator_;
   std::unique_ptr<FoldRows> fold_rows_;

@@ -147,14 +147,14 @@ bool WindowShard::owns_row(const Shape& shape, std::size_t row) const {
 WindowShard::WindowShard(const WindowSpecs& specs,
                          const std::vector<std::vector<std::size_t>>& shapes, std::size_t index,
                          std::size_t count, const WatermarkConfig& watermark,
-                         const StringDictionary& strings)
+                         const StringDictionary& strings, bool alerts_follow_results)
     : specs_(specs),
       index_(index),
       count_(count),
       watermark_config_(watermark),
       strings_(strings),
       watermark_(kMinTime),
-      writer_(strings) {
+      writer_(strings, alerts_follow_results) {
   for (const auto& columns : shapes) {
     bool interned = false;
     for (const auto& spec : specs)
@@ -763,45 +763,6 @@ void WindowShard::emit_key(const WindowSpec& spec, SpecState& state, std::int64_
   emit_parts(spec, state, start, end, id, revision);
 }
 
-void WindowShard::emit_window(const WindowSpec& spec, SpecState& state, std::int64_t start,
-                              std::int64_t end) {
-  state.window_panes.clear();
-  for (auto it = state.panes.lower_bound(start); it != state.panes.end() && it->first < end; ++it) {
-    state.window_panes.push_back(it->second.get());
-  }
-  if (state.window_panes.size() == 1) {
-    const Pane& pane = *state.window_panes.front();
-    for (std::uint32_t record = 0; record < pane.records.size(); ++record) {
-      parts_.assign(1, {&pane, pane.records.at(record)});
-      emit_parts(spec, state, start, end, pane.keys[record], 0);
-    }
-    return;
-  }
-  // The keys of every pane in the window, each once.
-  const std::size_t ids = state.shape->table.id_limit();
-  if (state.listed.size() < ids) state.listed.resize(ids, 0);
-  if (++state.listing == 0) {
-    std::fill(state.listed.begin(), state.listed.end(), 0);
-    state.listing = 1;
-  }
-  state.window_keys.clear();
-  for (const Pane* pane : state.window_panes) {
-    for (std::uint32_t id : pane->keys) {
-      if (state.listed[id] != state.listing) {
-        state.listed[id] = state.listing;
-        state.window_keys.push_back(id);
-      }
-    }
-  }
-  for (std::uint32_t id : state.window_keys) {
-    parts_.clear();
-    for (const Pane* pane : state.window_panes) {
-      if (const std::byte* record = pane->find(id)) parts_.emplace_back(pane, record);
-    }
-    emit_parts(spec, state, start, end, id, 0);
-  }
-}
-
 void WindowShard::emit_session(const WindowSpec& spec, Session& session, const GroupKey& key) {
   for (std::size_t m = 0; m < session.values.size(); ++m) {
     sort_values(session.values[m], sorted_values_[m]);
@@ -816,63 +777,143 @@ void WindowShard::emit_session(const WindowSpec& spec, Session& session, const G
   finalize(spec, session.state.get(), result);
 }
 
-void WindowShard::advance(std::int64_t watermark, std::string* results, std::string* alerts) {
+void WindowShard::begin_step(std::int64_t watermark) {
   watermark_ = watermark;
   row_ = 0;
+}
+
+DueGroup WindowShard::next_group() const {
+  DueGroup next;
   for (std::size_t s = 0; s < specs_.size(); ++s) {
-    const WindowSpec& spec = *specs_[s];
-    SpecState& state = *states_[s];
-    if (spec.is_session()) {
-      while (!state.session_due.empty() && state.session_due.begin()->first <= watermark) {
-        auto [end, key] = *state.session_due.begin();
-        state.session_due.erase(state.session_due.begin());
-        auto found = state.sessions.find(key);
-        if (found == state.sessions.end()) continue;
-        for (Session& session : found->second) {
-          if (session.end != end || !session.pending) continue;
-          session.pending = false;
-          session.revision += 1;
-          emit_session(spec, session, key);
-          state.session_expiry.emplace(
-              saturating_add(session.end, watermark_config_.allowed_lateness_ns), key);
+    const SpecState& state = *states_[s];
+    const std::int64_t end =
+        specs_[s]->is_session()
+            ? (state.session_due.empty() ? kNone : state.session_due.begin()->first)
+            : state.next_end;
+    if (end != kNone && end <= watermark_ && end < next.end) next = DueGroup{end, s};
+  }
+  return next;
+}
+
+std::size_t WindowShard::list_group(DueGroup group) {
+  group_ = group;
+  listed_.clear();
+  listed_sessions_.clear();
+  const WindowSpec& spec = *specs_[group.spec];
+  SpecState& state = *states_[group.spec];
+  if (spec.is_session()) {
+    list_sessions(spec, state, group.end);
+  } else if (state.next_end == group.end) {
+    list_window(spec, state, group.end);
+    // The next window with data: the one after, or the first containing a later pane.
+    const std::int64_t next = saturating_add(group.end, spec.slide);
+    auto later = state.panes.lower_bound(next - spec.size);
+    state.next_end = later == state.panes.end() ? kNone : std::max(next, later->second->first_end);
+  }
+  // Keys by value; the start first, which differs only between sessions.
+  std::sort(listed_.begin(), listed_.end(), [&](const ListedResult& a, const ListedResult& b) {
+    if (a.start != b.start) return a.start < b.start;
+    if (a.key_prefix != b.key_prefix) return a.key_prefix < b.key_prefix;
+    return compare_keys(listed_key(a), listed_key(b), spec.group_fields, strings_) < 0;
+  });
+  return listed_.size();
+}
+
+void WindowShard::list_window(const WindowSpec& spec, SpecState& state, std::int64_t end) {
+  const std::int64_t start = end - spec.size;
+  group_start_ = start;
+  state.window_panes.clear();
+  for (auto it = state.panes.lower_bound(start); it != state.panes.end() && it->first < end; ++it) {
+    state.window_panes.push_back(it->second.get());
+  }
+  auto list = [&](std::uint32_t id, std::uint32_t record) {
+    listed_.push_back({start,
+                       key_order_prefix(state.shape->table.key(id), spec.group_fields, strings_),
+                       id, record});
+  };
+  if (state.window_panes.size() == 1) {
+    const Pane& pane = *state.window_panes.front();
+    for (std::uint32_t record = 0; record < pane.records.size(); ++record) {
+      list(pane.keys[record], record);
+    }
+    return;
+  }
+  // The keys of every pane in the window, each once.
+  const std::size_t ids = state.shape->table.id_limit();
+  if (state.listed.size() < ids) state.listed.resize(ids, 0);
+  if (++state.listing == 0) {
+    std::fill(state.listed.begin(), state.listed.end(), 0);
+    state.listing = 1;
+  }
+  for (const Pane* pane : state.window_panes) {
+    for (std::uint32_t id : pane->keys) {
+      if (state.listed[id] != state.listing) {
+        state.listed[id] = state.listing;
+        list(id, kNoId);
+      }
+    }
+  }
+}
+
+void WindowShard::list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t end) {
+  while (!state.session_due.empty() && state.session_due.begin()->first == end) {
+    const GroupKey key = state.session_due.begin()->second;
+    state.session_due.erase(state.session_due.begin());
+    auto found = state.sessions.find(key);
+    if (found == state.sessions.end()) continue;
+    for (Session& session : found->second) {
+      if (session.end != end || !session.pending) continue;
+      session.pending = false;
+      session.revision += 1;
+      listed_.push_back({session.start, key_order_prefix(key, spec.group_fields, strings_),
+                         static_cast<std::uint32_t>(listed_sessions_.size()), 0});
+      listed_sessions_.emplace_back(&session, &found->first);
+      state.session_expiry.emplace(
+          saturating_add(session.end, watermark_config_.allowed_lateness_ns), key);
+    }
+  }
+}
+
+GroupKey WindowShard::listed_key(const ListedResult& listed) const {
+  if (specs_[group_.spec]->is_session()) return *listed_sessions_[listed.id].second;
+  return states_[group_.spec]->shape->table.key(listed.id);
+}
+
+bool WindowShard::listed_before(std::size_t i, const WindowShard& other, std::size_t j) const {
+  const ListedResult& a = listed_[i];
+  const ListedResult& b = other.listed_[j];
+  if (a.start != b.start) return a.start < b.start;
+  if (a.key_prefix != b.key_prefix) return a.key_prefix < b.key_prefix;
+  return compare_keys(listed_key(a), other.listed_key(b), specs_[group_.spec]->group_fields,
+                      strings_) < 0;
+}
+
+void WindowShard::write_listed(std::size_t first, std::size_t last, std::string* results,
+                               std::string* alerts) {
+  const WindowSpec& spec = *specs_[group_.spec];
+  SpecState& state = *states_[group_.spec];
+  if (spec.is_session()) {
+    for (std::size_t i = first; i < last; ++i) {
+      const auto [session, key] = listed_sessions_[listed_[i].id];
+      emit_session(spec, *session, *key);
+    }
+  } else {
+    deferring_ = sorter_ != nullptr;
+    const std::int64_t end = group_.end;
+    for (std::size_t i = first; i < last; ++i) {
+      const ListedResult& listed = listed_[i];
+      parts_.clear();
+      if (listed.record != kNoId) {
+        const Pane& pane = *state.window_panes.front();
+        parts_.emplace_back(&pane, pane.records.at(listed.record));
+      } else {
+        for (const Pane* pane : state.window_panes) {
+          if (const std::byte* record = pane->find(listed.id)) parts_.emplace_back(pane, record);
         }
       }
-      while (!state.session_expiry.empty() && state.session_expiry.begin()->first <= watermark) {
-        GroupKey key = state.session_expiry.begin()->second;
-        state.session_expiry.erase(state.session_expiry.begin());
-        auto found = state.sessions.find(key);
-        if (found == state.sessions.end()) continue;
-        active_states_ -= std::erase_if(found->second, [&](const Session& session) {
-          return !session.pending &&
-                 saturating_add(session.end, watermark_config_.allowed_lateness_ns) <= watermark;
-        });
-        if (found->second.empty()) state.sessions.erase(found);
-      }
-      continue;
-    }
-
-    deferring_ = sorter_ != nullptr;
-    while (state.next_end != kNone && state.next_end <= watermark) {
-      const std::int64_t end = state.next_end;
-      emit_window(spec, state, end - spec.size, end);
-      // The next window with data: the one after, or the first containing a later pane.
-      const std::int64_t next = saturating_add(end, spec.slide);
-      auto later = state.panes.lower_bound(next - spec.size);
-      state.next_end =
-          later == state.panes.end() ? kNone : std::max(next, later->second->first_end);
+      emit_parts(spec, state, group_start_, end, listed.id, 0);
     }
     deferring_ = false;
-    // Drop panes and revision counters no window can use any more.
-    while (!state.panes.empty() &&
-           saturating_add(state.panes.begin()->second->last_end,
-                          watermark_config_.allowed_lateness_ns) <= watermark) {
-      release_pane(spec, state, state.panes.begin()->first);
-    }
-    while (!state.revisions.empty() &&
-           saturating_add(state.revisions.begin()->first, watermark_config_.allowed_lateness_ns) <=
-               watermark) {
-      state.revisions.erase(state.revisions.begin());
-    }
   }
   if (!deferred_.empty()) {
     sorter_->sort_groups(deferred_values_, deferred_offsets_);
@@ -886,19 +927,50 @@ void WindowShard::advance(std::int64_t watermark, std::string* results, std::str
   }
   deferred_values_.clear();
   deferred_offsets_.assign(1, 0);
-  // Sort and format here, in parallel with the other shards; the engine merges the texts.
-  order_.resize(results_.size());
-  std::iota(order_.begin(), order_.end(), 0u);
-  std::sort(order_.begin(), order_.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return result_before(results_[a], results_[b], specs_, strings_);
-  });
+  // Format here, in parallel with the other shards; the engine merges the texts.
   std::string& result_text = results != nullptr ? *results : result_text_;
   std::string& alert_text = alerts != nullptr ? *alerts : alert_text_;
-  for (std::uint32_t position : order_) {
-    const WindowResult& result = results_[position];
-    writer_.write(*specs_[result.spec], result, values(result), result_text, alert_text, counters_);
+  for (const WindowResult& result : results_) {
+    writer_.write(spec, result, values(result), result_text, alert_text, counters_);
     text_ends_.emplace_back(result_text.size(), alert_text.size());
   }
+  results_.clear();
+  result_values_.clear();
+}
+
+void WindowShard::end_step() {
+  const std::int64_t watermark = watermark_;
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    const WindowSpec& spec = *specs_[s];
+    SpecState& state = *states_[s];
+    if (spec.is_session()) {
+      while (!state.session_expiry.empty() && state.session_expiry.begin()->first <= watermark) {
+        GroupKey key = state.session_expiry.begin()->second;
+        state.session_expiry.erase(state.session_expiry.begin());
+        auto found = state.sessions.find(key);
+        if (found == state.sessions.end()) continue;
+        active_states_ -= std::erase_if(found->second, [&](const Session& session) {
+          return !session.pending &&
+                 saturating_add(session.end, watermark_config_.allowed_lateness_ns) <= watermark;
+        });
+        if (found->second.empty()) state.sessions.erase(found);
+      }
+      continue;
+    }
+    // Drop panes and revision counters no window can use any more.
+    while (!state.panes.empty() &&
+           saturating_add(state.panes.begin()->second->last_end,
+                          watermark_config_.allowed_lateness_ns) <= watermark) {
+      release_pane(spec, state, state.panes.begin()->first);
+    }
+    while (!state.revisions.empty() &&
+           saturating_add(state.revisions.begin()->first, watermark_config_.allowed_lateness_ns) <=
+               watermark) {
+      state.revisions.erase(state.revisions.begin());
+    }
+  }
+  listed_.clear();
+  listed_sessions_.clear();
 }
 
 std::int64_t WindowShard::next_due() const {
@@ -922,7 +994,6 @@ WindowCounters WindowShard::take_counters() {
 void WindowShard::clear_output() {
   results_.clear();
   result_values_.clear();
-  order_.clear();
   result_text_.clear();
   alert_text_.clear();
   text_ends_.clear();

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +32,25 @@ struct LateRow {
   std::size_t end = 0;
 };
 
+/// A result a watermark step will write: its window start, the order prefix of its key, and
+/// where its state is (a key id and its record in a one-pane window, or a listed session).
+struct ListedResult {
+  std::int64_t start = 0;
+  std::uint64_t key_prefix = 0;
+  std::uint32_t id = 0;
+  std::uint32_t record = 0;
+};
+
+/// The results of one window with one end, which a watermark step writes together: steps write
+/// groups by end, then by window.
+struct DueGroup {
+  std::int64_t end = std::numeric_limits<std::int64_t>::max();
+  std::size_t spec = 0;
+  friend bool operator<(const DueGroup& a, const DueGroup& b) {
+    return a.end != b.end ? a.end < b.end : a.spec < b.spec;
+  }
+};
+
 /// The window state of the keys one shard owns (by key hash): the panes of tumbling and sliding
 /// windows, the sessions, and the results they make. The shards of an engine share its compiled
 /// windows and run in parallel on disjoint keys; the engine tells them each row's watermark and
@@ -39,10 +59,10 @@ struct LateRow {
 class WindowShard {
  public:
   /// `shapes` holds the WindowRows key columns of each key shape; the shard is `index` of
-  /// `count`.
+  /// `count`. `alerts_follow_results`: see ResultWriter.
   WindowShard(const WindowSpecs& specs, const std::vector<std::vector<std::size_t>>& shapes,
               std::size_t index, std::size_t count, const WatermarkConfig& watermark,
-              const StringDictionary& strings);
+              const StringDictionary& strings, bool alerts_follow_results);
   ~WindowShard();
   WindowShard(const WindowShard&) = delete;
   WindowShard& operator=(const WindowShard&) = delete;
@@ -71,11 +91,25 @@ class WindowShard {
   /// Sorts the values of exact percentiles of the tumbling and sliding windows each advance()
   /// emits in one call of `sorter` instead of one sort per result; results are the same.
   void sort_values_with(std::unique_ptr<ValueSorter> sorter) { sorter_ = std::move(sorter); }
-  /// Emits every window that `watermark` makes due: sorts the results in write order and
-  /// formats them into `results` and `alerts` (the shard's own texts unless given).
-  void advance(std::int64_t watermark, std::string* results = nullptr,
-               std::string* alerts = nullptr);
-  /// Returns the earliest watermark at which advance() has anything to do.
+  /// Starts a watermark step: the windows and sessions whose end `watermark` passes are due.
+  /// A step writes its results group by group (next_group(), list_group(), write_listed()),
+  /// so it never holds more than one group's list and one slice's results at once.
+  void begin_step(std::int64_t watermark);
+  /// Returns the earliest (end, window) with results due in this step, by end then window;
+  /// its end is INT64_MAX when none is left.
+  DueGroup next_group() const;
+  /// Lists the shard's results of `group` in write order (by start, then key) without making
+  /// them, and moves past the group; returns how many (0 when the shard has none in it).
+  std::size_t list_group(DueGroup group);
+  /// Tells whether listed result `i` is written before listed result `j` of `other`.
+  bool listed_before(std::size_t i, const WindowShard& other, std::size_t j) const;
+  /// Makes listed results [first, last) and formats them into `results` and `alerts` (the
+  /// shard's own texts unless given; text_ends() says where each ends).
+  void write_listed(std::size_t first, std::size_t last, std::string* results = nullptr,
+                    std::string* alerts = nullptr);
+  /// Ends the step: drops panes, revision counters and sessions no window can use any more.
+  void end_step();
+  /// Returns the earliest watermark at which a step has anything to do.
   std::int64_t next_due() const;
   /// Returns the earliest event time a window not yet emitted by `watermark` may hold; with
   /// `sessions_reopen[spec]` set, every session kept for lateness counts (rows waiting to be
@@ -83,15 +117,13 @@ class WindowShard {
   std::int64_t pending_from(std::int64_t watermark,
                             const std::vector<bool>* sessions_reopen = nullptr) const;
 
-  /// Queued results: the revisions of add() (each with its row), or the results of advance().
+  /// Queued results: the revisions of add() (each with its row), or those of write_listed().
   const std::vector<WindowResult>& results() const { return results_; }
-  /// Returns the result advance() wrote `position`th.
-  const WindowResult& written(std::size_t position) const { return results_[order_[position]]; }
   /// Returns a queued result's metric then alert values.
   const std::optional<double>* values(const WindowResult& result) const {
     return result_values_.data() + result.values;
   }
-  /// After advance(): the results' rows and alerts, and where the text of each written result
+  /// After write_listed(): the results' rows and alerts, and where the text of each result
   /// ends.
   const std::string& result_text() const { return result_text_; }
   const std::string& alert_text() const { return alert_text_; }
@@ -152,7 +184,11 @@ class WindowShard {
   Pane& pane_at(const WindowSpec& spec, SpecState& state, std::int64_t start);
   void release_pane(const WindowSpec& spec, SpecState& state, std::int64_t start);
   void late_row(const WindowSpec& spec, const WindowRows& rows, std::size_t row);
-  void emit_window(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end);
+  /// Lists the keys of the window of `spec` ending at `end` (tumbling or sliding).
+  void list_window(const WindowSpec& spec, SpecState& state, std::int64_t end);
+  /// Lists the pending sessions of `spec` ending at `end`, marking them emitted.
+  void list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t end);
+  GroupKey listed_key(const ListedResult& listed) const;
   void emit_key(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end,
                 std::uint32_t id, std::uint32_t revision);
   void emit_parts(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end,
@@ -189,10 +225,16 @@ class WindowShard {
   std::vector<std::uint32_t> measure_groups_;  // the group of each measure of the result emitted
   std::vector<DerivedMeasure> derived_;        // per measure of the result being finalised
 
+  // The group being written: its window, end and start (tumbling and sliding), its results
+  // in write order, and the sessions they are.
+  DueGroup group_;
+  std::int64_t group_start_ = 0;
+  std::vector<ListedResult> listed_;
+  std::vector<std::pair<Session*, const GroupKey*>> listed_sessions_;
+
   // Queued output and reused scratch space.
   std::vector<WindowResult> results_;
   std::vector<std::optional<double>> result_values_;
-  std::vector<std::uint32_t> order_;
   std::string result_text_;
   std::string alert_text_;
   std::vector<std::pair<std::size_t, std::size_t>> text_ends_;

@@ -107,6 +107,7 @@ void ResultWriter::write(const WindowSpec& spec, const WindowResult& result,
     const std::optional<double>& value = values[index++];
     if (!value || !compare(*value, alert.condition->op, alert.condition->value)) continue;
     ++counters.alerts;
+    const std::size_t alert_begin = alerts.size();
     alerts += alert.prefix;
     start_.append(alerts, result.start);
     alerts += "\",\"end\":\"";
@@ -121,6 +122,7 @@ void ResultWriter::write(const WindowSpec& spec, const WindowResult& result,
       append_unsigned(alerts, result.revision);
     }
     alerts += "}\n";
+    if (alerts_follow_results_) results.append(alerts, alert_begin, alerts.size() - alert_begin);
   }
 }
 

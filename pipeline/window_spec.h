@@ -89,7 +89,11 @@ bool result_before(const WindowResult& a, const WindowResult& b, const WindowSpe
 /// Formats result rows and their alert records, reusing the text of repeated starts and ends.
 class ResultWriter {
  public:
-  explicit ResultWriter(const StringDictionary& strings) : strings_(strings) {}
+  /// With `alerts_follow_results`, each alert record is also written to the results, right
+  /// after the row that raised it (alerts without a file of their own go to the destinations,
+  /// and must land where they do whatever the batching).
+  ResultWriter(const StringDictionary& strings, bool alerts_follow_results)
+      : strings_(strings), alerts_follow_results_(alerts_follow_results) {}
 
   /// Appends the row of `result` to `results` and the alerts it raises to `alerts`; `values`
   /// are its metric values then its alert values. Counts rows and alerts in `counters`.
@@ -107,6 +111,7 @@ class ResultWriter {
   };
 
   const StringDictionary& strings_;
+  bool alerts_follow_results_;
   TimeText start_;
   TimeText end_;
   std::string key_text_;

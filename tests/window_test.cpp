@@ -351,6 +351,120 @@ TEST(Window, ManyKeysStayWithinTheirWindows) {
   EXPECT_EQ(output.summary.window_states_peak, 50'000u);
 }
 
+TEST(Window, AlertsWithoutAFileFollowTheirRowsWhateverTheBatching) {
+  // Alerts without output.alerts.path go to the destinations, each right after the row that
+  // raised it, so where chunks end cannot move them.
+  std::string config = window_config(R"yaml(
+  watermark: {maxOutOfOrderness: 2s}
+  groupBy: [k]
+  windows:
+    - {name: minute, type: tumbling, size: 1m, metrics: [avg, max]}
+    - {type: sliding, size: 2m, slide: 1m, metrics: [max]}
+)yaml",
+                                     R"yaml(
+  alerts:
+    conditions:
+      - {metric: v, operator: gt, value: 90, window: 2m}
+      - {metric: v, operator: gt, value: 95, window: 1m}
+)yaml");
+  std::mt19937_64 random(5);
+  std::vector<Event> events;
+  const char* keys[] = {"a", "b", "c", "d", "e"};
+  for (int i = 0; i < 3000; ++i) {
+    events.push_back({kBase + i * 173, keys[random() % 5],
+                      std::uniform_real_distribution<double>(0, 100)(random)});
+  }
+  const std::string input = to_json(events);
+  const auto reference = run_pipeline(config, input, Format::json, 1, 65536);
+  const auto rows = lines(reference.results);
+  std::size_t alerts = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].rfind("{\"alert\":", 0) != 0) continue;
+    ++alerts;
+    // The row above (or the alert above it, for a second condition) is the result's.
+    std::size_t row = i - 1;
+    while (rows[row].rfind("{\"alert\":", 0) == 0) --row;
+    const std::string window = rows[i].substr(rows[i].find("\"window\""));
+    const std::string key = window.substr(0, window.find(",\"metric\""));
+    EXPECT_NE(rows[row].find(key), std::string::npos) << rows[i] << " after " << rows[row];
+  }
+  EXPECT_GT(alerts, 10u);
+  for (auto [threads, batch] : {std::pair{1u, std::size_t{1}}, std::pair{2u, std::size_t{7}},
+                                std::pair{3u, std::size_t{1000}}}) {
+    const auto output = run_pipeline(config, input, Format::json, threads, batch);
+    EXPECT_EQ(output.results, reference.results) << threads << " threads, batch " << batch;
+  }
+}
+
+TEST(WindowEngine, AStepWithManyResultsDrainsItsTextSliceBySlice) {
+  Config config =
+      parse_config(testing::json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
+        - {name: k, type: int64}
+        - {name: v, type: float64}
+)yaml",
+                                       "ts") +
+                       R"yaml(processing:
+  watermark: {maxOutOfOrderness: 0s}
+  groupBy: [k]
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count, avg, p50]}
+    - {type: sliding, size: 2m, slide: 1m, metrics: [sum]}
+    - {type: session, gap: 30s, metrics: [count, max]}
+output:
+  destinations: [{type: stdout}]
+  alerts:
+    conditions:
+      - {metric: v, operator: gt, value: 99, window: 2m}
+)yaml",
+                   "test.yaml");
+  StringDictionary strings;
+  Plan plan(config, strings);
+  std::mt19937_64 random(3);
+  WindowRows rows;
+  constexpr std::uint64_t kKeys = 9000;  // more than two slices of one step
+  for (int round = 0; round < 3; ++round) {
+    for (std::uint64_t key = 0; key < kKeys; ++key) {
+      rows.times.push_back((kBase + round * 20'000 + static_cast<std::int64_t>(key % 997)) *
+                           1'000'000);
+      rows.keys.resize(1);
+      rows.key_valid.resize(1);
+      rows.keys[0].push_back((key * 7919) % kKeys);
+      rows.key_valid[0].push_back(1);
+      rows.measures.resize(1);
+      rows.measure_valid.resize(1);
+      rows.measures[0].push_back(std::uniform_real_distribution<double>(0, 100)(random));
+      rows.measure_valid[0].push_back(1);
+    }
+  }
+  auto run = [&](std::size_t partitions, bool drain, std::size_t* drains) {
+    WindowEngine engine(config, plan, strings, 1, partitions);
+    if (testing::fold_windows_in_tests()) engine.fold_with(make_host_pane_aggregator());
+    WindowOutput output;
+    std::string text;
+    if (drain) {
+      output.drain_bytes = 1;
+      output.drain = [&](const WindowOutput& part) {
+        text += part.results;
+        ++*drains;
+      };
+    }
+    engine.add(rows, output);
+    engine.finish(output);
+    // Per key: one minute, two sliding windows, one session.
+    EXPECT_EQ(engine.counters().results, 4 * kKeys) << partitions << " partitions";
+    return text + output.results;
+  };
+  std::size_t drains = 0;
+  const std::string reference = run(1, false, &drains);
+  ASSERT_NE(reference.find("\"alert\""), std::string::npos);
+  for (std::size_t partitions : {1u, 2u, 3u}) {
+    drains = 0;
+    EXPECT_EQ(run(partitions, true, &drains), reference) << partitions << " partitions";
+    // Four groups of 9000 results, in slices of 4096: three slices each.
+    EXPECT_GE(drains, 12u) << partitions << " partitions";
+  }
+}
+
 TEST(WindowEngine, TheSlowestSourceHoldsTheWatermarkUntilItEndsOrIdles) {
   for (bool idle : {false, true}) {
     Config config = parse_config(window_config(std::string("  watermark: {maxOutOfOrderness: 0s") +
