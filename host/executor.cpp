@@ -291,7 +291,6 @@ void Executor::write_window_output(const WindowOutput& output,
     if (!late_sink) late_sink = std::make_unique<FileSink>(config_.late_path);
     late_sink->write(output.late);
   }
-  peak_window_states_ = std::max(peak_window_states_, windows_->states_peak());
 }
 
 SourceOptions Executor::source_options() const {
@@ -587,7 +586,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       marks.push_back(sink->produced());
       settled.push_back(everything ? UINT64_MAX : sink->settled_through());
     }
-    const std::int64_t pending_from = everything || !windows_
+    const bool acks_pending = std::any_of(pending_acks.begin(), pending_acks.end(),
+                                          [](const auto& queue) { return !queue.empty(); });
+    const std::int64_t pending_from = everything || !windows_ || !acks_pending
                                           ? std::numeric_limits<std::int64_t>::max()
                                           : windows_->pending_from();
     const std::uint64_t events_settled = everything || !events_hold_acks
@@ -696,9 +697,11 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     }
     if (failure) break;
     try {
+      // Taken before the window engine takes the rows.
+      const std::int64_t latest = latest_time(result.window_rows);
       if (windows_) {
         write_windows([&] {
-          for (const auto& rows : result.window_rows) windows_->add(rows, window_output);
+          for (auto& rows : result.window_rows) windows_->add(std::move(rows), window_output);
           if (result.stream != 0 && !result.stream_ends && result.bytes == 0) {
             windows_->start_stream(result.source_index, result.stream);
           }
@@ -737,11 +740,9 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       if (event_processor) {
         for (const auto& event : result.events) event_processor->submit(event.rule, event.event);
       }
-      if (!result.end_of_source) {
+      if (!result.end_of_source && result.ack_token != 0) {
         pending_acks[result.source_index].push_back(
-            {result.ack_token,
-             result.dropped ? std::numeric_limits<std::int64_t>::min()
-                            : latest_time(result.window_rows),
+            {result.ack_token, result.dropped ? std::numeric_limits<std::int64_t>::min() : latest,
              event_processor ? event_processor->last_sequence() : 0});
         acknowledge_done(false);
       }
@@ -786,7 +787,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     write_windows([&] { windows_->finish(window_output); });
     summary.windows = windows_->counters();
     summary.windows_folded_on = windows_->fold_place();
-    summary.window_states_peak = peak_window_states_;
+    summary.window_states_peak = windows_->states_peak();
   }
   for (auto& sink : sinks) {
     sink->finish();

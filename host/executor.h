@@ -128,7 +128,6 @@ class Executor {
   std::unique_ptr<WindowEngine> windows_;
   /// With `events.routing.rules`: turns rows leaving the pipeline into events.
   std::unique_ptr<EventRouter> events_;
-  std::size_t peak_window_states_ = 0;
   std::atomic<bool> stop_{false};
 };
 

@@ -25,7 +25,8 @@ struct RawChunk {
   /// Records in the chunk when the source knows (messages, datagram contents); 0 when it does
   /// not. Flow control counts what it sheds with it.
   std::uint64_t records = 0;
-  /// Handed back to Source::acknowledge once everything derived from the chunk was emitted.
+  /// Handed back to Source::acknowledge once everything derived from the chunk was emitted; 0
+  /// (sources that cannot replay): nothing to acknowledge, so nothing is tracked.
   std::uint64_t ack_token = 0;
   /// A part of the source with its own event-time order (a Kafka partition + 1), whose
   /// watermark windows track on its own; 0: the source as a whole.

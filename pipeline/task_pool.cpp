@@ -1,9 +1,14 @@
 #include "pipeline/task_pool.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace ldh {
 
-TaskPool::TaskPool(std::size_t parts) {
-  for (std::size_t part = 1; part < parts; ++part)
+TaskPool::TaskPool(std::size_t parts, std::size_t queue_limit)
+    : queue_limit_(std::max<std::size_t>(1, queue_limit)),
+      next_(std::max<std::size_t>(1, parts), 0) {
+  for (std::size_t part = 0; part < next_.size(); ++part)
     threads_.emplace_back([this, part] { work(part); });
 }
 
@@ -12,56 +17,52 @@ TaskPool::~TaskPool() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  start_.notify_all();
+  posted_.notify_all();
   for (auto& thread : threads_) thread.join();
 }
 
-void TaskPool::run(const std::function<void(std::size_t)>& task) {
-  if (threads_.empty()) {
-    task(0);
-    return;
-  }
+void TaskPool::post(std::function<void(std::size_t)> task) {
   {
-    std::lock_guard lock(mutex_);
-    task_ = &task;
-    running_ = threads_.size();
-    error_ = nullptr;
-    ++generation_;
+    std::unique_lock lock(mutex_);
+    drained_.wait(lock, [this] { return tasks_.size() < queue_limit_; });
+    tasks_.push_back({std::move(task), threads_.size()});
   }
-  start_.notify_all();
-  std::exception_ptr failure;
-  try {
-    task(0);
-  } catch (...) {
-    failure = std::current_exception();
-  }
+  posted_.notify_all();
+}
+
+void TaskPool::wait() {
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [this] { return running_ == 0; });
-  task_ = nullptr;
-  if (!failure) failure = error_;
-  if (failure) std::rethrow_exception(failure);
+  drained_.wait(lock, [this] { return tasks_.empty(); });
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 void TaskPool::work(std::size_t part) {
-  std::uint64_t seen = 0;
+  std::unique_lock lock(mutex_);
   while (true) {
-    const std::function<void(std::size_t)>* task = nullptr;
-    {
-      std::unique_lock lock(mutex_);
-      start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      task = task_;
-    }
+    posted_.wait(lock, [&] { return stopping_ || next_[part] < first_ + tasks_.size(); });
+    if (next_[part] == first_ + tasks_.size()) return;  // stopping, nothing left
+    // Deque elements stay put while others are pushed behind them; the front one is popped
+    // only once every part has run it.
+    Task& task = tasks_[next_[part] - first_];
+    lock.unlock();
     std::exception_ptr failure;
     try {
-      (*task)(part);
+      task.work(part);
     } catch (...) {
       failure = std::current_exception();
     }
-    std::lock_guard lock(mutex_);
+    lock.lock();
     if (failure && !error_) error_ = failure;
-    if (--running_ == 0) done_.notify_one();
+    ++next_[part];
+    if (--task.parts_left == 0) {
+      bool popped = false;
+      while (!tasks_.empty() && tasks_.front().parts_left == 0) {
+        tasks_.pop_front();
+        ++first_;
+        popped = true;
+      }
+      if (popped) drained_.notify_all();
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -11,32 +12,47 @@
 
 namespace ldh {
 
-/// Runs one task per part on a fixed set of threads kept for the pool's life: part 0 on the
-/// caller, the others on the pool's threads. Made for work split into a few large parts that
-/// must all finish before the caller goes on (the window engine's shards), so it has no queue.
+/// Runs tasks on one thread per part, kept for the pool's life: every task posted runs once for
+/// each part, and a part runs its tasks in the order they were posted, so state that only part
+/// i's tasks touch (a window shard) needs no lock. The caller goes on while they run (post())
+/// and waits only when it needs their results (wait(), run()): a part whose thread starts late
+/// holds nobody up until then.
 class TaskPool {
  public:
-  /// Makes a pool for `parts` (>= 1) parts: parts - 1 threads.
-  explicit TaskPool(std::size_t parts);
+  /// Makes a pool of `parts` (>= 1) threads; post() blocks while `queue_limit` tasks wait.
+  explicit TaskPool(std::size_t parts, std::size_t queue_limit = 4);
   ~TaskPool();
   TaskPool(const TaskPool&) = delete;
   TaskPool& operator=(const TaskPool&) = delete;
 
-  std::size_t parts() const { return threads_.size() + 1; }
+  std::size_t parts() const { return threads_.size(); }
 
-  /// Runs task(part) for every part and returns when all are done; rethrows the first
-  /// exception a part threw.
-  void run(const std::function<void(std::size_t)>& task);
+  /// Queues task(part) for every part and returns.
+  void post(std::function<void(std::size_t)> task);
+  /// Returns once every posted task has run for every part; rethrows the first exception a
+  /// task threw since the last wait().
+  void wait();
+  /// Posts `task` and waits for it.
+  void run(std::function<void(std::size_t)> task) {
+    post(std::move(task));
+    wait();
+  }
 
  private:
+  struct Task {
+    std::function<void(std::size_t)> work;
+    std::size_t parts_left = 0;
+  };
+
   void work(std::size_t part);
 
+  const std::size_t queue_limit_;
   std::mutex mutex_;
-  std::condition_variable start_;
-  std::condition_variable done_;
-  const std::function<void(std::size_t)>* task_ = nullptr;
-  std::uint64_t generation_ = 0;
-  std::size_t running_ = 0;
+  std::condition_variable posted_;   // a task was posted, or the pool stops
+  std::condition_variable drained_;  // a task finished on every part
+  std::deque<Task> tasks_;
+  std::uint64_t first_ = 0;          // sequence number of tasks_.front()
+  std::vector<std::uint64_t> next_;  // per part: the sequence number of its next task
   bool stopping_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> threads_;

@@ -55,8 +55,8 @@ std::string member_prefix(const std::string& name) {
 }
 
 /// Writes the hash of each row's key over `columns` to `hashes`.
-void hash_keys(const std::vector<std::size_t>& columns, const WindowRows& rows,
-               std::vector<std::uint64_t>& hashes) {
+void hash_shape_keys(const std::vector<std::size_t>& columns, const WindowRows& rows,
+                     std::vector<std::uint64_t>& hashes) {
   hashes.resize(rows.size());
   std::uint64_t words[kMaxGroupFields];
   for (std::size_t row = 0; row < rows.size(); ++row) {
@@ -251,8 +251,6 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
   }
   pool_ = std::make_unique<TaskPool>(partitions);
   due_caches_.resize(specs_.size());
-  own_hashes_.resize(shapes_.size());
-  hashes_.resize(shapes_.size());
 }
 
 WindowEngine::~WindowEngine() = default;
@@ -291,8 +289,7 @@ void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
       rows.key_valid[k][i] = column.valid(live[i]) ? 1 : 0;
     }
   }
-  rows.key_hashes.resize(shapes_.size());
-  for (std::size_t s = 0; s < shapes_.size(); ++s) hash_keys(shapes_[s], rows, rows.key_hashes[s]);
+  hash_keys(rows);
   rows.measures.resize(measure_fields_.size());
   rows.measure_valid.resize(measure_fields_.size());
   for (std::size_t m = 0; m < measure_fields_.size(); ++m) {
@@ -374,21 +371,49 @@ std::size_t WindowEngine::slot(std::uint32_t source_index, std::uint32_t stream)
   return entry->second;
 }
 
+/// One batch of rows the shards are adding, kept until the last shard is done with it: the
+/// rows, their key hashes and the watermark before each row.
+struct WindowEngine::QueuedRows {
+  WindowRows rows;
+  std::vector<std::vector<std::uint64_t>> own_hashes;  // per key shape the rows lack hashes of
+  std::vector<const std::uint64_t*> hashes;
+  std::vector<std::int64_t> watermarks;
+};
+
+void WindowEngine::hash_keys(WindowRows& rows) const {
+  rows.key_hashes.resize(shapes_.size());
+  for (std::size_t s = 0; s < shapes_.size(); ++s) {
+    hash_shape_keys(shapes_[s], rows, rows.key_hashes[s]);
+  }
+}
+
 void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
-  const std::size_t count = rows.size();
+  add(WindowRows(rows), out);
+}
+
+void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
+  const std::size_t count = moved.size();
   if (count == 0) return;
+  auto queued = std::make_shared<QueuedRows>();
+  queued->rows = std::move(moved);
+  const WindowRows& rows = queued->rows;
   const std::size_t source = slot(rows.source_index, rows.stream);
   source_last_wall_[source] = wall_clock_ns();
   counters_.events += count;
+  queued->own_hashes.resize(shapes_.size());
+  queued->hashes.resize(shapes_.size());
   for (std::size_t s = 0; s < shapes_.size(); ++s) {
     if (s < rows.key_hashes.size() && rows.key_hashes[s].size() == count) {
-      hashes_[s] = rows.key_hashes[s].data();
+      queued->hashes[s] = rows.key_hashes[s].data();
     } else {
-      hash_keys(shapes_[s], rows, own_hashes_[s]);
-      hashes_[s] = own_hashes_[s].data();
+      hash_shape_keys(shapes_[s], rows, queued->own_hashes[s]);
+      queued->hashes[s] = queued->own_hashes[s].data();
     }
   }
-  row_watermarks_.resize(count);
+  queued->watermarks.resize(count);
+  std::int64_t* const row_watermarks = queued->watermarks.data();
+  row_watermarks_ = row_watermarks;
+  hashes_ = queued->hashes.data();
   std::size_t begin = 0;
   while (begin < count) {
     // Take rows while no window can become due: a run ends at the first row that moves the
@@ -396,11 +421,14 @@ void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
     std::int64_t bound = due_;
     std::size_t end = begin;
     std::int64_t due_mark = kMinTime;
+    bool late = false;  // a row whose earliest window (or own session) is due already
     while (end < count) {
       const std::size_t row = end++;
       const std::int64_t t = rows.times[row];
-      row_watermarks_[row] = watermark_;
-      bound = std::min(bound, due_bound(t));
+      row_watermarks[row] = watermark_;
+      const std::int64_t row_bound = due_bound(t);
+      late = late || row_bound <= watermark_;
+      bound = std::min(bound, row_bound);
       if (source_seen_[source] && t <= source_max_[source]) continue;
       source_seen_[source] = true;
       source_max_[source] = t;
@@ -413,16 +441,27 @@ void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
       watermark_ = mark;
     }
     if (aggregator_) prepare_folds(begin, end, rows);
-    pool_->run([&](std::size_t shard) {
-      shards_[shard]->add(rows, hashes_.data(), begin, end, row_watermarks_.data() + begin);
+    pool_->post([this, queued, begin, end](std::size_t shard) {
+      shards_[shard]->add(queued->rows, queued->hashes.data(), begin, end,
+                          queued->watermarks.data() + begin);
     });
-    if (aggregator_) collect_on_time(rows, begin, end);
-    write_row_output(out);
-    due_ = pending_fold_due();
-    for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());
+    if (aggregator_ || late) {
+      // Late rows revise emitted windows or go to the late sink now, in row order; folding
+      // reads what the shards left.
+      pool_->wait();
+      if (aggregator_) collect_on_time(rows, begin, end);
+      write_row_output(out);
+      due_ = pending_fold_due();
+      for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());
+    } else {
+      // Rows on time can only bring due times closer, to their own bounds.
+      due_ = bound;
+    }
     if (due_mark != kMinTime) advance(due_mark, out);
     begin = end;
   }
+  row_watermarks_ = nullptr;
+  hashes_ = nullptr;
 }
 
 /// The rows of one window waiting to be folded, appended run by run: column by column, packed
@@ -675,6 +714,7 @@ void WindowEngine::poll(WindowOutput& out) {
 }
 
 std::int64_t WindowEngine::pending_from() const {
+  pool_->wait();
   std::int64_t from = kNone;
   std::vector<bool> sessions_reopen(specs_.size(), false);
   for (std::size_t s = 0; s < pending_.size(); ++s) {
@@ -692,6 +732,7 @@ std::int64_t WindowEngine::pending_from() const {
 }
 
 void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
+  pool_->wait();  // the shards have added every row before the step
   for (std::size_t spec = 0; spec < pending_.size(); ++spec) fold_pending(spec);
   states_peak_ = std::max(states_peak_, active_states());
   watermark_ = watermark;
@@ -768,12 +809,14 @@ void WindowEngine::drain_if_full(WindowOutput& out) {
 }
 
 std::size_t WindowEngine::active_states() const {
+  pool_->wait();
   std::size_t states = 0;
   for (const auto& shard : shards_) states += shard->active_states();
   return states;
 }
 
 std::size_t WindowEngine::state_bytes() const {
+  pool_->wait();
   std::size_t bytes = 0;
   for (const auto& shard : shards_) bytes += shard->state_bytes();
   return bytes;

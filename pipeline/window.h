@@ -99,6 +99,8 @@ class WindowEngine {
 
   /// Copies the live rows of `batch` into `rows` (called by workers, in parallel).
   void extract(const EventBatch& batch, WindowRows& rows) const;
+  /// Hashes the keys of `rows` for every key shape, as extract() does, so add() need not.
+  void hash_keys(WindowRows& rows) const;
 
   /// Folds the rows of tumbling and sliding windows that arrive on time with `aggregator` (the
   /// host's, or a device's) into partials that the shards merge, instead of adding them one by
@@ -111,7 +113,11 @@ class WindowEngine {
   /// step, sorted in bulk (on a device, say) instead of per result; the output is the same.
   void sort_values_with(const std::function<std::unique_ptr<ValueSorter>()>& make);
 
-  /// Consumes rows in arrival order and appends what became due to `out`.
+  /// Consumes rows in arrival order and appends what became due to `out`. The shards may still
+  /// be adding the rows when it returns (they are kept until then): results come when a
+  /// watermark step makes them due, and results revised by late rows before add() returns.
+  void add(WindowRows&& rows, WindowOutput& out);
+  /// Adds a copy of `rows`.
   void add(const WindowRows& rows, WindowOutput& out);
   /// Notes that a source ended: it no longer holds the watermark back.
   void end_source(std::uint32_t source_index, WindowOutput& out);
@@ -130,15 +136,16 @@ class WindowEngine {
   void poll(WindowOutput& out);
   /// Returns the earliest event time that windows not yet emitted may still hold (kNone-like
   /// INT64_MAX when none): every added event before it is in results already, so a source may
-  /// commit past it. Walks the pending sessions.
+  /// commit past it. Waits for the shards and walks the pending sessions.
   std::int64_t pending_from() const;
 
   const WindowCounters& counters() const { return counters_; }
   /// Counts live (key, pane) or (key, session) states, and the bytes the engine holds for them
-  /// (key tables and value chunks included; walks every state).
+  /// (key tables and value chunks included; waits for the shards and walks every state).
   std::size_t active_states() const;
   std::size_t state_bytes() const;
-  /// Returns the most states held at once, as seen after each add() and before each emission.
+  /// Returns the most states held at once, as seen before each emission (states only grow
+  /// between emissions) and now.
   std::size_t states_peak() const { return std::max(states_peak_, active_states()); }
 
  private:
@@ -201,11 +208,12 @@ class WindowEngine {
   std::int64_t due_;
   WindowCounters counters_;
 
-  // Reused per add(): key hashes computed here, the watermark before each row, each window's
-  // last due bound, and the order row output is written in.
-  std::vector<std::vector<std::uint64_t>> own_hashes_;
-  std::vector<const std::uint64_t*> hashes_;
-  std::vector<std::int64_t> row_watermarks_;
+  // During add(): the key hashes of the rows and the watermark before each row (of the
+  // QueuedRows being added). Kept across calls: each window's last due bound, and the order
+  // row output is written in.
+  struct QueuedRows;
+  const std::uint64_t* const* hashes_ = nullptr;
+  const std::int64_t* row_watermarks_ = nullptr;
   std::vector<DueCache> due_caches_;
   std::vector<std::pair<std::size_t, std::size_t>> row_order_;
   // Reused per watermark step: each shard's count of listed results, their merged order

@@ -396,6 +396,45 @@ TEST(Window, AlertsWithoutAFileFollowTheirRowsWhateverTheBatching) {
   }
 }
 
+TEST(WindowEngine, RevisionsAndLateRowsAreWrittenBeforeAddReturns) {
+  // Shards add rows on their own threads; what a late row makes is written at once all the same.
+  Config config =
+      parse_config(window_config(R"yaml(  watermark: {maxOutOfOrderness: 0s, allowedLateness: 1m}
+  groupBy: [k]
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count]}
+)yaml"),
+                   "test.yaml");
+  StringDictionary strings;
+  Plan plan(config, strings);
+  for (std::size_t partitions : {1u, 2u}) {
+    WindowEngine engine(config, plan, strings, 1, partitions);
+    auto rows_at = [&](std::int64_t milliseconds) {
+      WindowRows rows;
+      rows.times = {milliseconds * 1'000'000};
+      rows.keys.assign(engine.key_fields().size(),
+                       {static_cast<std::uint64_t>(strings.intern("a"))});
+      rows.key_valid.assign(engine.key_fields().size(), {1});
+      rows.measures.assign(engine.measure_fields().size(), {1.0});
+      rows.measure_valid.assign(engine.measure_fields().size(), {1});
+      return rows;
+    };
+    WindowOutput output;
+    engine.add(rows_at(kBase), output);
+    engine.add(rows_at(kBase + 61'000), output);
+    EXPECT_NE(output.results.find("\"count\":1"), std::string::npos) << output.results;
+    output.results.clear();
+    engine.add(rows_at(kBase + 1'000), output);  // late, within the lateness: a revision
+    EXPECT_NE(output.results.find("\"v_count\":2,\"revision\":1"), std::string::npos)
+        << partitions << " partitions: " << output.results;
+    output.results.clear();
+    engine.add(rows_at(kBase + 200'000), output);
+    engine.add(rows_at(kBase + 2'000), output);  // past the lateness: to the late sink
+    EXPECT_FALSE(output.late.empty()) << partitions << " partitions";
+    EXPECT_EQ(engine.counters().late_dropped, 1u);
+  }
+}
+
 TEST(WindowEngine, AStepWithManyResultsDrainsItsTextSliceBySlice) {
   Config config =
       parse_config(testing::json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}

@@ -1,0 +1,67 @@
+#include "pipeline/task_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace ldh {
+namespace {
+
+TEST(TaskPool, EveryPartRunsEveryTaskInTheOrderPosted) {
+  constexpr std::size_t kParts = 3;
+  TaskPool pool(kParts);
+  std::vector<std::vector<int>> seen(kParts);  // each part touches only its own
+  for (int task = 0; task < 200; ++task) {
+    pool.post([&seen, task](std::size_t part) { seen[part].push_back(task); });
+  }
+  pool.wait();
+  for (std::size_t part = 0; part < kParts; ++part) {
+    ASSERT_EQ(seen[part].size(), 200u) << "part " << part;
+    for (int task = 0; task < 200; ++task) EXPECT_EQ(seen[part][task], task) << "part " << part;
+  }
+}
+
+TEST(TaskPool, PostReturnsWhileTasksRunAndWaitReturnsWhenAllAreDone) {
+  TaskPool pool(2, 4);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> done{0};
+  pool.post([&](std::size_t part) {
+    if (part == 1) released.wait();  // part 1 is held up; part 0 goes on
+    ++done;
+  });
+  for (int i = 0; i < 3; ++i) pool.post([&](std::size_t) { ++done; });
+  // Four tasks wait on part 1 and post() returned for each: part 0 ran its four meanwhile.
+  while (done.load() < 4) std::this_thread::yield();
+  EXPECT_EQ(done.load(), 4);
+  release.set_value();
+  pool.wait();
+  EXPECT_EQ(done.load(), 8);
+}
+
+TEST(TaskPool, WaitRethrowsWhatATaskThrewOnceAndThePoolGoesOn) {
+  TaskPool pool(2);
+  pool.post([](std::size_t part) {
+    if (part == 1) throw std::runtime_error("shard failed");
+  });
+  EXPECT_THROW(pool.wait(), std::runtime_error);
+  std::atomic<int> runs{0};
+  pool.run([&](std::size_t) { ++runs; });
+  EXPECT_EQ(runs.load(), 2);
+}
+
+TEST(TaskPool, DestroyingThePoolRunsWhatIsQueued) {
+  std::atomic<int> runs{0};
+  {
+    TaskPool pool(2);
+    for (int i = 0; i < 3; ++i) pool.post([&](std::size_t) { ++runs; });
+  }
+  EXPECT_EQ(runs.load(), 6);
+}
+
+}  // namespace
+}  // namespace ldh
