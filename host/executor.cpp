@@ -740,10 +740,12 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
       if (event_processor) {
         for (const auto& event : result.events) event_processor->submit(event.rule, event.event);
       }
-      if (!result.end_of_source && result.ack_token != 0) {
-        pending_acks[result.source_index].push_back(
-            {result.ack_token, result.dropped ? std::numeric_limits<std::int64_t>::min() : latest,
-             event_processor ? event_processor->last_sequence() : 0});
+      if (!result.end_of_source) {
+        if (result.ack_token != 0) {
+          pending_acks[result.source_index].push_back(
+              {result.ack_token, result.dropped ? std::numeric_limits<std::int64_t>::min() : latest,
+               event_processor ? event_processor->last_sequence() : 0});
+        }
         acknowledge_done(false);
       }
     } catch (...) {

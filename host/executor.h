@@ -42,8 +42,8 @@ struct RunOptions {
   int device = -1;
   /// Folds the on-time rows of tumbling and sliding windows by (key, pane) before they reach
   /// window state (pipeline/window_partial.h) and sorts the values of exact percentiles of each
-  /// watermark step in one call (pipeline/value_sort.h): the device path's shape, on the host
-  /// when no device is set; results are the same either way.
+  /// slice of a watermark step in one call (pipeline/value_sort.h): the device path's shape, on the
+  /// host when no device is set; results are the same either way.
   bool fold_windows = false;
   /// Runs the decode workers at the scheduler's idle priority (SCHED_IDLE) when window shards
   /// run on several threads (CPU backend), so the shards, the bottleneck, never wait for a core.

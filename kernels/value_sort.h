@@ -1,8 +1,8 @@
 #pragma once
 
 // Sorting the values of exact percentiles on a device: one segmented radix sort over the
-// values' sort_key bits for every group of an emission step (pipeline/value_sort.h). No CUDA
-// types here.
+// values' sort_key bits for every group of a slice of an emission step (pipeline/value_sort.h).
+// No CUDA types here.
 
 #include <memory>
 

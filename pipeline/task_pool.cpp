@@ -25,6 +25,7 @@ void TaskPool::post(std::function<void(std::size_t)> task) {
   {
     std::unique_lock lock(mutex_);
     drained_.wait(lock, [this] { return tasks_.size() < queue_limit_; });
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
     tasks_.push_back({std::move(task), threads_.size()});
   }
   posted_.notify_all();
@@ -44,12 +45,16 @@ void TaskPool::work(std::size_t part) {
     // Deque elements stay put while others are pushed behind them; the front one is popped
     // only once every part has run it.
     Task& task = tasks_[next_[part] - first_];
+    // After a failure the tasks behind it are skipped: they would build on broken state.
+    const bool skip = error_ != nullptr;
     lock.unlock();
     std::exception_ptr failure;
-    try {
-      task.work(part);
-    } catch (...) {
-      failure = std::current_exception();
+    if (!skip) {
+      try {
+        task.work(part);
+      } catch (...) {
+        failure = std::current_exception();
+      }
     }
     lock.lock();
     if (failure && !error_) error_ = failure;

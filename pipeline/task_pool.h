@@ -27,10 +27,11 @@ class TaskPool {
 
   std::size_t parts() const { return threads_.size(); }
 
-  /// Queues task(part) for every part and returns.
+  /// Queues task(part) for every part and returns. A task that throws makes the pool skip the
+  /// tasks queued behind it until the exception is rethrown, by the next post() or wait().
   void post(std::function<void(std::size_t)> task);
-  /// Returns once every posted task has run for every part; rethrows the first exception a
-  /// task threw since the last wait().
+  /// Returns once every posted task has run (or been skipped) for every part; rethrows the
+  /// first exception a task threw since the last rethrow.
   void wait();
   /// Posts `task` and waits for it.
   void run(std::function<void(std::size_t)> task) {

@@ -1,10 +1,10 @@
 #pragma once
 
-// Sorting the values of exact percentiles for a whole emission step at once: every (window,
-// key, measure) that a watermark step makes due is one group of canonical values, and all
-// groups are sorted in one call, by the host (sort_values per group) or by a device (one
-// segmented radix sort on the values' sort_key bits, kernels/value_sort.h). Canonical values
-// that sort equal are equal bits, so every sorter gives the same bytes.
+// Sorting the values of exact percentiles for a slice of a watermark step's results at once
+// (up to 4096 results of one window end): every (window, key, measure) of the slice is one group
+// of canonical values, and all groups are sorted in one call, by the host (sort_values per group)
+// or by a device (one segmented radix sort on the values' sort_key bits, kernels/value_sort.h).
+// Canonical values that sort equal are equal bits, so every sorter gives the same bytes.
 
 #include <cstdint>
 #include <memory>

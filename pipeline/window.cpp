@@ -87,6 +87,8 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
       source_ended_(source_count, false),
       source_last_wall_(source_count, wall_clock_ns()),
       watermark_(kMinTime),
+      stepped_pending_from_(kNone),
+      added_pending_from_(kNone),
       due_(kNone),
       writer_(std::make_unique<ResultWriter>(strings, config.alerts.path.empty())) {
   std::vector<ConfigDiagnostic> problems;
@@ -414,6 +416,7 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
   std::int64_t* const row_watermarks = queued->watermarks.data();
   row_watermarks_ = row_watermarks;
   hashes_ = queued->hashes.data();
+  std::int64_t earliest = kNone;
   std::size_t begin = 0;
   while (begin < count) {
     // Take rows while no window can become due: a run ends at the first row that moves the
@@ -426,6 +429,7 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
       const std::size_t row = end++;
       const std::int64_t t = rows.times[row];
       row_watermarks[row] = watermark_;
+      earliest = std::min(earliest, t);
       const std::int64_t row_bound = due_bound(t);
       late = late || row_bound <= watermark_;
       bound = std::min(bound, row_bound);
@@ -462,6 +466,11 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
   }
   row_watermarks_ = nullptr;
   hashes_ = nullptr;
+  // What the rows may hold open: from their earliest pane (a step may have counted some).
+  for (const auto& spec : specs_) {
+    added_pending_from_ = std::min(
+        added_pending_from_, spec->is_session() ? earliest : align_down(earliest, spec->pane));
+  }
 }
 
 /// The rows of one window waiting to be folded, appended run by run: column by column, packed
@@ -714,6 +723,13 @@ void WindowEngine::poll(WindowOutput& out) {
 }
 
 std::int64_t WindowEngine::pending_from() const {
+  // Folding waits for the shards after every run anyway, and rows waiting to be folded may
+  // reopen any session kept for lateness.
+  if (aggregator_) return exact_pending_from();
+  return std::min(stepped_pending_from_, added_pending_from_);
+}
+
+std::int64_t WindowEngine::exact_pending_from() const {
   pool_->wait();
   std::int64_t from = kNone;
   std::vector<bool> sessions_reopen(specs_.size(), false);
@@ -740,7 +756,7 @@ void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
   while (true) {
     DueGroup group;
     for (const auto& shard : shards_) group = std::min(group, shard->next_group());
-    if (group.end == kNone) break;
+    if (group.spec == DueGroup::kNoSpec) break;
     if (shards_.size() == 1) {
       WindowShard& shard = *shards_.front();
       const std::size_t count = shard.list_group(group);
@@ -795,6 +811,11 @@ void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
     }
   }
   pool_->run([&](std::size_t shard) { shards_[shard]->end_step(); });
+  stepped_pending_from_ = kNone;
+  for (const auto& shard : shards_) {
+    stepped_pending_from_ = std::min(stepped_pending_from_, shard->stepped_pending_from());
+  }
+  added_pending_from_ = kNone;
   collect_counters();
   due_ = kNone;
   for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());

@@ -109,8 +109,9 @@ class WindowEngine {
   /// Names where rows are folded ("" without fold_with()).
   std::string fold_place() const;
 
-  /// Gives each shard a sorter from `make` for the values of exact percentiles of a watermark
-  /// step, sorted in bulk (on a device, say) instead of per result; the output is the same.
+  /// Gives each shard a sorter from `make` for the values of exact percentiles of each slice of
+  /// a watermark step's results, sorted in bulk (on a device, say) instead of per result; the
+  /// output is the same.
   void sort_values_with(const std::function<std::unique_ptr<ValueSorter>()>& make);
 
   /// Consumes rows in arrival order and appends what became due to `out`. The shards may still
@@ -135,17 +136,24 @@ class WindowEngine {
   /// while no rows arrive, so a quiet feed still closes its windows.
   void poll(WindowOutput& out);
   /// Returns the earliest event time that windows not yet emitted may still hold (kNone-like
-  /// INT64_MAX when none): every added event before it is in results already, so a source may
-  /// commit past it. Waits for the shards and walks the pending sessions.
+  /// INT64_MAX when none), or an earlier time: every added event before it is in results
+  /// already, so a source may commit past it. Without folding it does not wait for the shards:
+  /// it takes what they held after the last watermark step (every session kept for lateness
+  /// counted, as a later row may reopen it), lowered by the rows added since (the start of each
+  /// row's earliest pane, or its own time for sessions).
   std::int64_t pending_from() const;
+  /// Returns the earliest event time that windows not yet emitted may still hold, exactly:
+  /// waits for the shards and walks the pending sessions.
+  std::int64_t exact_pending_from() const;
 
   const WindowCounters& counters() const { return counters_; }
   /// Counts live (key, pane) or (key, session) states, and the bytes the engine holds for them
   /// (key tables and value chunks included; waits for the shards and walks every state).
   std::size_t active_states() const;
   std::size_t state_bytes() const;
-  /// Returns the most states held at once, as seen before each emission (states only grow
-  /// between emissions) and now.
+  /// Returns the most states held at once, as seen before each watermark step and now (rows
+  /// only add states between steps, though sessions that merge hold fewer: a peak of those
+  /// between two steps can go unseen).
   std::size_t states_peak() const { return std::max(states_peak_, active_states()); }
 
  private:
@@ -204,6 +212,10 @@ class WindowEngine {
   std::vector<bool> source_ended_;
   std::vector<std::int64_t> source_last_wall_;
   std::int64_t watermark_;
+  // pending_from() without folding: the shards' answer after the last step, and the earliest
+  // pane start (or session time) of the rows added since.
+  std::int64_t stepped_pending_from_;
+  std::int64_t added_pending_from_;
   /// A watermark below this makes nothing due (see WindowShard::next_due()).
   std::int64_t due_;
   WindowCounters counters_;

@@ -695,7 +695,7 @@ void WindowShard::finalize(const WindowSpec& spec, const std::byte* state, Windo
       }
     }
   }
-  // Percentiles of a deferred result wait for the bulk sort at the end of advance().
+  // Percentiles of a deferred result wait for the bulk sort at the end of write_listed().
   auto add_value = [&](std::size_t measure, const MetricConfig& metric) {
     if (deferring_ && spec.needs.values && StateLayout::is_exact_percentile(metric)) {
       deferred_.push_back({result_values_.size(), measure_groups_[measure], &metric});
@@ -786,11 +786,13 @@ DueGroup WindowShard::next_group() const {
   DueGroup next;
   for (std::size_t s = 0; s < specs_.size(); ++s) {
     const SpecState& state = *states_[s];
-    const std::int64_t end =
-        specs_[s]->is_session()
-            ? (state.session_due.empty() ? kNone : state.session_due.begin()->first)
-            : state.next_end;
-    if (end != kNone && end <= watermark_ && end < next.end) next = DueGroup{end, s};
+    // A session may end at INT64_MAX (saturated), due at the end of input; a pane window's
+    // next end is kNone only when it has none.
+    const bool any = specs_[s]->is_session() ? !state.session_due.empty() : state.next_end != kNone;
+    if (!any) continue;
+    const DueGroup group{
+        specs_[s]->is_session() ? state.session_due.begin()->first : state.next_end, s};
+    if (group.end <= watermark_ && group < next) next = group;
   }
   return next;
 }
@@ -971,6 +973,11 @@ void WindowShard::end_step() {
   }
   listed_.clear();
   listed_sessions_.clear();
+  // A row added later may reopen any session kept for lateness, and the engine does not ask
+  // again until the next step: count them all.
+  std::vector<bool> sessions_reopen(specs_.size());
+  for (std::size_t s = 0; s < specs_.size(); ++s) sessions_reopen[s] = specs_[s]->is_session();
+  stepped_pending_from_ = pending_from(watermark, &sessions_reopen);
 }
 
 std::int64_t WindowShard::next_due() const {

@@ -44,8 +44,9 @@ struct ListedResult {
 /// The results of one window with one end, which a watermark step writes together: steps write
 /// groups by end, then by window.
 struct DueGroup {
+  static constexpr std::size_t kNoSpec = std::numeric_limits<std::size_t>::max();
   std::int64_t end = std::numeric_limits<std::int64_t>::max();
-  std::size_t spec = 0;
+  std::size_t spec = kNoSpec;  // kNoSpec: no group
   friend bool operator<(const DueGroup& a, const DueGroup& b) {
     return a.end != b.end ? a.end < b.end : a.spec < b.spec;
   }
@@ -88,15 +89,16 @@ class WindowShard {
   /// after the watermark, so this commutes with add() of rows late for panes; the engine
   /// merges folded session rows before a late row of that window comes.
   void add_partials(std::size_t spec, const FoldRows& fold, const PanePartials& partials);
-  /// Sorts the values of exact percentiles of the tumbling and sliding windows each advance()
-  /// emits in one call of `sorter` instead of one sort per result; results are the same.
+  /// Sorts the values of exact percentiles of the tumbling and sliding windows each
+  /// write_listed() makes (a slice of up to 4096 results) in one call of `sorter` instead of one
+  /// sort per result; results are the same.
   void sort_values_with(std::unique_ptr<ValueSorter> sorter) { sorter_ = std::move(sorter); }
   /// Starts a watermark step: the windows and sessions whose end `watermark` passes are due.
   /// A step writes its results group by group (next_group(), list_group(), write_listed()),
   /// so it never holds more than one group's list and one slice's results at once.
   void begin_step(std::int64_t watermark);
   /// Returns the earliest (end, window) with results due in this step, by end then window;
-  /// its end is INT64_MAX when none is left.
+  /// its spec is DueGroup::kNoSpec when none is left.
   DueGroup next_group() const;
   /// Lists the shard's results of `group` in write order (by start, then key) without making
   /// them, and moves past the group; returns how many (0 when the shard has none in it).
@@ -107,8 +109,10 @@ class WindowShard {
   /// shard's own texts unless given; text_ends() says where each ends).
   void write_listed(std::size_t first, std::size_t last, std::string* results = nullptr,
                     std::string* alerts = nullptr);
-  /// Ends the step: drops panes, revision counters and sessions no window can use any more.
+  /// Ends the step: drops panes, revision counters and sessions no window can use any more,
+  /// and notes pending_from() at the step's watermark (stepped_pending_from()).
   void end_step();
+  std::int64_t stepped_pending_from() const { return stepped_pending_from_; }
   /// Returns the earliest watermark at which a step has anything to do.
   std::int64_t next_due() const;
   /// Returns the earliest event time a window not yet emitted by `watermark` may hold; with
@@ -206,6 +210,7 @@ class WindowShard {
   /// The watermark before the row being added (or the one being advanced to), and that row.
   std::int64_t watermark_;
   std::size_t row_ = 0;
+  std::int64_t stepped_pending_from_ = std::numeric_limits<std::int64_t>::max();
   std::size_t position_ = 0;          // of row_ in visit_
   std::vector<std::uint32_t> visit_;  // the rows add() visits
   WindowCounters counters_;
@@ -218,7 +223,7 @@ class WindowShard {
     const MetricConfig* metric;
   };
   std::unique_ptr<ValueSorter> sorter_;
-  bool deferring_ = false;  // advance() is emitting windows whose percentiles wait for sorter_
+  bool deferring_ = false;  // write_listed() is making results whose percentiles wait for sorter_
   std::vector<double> deferred_values_;
   std::vector<std::uint32_t> deferred_offsets_{0};
   std::vector<DeferredPercentile> deferred_;

@@ -43,15 +43,38 @@ TEST(TaskPool, PostReturnsWhileTasksRunAndWaitReturnsWhenAllAreDone) {
   EXPECT_EQ(done.load(), 8);
 }
 
-TEST(TaskPool, WaitRethrowsWhatATaskThrewOnceAndThePoolGoesOn) {
+TEST(TaskPool, AFailureSkipsTheTasksBehindItUntilItIsRethrownOnce) {
   TaskPool pool(2);
-  pool.post([](std::size_t part) {
+  std::atomic<int> runs{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  pool.post([released](std::size_t part) {
+    released.wait();
     if (part == 1) throw std::runtime_error("shard failed");
   });
+  pool.post([&](std::size_t part) {
+    if (part == 1) ++runs;  // part 1 skips it
+  });
+  release.set_value();
   EXPECT_THROW(pool.wait(), std::runtime_error);
-  std::atomic<int> runs{0};
+  EXPECT_EQ(runs.load(), 0);
   pool.run([&](std::size_t) { ++runs; });
   EXPECT_EQ(runs.load(), 2);
+  // The next post() rethrows a failure as well, once.
+  pool.post([](std::size_t part) {
+    if (part == 0) throw std::runtime_error("again");
+  });
+  bool thrown = false;
+  for (int i = 0; i < 10000 && !thrown; ++i) {
+    try {
+      pool.post([](std::size_t) {});
+    } catch (const std::runtime_error&) {
+      thrown = true;
+    }
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(thrown);
+  EXPECT_NO_THROW(pool.wait());
 }
 
 TEST(TaskPool, DestroyingThePoolRunsWhatIsQueued) {

@@ -146,6 +146,20 @@ TEST(Window, LateEventsReviseWithinTheLatenessAndGoToTheLateSinkBeyondIt) {
   EXPECT_NE(late.find("\"v\":100"), std::string::npos) << late;
 }
 
+TEST(Window, ASessionEndingAtTheEndOfTimeIsWrittenAtTheEndOfInput) {
+  // Its end saturates at INT64_MAX nanoseconds, the watermark end of input brings.
+  std::string config = window_config(R"yaml(
+  groupBy: [k]
+  windows:
+    - {type: session, gap: 1m, metrics: [count]}
+)yaml");
+  auto output = run_pipeline(config, to_json({{kBase, "a", 1.0}, {9'223'372'036'800, "b", 2.0}}),
+                             Format::json);
+  auto rows = lines(output.results);
+  ASSERT_EQ(rows.size(), 2u) << output.results;
+  EXPECT_NE(rows[1].find("\"start\":\"2262-04-11T23:47:16.800Z\""), std::string::npos) << rows[1];
+}
+
 TEST(Window, EndOfInputFlushesEveryWindowAndEmptyWindowsStaySilent) {
   std::string config = window_config(R"yaml(
   watermark: {maxOutOfOrderness: 1h}
