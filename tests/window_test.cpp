@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -516,6 +517,31 @@ output:
     // Four groups of 9000 results, in slices of 4096: three slices each.
     EXPECT_GE(drains, 12u) << partitions << " partitions";
   }
+}
+
+TEST(Window, AStepOfManyResultsReachesTheDestinationsWhole) {
+  // 120 000 keys close one window at the end of input: over 8 MiB of rows, which the engine
+  // hands to the destinations in parts while it writes them.
+  std::string config = window_config(R"yaml(
+  groupBy: [k]
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count, avg, min, max]}
+)yaml");
+  std::vector<Event> events;
+  char key[16];
+  for (int i = 0; i < 120'000; ++i) {
+    std::snprintf(key, sizeof key, "key-%06d", (i * 7919) % 120'000);
+    events.push_back({kBase + i % 50'000, key, 1.0 + i % 97});
+  }
+  const std::string input = to_json(events);
+  const auto reference = run_pipeline(config, input, Format::json, 1, 65536);
+  ASSERT_GT(reference.results.size(), std::size_t{8} << 20);
+  const auto rows = lines(reference.results);
+  ASSERT_EQ(rows.size(), 120'000u);
+  EXPECT_NE(rows.front().find("\"k\":\"key-000000\""), std::string::npos) << rows.front();
+  EXPECT_NE(rows.back().find("\"k\":\"key-119999\""), std::string::npos) << rows.back();
+  const auto output = run_pipeline(config, input, Format::json, 2, 1000);
+  EXPECT_EQ(output.results, reference.results);
 }
 
 TEST(WindowEngine, TheSlowestSourceHoldsTheWatermarkUntilItEndsOrIdles) {
