@@ -87,7 +87,7 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
       source_ended_(source_count, false),
       source_last_wall_(source_count, wall_clock_ns()),
       watermark_(kMinTime),
-      stepped_pending_from_(kNone),
+      held_pending_from_(kNone),
       added_pending_from_(kNone),
       due_(kNone),
       writer_(std::make_unique<ResultWriter>(strings, config.alerts.path.empty())) {
@@ -726,7 +726,21 @@ std::int64_t WindowEngine::pending_from() const {
   // Folding waits for the shards after every run anyway, and rows waiting to be folded may
   // reopen any session kept for lateness.
   if (aggregator_) return exact_pending_from();
-  return std::min(stepped_pending_from_, added_pending_from_);
+  if (pending_stale_) {
+    // Once per step (and only for sources that are acknowledged): a row added later may
+    // reopen any session kept for lateness, so count them all.
+    pool_->wait();
+    std::vector<bool> sessions_reopen(specs_.size());
+    for (std::size_t s = 0; s < specs_.size(); ++s) sessions_reopen[s] = specs_[s]->is_session();
+    held_pending_from_ = kNone;
+    for (const auto& shard : shards_) {
+      held_pending_from_ =
+          std::min(held_pending_from_, shard->pending_from(watermark_, &sessions_reopen));
+    }
+    added_pending_from_ = kNone;
+    pending_stale_ = false;
+  }
+  return std::min(held_pending_from_, added_pending_from_);
 }
 
 std::int64_t WindowEngine::exact_pending_from() const {
@@ -811,11 +825,7 @@ void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
     }
   }
   pool_->run([&](std::size_t shard) { shards_[shard]->end_step(); });
-  stepped_pending_from_ = kNone;
-  for (const auto& shard : shards_) {
-    stepped_pending_from_ = std::min(stepped_pending_from_, shard->stepped_pending_from());
-  }
-  added_pending_from_ = kNone;
+  pending_stale_ = true;
   collect_counters();
   due_ = kNone;
   for (const auto& shard : shards_) due_ = std::min(due_, shard->next_due());

@@ -137,10 +137,10 @@ class WindowEngine {
   void poll(WindowOutput& out);
   /// Returns the earliest event time that windows not yet emitted may still hold (kNone-like
   /// INT64_MAX when none), or an earlier time: every added event before it is in results
-  /// already, so a source may commit past it. Without folding it does not wait for the shards:
-  /// it takes what they held after the last watermark step (every session kept for lateness
-  /// counted, as a later row may reopen it), lowered by the rows added since (the start of each
-  /// row's earliest pane, or its own time for sessions).
+  /// already, so a source may commit past it. Without folding it waits for the shards only on
+  /// its first call after a watermark step: it takes what they held then (every session kept
+  /// for lateness counted, as a later row may reopen it), lowered by the rows added since (the
+  /// start of each row's earliest pane, or its own time for sessions).
   std::int64_t pending_from() const;
   /// Returns the earliest event time that windows not yet emitted may still hold, exactly:
   /// waits for the shards and walks the pending sessions.
@@ -212,10 +212,12 @@ class WindowEngine {
   std::vector<bool> source_ended_;
   std::vector<std::int64_t> source_last_wall_;
   std::int64_t watermark_;
-  // pending_from() without folding: the shards' answer after the last step, and the earliest
-  // pane start (or session time) of the rows added since.
-  std::int64_t stepped_pending_from_;
-  std::int64_t added_pending_from_;
+  // pending_from() without folding: what the shards held when it last asked them (the first
+  // call after each step), and the earliest pane start (or session time) of the rows added
+  // since.
+  mutable bool pending_stale_ = true;
+  mutable std::int64_t held_pending_from_;
+  mutable std::int64_t added_pending_from_;
   /// A watermark below this makes nothing due (see WindowShard::next_due()).
   std::int64_t due_;
   WindowCounters counters_;

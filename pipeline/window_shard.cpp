@@ -973,11 +973,6 @@ void WindowShard::end_step() {
   }
   listed_.clear();
   listed_sessions_.clear();
-  // A row added later may reopen any session kept for lateness, and the engine does not ask
-  // again until the next step: count them all.
-  std::vector<bool> sessions_reopen(specs_.size());
-  for (std::size_t s = 0; s < specs_.size(); ++s) sessions_reopen[s] = specs_[s]->is_session();
-  stepped_pending_from_ = pending_from(watermark, &sessions_reopen);
 }
 
 std::int64_t WindowShard::next_due() const {

@@ -109,10 +109,8 @@ class WindowShard {
   /// shard's own texts unless given; text_ends() says where each ends).
   void write_listed(std::size_t first, std::size_t last, std::string* results = nullptr,
                     std::string* alerts = nullptr);
-  /// Ends the step: drops panes, revision counters and sessions no window can use any more,
-  /// and notes pending_from() at the step's watermark (stepped_pending_from()).
+  /// Ends the step: drops panes, revision counters and sessions no window can use any more.
   void end_step();
-  std::int64_t stepped_pending_from() const { return stepped_pending_from_; }
   /// Returns the earliest watermark at which a step has anything to do.
   std::int64_t next_due() const;
   /// Returns the earliest event time a window not yet emitted by `watermark` may hold; with
@@ -210,7 +208,6 @@ class WindowShard {
   /// The watermark before the row being added (or the one being advanced to), and that row.
   std::int64_t watermark_;
   std::size_t row_ = 0;
-  std::int64_t stepped_pending_from_ = std::numeric_limits<std::int64_t>::max();
   std::size_t position_ = 0;          // of row_ in visit_
   std::vector<std::uint32_t> visit_;  // the rows add() visits
   WindowCounters counters_;
