@@ -133,10 +133,11 @@ void print_summary(const RunSummary& summary, const Config& config) {
   }
   if (!config.windows.empty()) {
     std::fprintf(stderr,
-                 "ldh:   windows: %llu results, %llu alerts; late events: %llu revised windows, "
-                 "%llu too late%s; at most %zu (key, window) states held\n",
+                 "ldh:   windows: %llu results, %llu alerts in %llu steps; late events: %llu "
+                 "revised windows, %llu too late%s; at most %zu (key, window) states held\n",
                  static_cast<unsigned long long>(summary.windows.results),
                  static_cast<unsigned long long>(summary.windows.alerts),
+                 static_cast<unsigned long long>(summary.windows.steps),
                  static_cast<unsigned long long>(summary.windows.late_revised),
                  static_cast<unsigned long long>(summary.windows.late_dropped),
                  config.late_path.empty() ? "" : (" (in " + config.late_path + ")").c_str(),

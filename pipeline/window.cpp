@@ -763,6 +763,7 @@ std::int64_t WindowEngine::exact_pending_from() const {
 
 void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
   pool_->wait();  // the shards have added every row before the step
+  ++counters_.steps;
   for (std::size_t spec = 0; spec < pending_.size(); ++spec) fold_pending(spec);
   states_peak_ = std::max(states_peak_, active_states());
   watermark_ = watermark;

@@ -56,6 +56,7 @@ struct WindowCounters {
   std::uint64_t late_revised = 0;  // late events that updated windows already emitted
   std::uint64_t late_dropped = 0;  // events past the allowed lateness, sent to the late sink
   std::uint64_t results = 0;       // result rows emitted (revisions included)
+  std::uint64_t steps = 0;         // watermark steps: times the shards were asked for results
   std::uint64_t alerts = 0;
   // Folding (WindowEngine::fold_with): rows folded, the partials they made, and the folds.
   std::uint64_t folded_rows = 0;

@@ -109,6 +109,8 @@ struct WindowShard::Session {
   std::vector<std::vector<double>> values;  // canonical values per measure
   std::int32_t revision = -1;               // last emitted revision; -1 = never emitted
   bool pending = true;                      // changed since last emitted
+  bool listed_due = false;                  // has an entry in session_due, at due_end
+  std::int64_t due_end = 0;
 };
 
 /// The state of one window in this shard.
@@ -235,6 +237,13 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
     watermark_ = watermarks[end - 1 - begin];
     row_ = end - 1;
   }
+  refresh_sessions();
+}
+
+void WindowShard::refresh_sessions() {
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    if (specs_[s]->is_session()) refresh_due_sessions(*states_[s]);
+  }
 }
 
 void WindowShard::add_window_by_window(const WindowRows& rows, std::size_t begin,
@@ -350,6 +359,7 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
   Shape& shape = *state.shape;
   if (spec.is_session()) {
     add_session_partials(spec, state, fold, partials);
+    refresh_due_sessions(state);
     return;
   }
   const StateLayout& layout = *spec.layout;
@@ -593,7 +603,38 @@ void WindowShard::settle_session(const WindowSpec& spec, SpecState& state, Sessi
                                  key);
   } else {
     session.pending = true;
-    state.session_due.emplace(session.end, key);
+    // Listed once; when it grows, refresh_due_sessions() moves the entry once it comes first.
+    if (!session.listed_due) {
+      state.session_due.emplace(session.end, key);
+      session.listed_due = true;
+      session.due_end = session.end;
+    }
+  }
+}
+
+void WindowShard::refresh_due_sessions(SpecState& state) {
+  // A busy key's session grows with every event: moving its entry each time would cost a tree
+  // update per event, leaving it would make each earlier end a step. Entries move only here,
+  // when they come first: once per gap of a busy key.
+  while (!state.session_due.empty()) {
+    const auto first = state.session_due.begin();
+    const std::int64_t end = first->first;
+    const GroupKey key = first->second;
+    Session* listed = nullptr;
+    auto found = state.sessions.find(key);
+    if (found != state.sessions.end()) {
+      for (Session& session : found->second) {
+        if (session.listed_due && session.due_end == end) listed = &session;
+      }
+    }
+    if (listed != nullptr && listed->pending && listed->end == end) return;  // due at its end
+    state.session_due.erase(first);
+    if (listed == nullptr) continue;  // its session was merged into another, or emitted
+    listed->listed_due = false;
+    if (!listed->pending) continue;
+    state.session_due.emplace(listed->end, key);
+    listed->listed_due = true;
+    listed->due_end = listed->end;
   }
 }
 
@@ -780,6 +821,7 @@ void WindowShard::emit_session(const WindowSpec& spec, Session& session, const G
 void WindowShard::begin_step(std::int64_t watermark) {
   watermark_ = watermark;
   row_ = 0;
+  refresh_sessions();
 }
 
 DueGroup WindowShard::next_group() const {
@@ -858,13 +900,15 @@ void WindowShard::list_window(const WindowSpec& spec, SpecState& state, std::int
 }
 
 void WindowShard::list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t end) {
-  while (!state.session_due.empty() && state.session_due.begin()->first == end) {
+  while (true) {
+    refresh_due_sessions(state);  // the first entry, if any, is a pending session's end
+    if (state.session_due.empty() || state.session_due.begin()->first != end) return;
     const GroupKey key = state.session_due.begin()->second;
     state.session_due.erase(state.session_due.begin());
     auto found = state.sessions.find(key);
-    if (found == state.sessions.end()) continue;
     for (Session& session : found->second) {
-      if (session.end != end || !session.pending) continue;
+      if (!session.listed_due || session.due_end != end) continue;
+      session.listed_due = false;
       session.pending = false;
       session.revision += 1;
       listed_.push_back({session.start, key_order_prefix(key, spec.group_fields, strings_),
@@ -973,6 +1017,7 @@ void WindowShard::end_step() {
   }
   listed_.clear();
   listed_sessions_.clear();
+  refresh_sessions();  // expired sessions leave entries behind
 }
 
 std::int64_t WindowShard::next_due() const {

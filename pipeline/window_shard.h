@@ -171,6 +171,11 @@ class WindowShard {
   /// touches; nullptr (and nothing merged) when that session is past the allowed lateness.
   Session* session_for(const WindowSpec& spec, std::vector<Session>& sessions, std::int64_t start,
                        std::int64_t end);
+  /// Moves the first entries of `state.session_due` whose sessions grew to their new ends, and
+  /// drops those of sessions merged away or emitted, until the first is a pending session's end.
+  void refresh_due_sessions(SpecState& state);
+  /// Refreshes the due sessions of every session window.
+  void refresh_sessions();
   /// Emits a session that grew after its end passed the watermark, else marks it due.
   void settle_session(const WindowSpec& spec, SpecState& state, Session& session,
                       const GroupKey& key);
