@@ -906,6 +906,7 @@ void WindowShard::list_sessions(const WindowSpec& spec, SpecState& state, std::i
     const GroupKey key = state.session_due.begin()->second;
     state.session_due.erase(state.session_due.begin());
     auto found = state.sessions.find(key);
+    LDH_EXPECTS(found != state.sessions.end(), "a due session entry outlived its key");
     for (Session& session : found->second) {
       if (!session.listed_due || session.due_end != end) continue;
       session.listed_due = false;
