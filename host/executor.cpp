@@ -697,8 +697,8 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
     }
     if (failure) break;
     try {
-      // Taken before the window engine takes the rows.
-      const std::int64_t latest = latest_time(result.window_rows);
+      // For acknowledgements; taken before the window engine takes the rows.
+      const std::int64_t latest = result.ack_token != 0 ? latest_time(result.window_rows) : 0;
       if (windows_) {
         write_windows([&] {
           for (auto& rows : result.window_rows) windows_->add(std::move(rows), window_output);

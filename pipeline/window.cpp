@@ -729,14 +729,9 @@ std::int64_t WindowEngine::pending_from() const {
   if (pending_stale_) {
     // Once per step (and only for sources that are acknowledged): a row added later may
     // reopen any session kept for lateness, so count them all.
-    pool_->wait();
     std::vector<bool> sessions_reopen(specs_.size());
     for (std::size_t s = 0; s < specs_.size(); ++s) sessions_reopen[s] = specs_[s]->is_session();
-    held_pending_from_ = kNone;
-    for (const auto& shard : shards_) {
-      held_pending_from_ =
-          std::min(held_pending_from_, shard->pending_from(watermark_, &sessions_reopen));
-    }
+    held_pending_from_ = shards_pending_from(sessions_reopen);
     added_pending_from_ = kNone;
     pending_stale_ = false;
   }
@@ -744,7 +739,6 @@ std::int64_t WindowEngine::pending_from() const {
 }
 
 std::int64_t WindowEngine::exact_pending_from() const {
-  pool_->wait();
   std::int64_t from = kNone;
   std::vector<bool> sessions_reopen(specs_.size(), false);
   for (std::size_t s = 0; s < pending_.size(); ++s) {
@@ -755,6 +749,12 @@ std::int64_t WindowEngine::exact_pending_from() const {
         from, specs_[s]->is_session() ? pending.first : align_down(pending.first, specs_[s]->pane));
     sessions_reopen[s] = specs_[s]->is_session();
   }
+  return std::min(from, shards_pending_from(sessions_reopen));
+}
+
+std::int64_t WindowEngine::shards_pending_from(const std::vector<bool>& sessions_reopen) const {
+  pool_->wait();
+  std::int64_t from = kNone;
   for (const auto& shard : shards_) {
     from = std::min(from, shard->pending_from(watermark_, &sessions_reopen));
   }

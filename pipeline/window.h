@@ -163,6 +163,8 @@ class WindowEngine {
   /// Returns a lower bound on every watermark at which a row with event time t can make
   /// something due: the end of its earliest window, or its session's earliest end.
   std::int64_t due_bound(std::int64_t t);
+  /// Waits for the shards and returns the earliest pending_from() of theirs.
+  std::int64_t shards_pending_from(const std::vector<bool>& sessions_reopen) const;
   /// Writes every result `watermark` makes due, group by group (window end, then window), a
   /// slice of at most kSliceResults results at a time.
   void advance(std::int64_t watermark, WindowOutput& out);

@@ -789,7 +789,6 @@ void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int6
   result.start = start;
   result.end = end;
   result.key = state.shape->table.key(id);
-  result.key_prefix = key_order_prefix(result.key, spec.group_fields, strings_);
   result.revision = revision;
   finalize(spec, merged, result);
 }
@@ -813,7 +812,6 @@ void WindowShard::emit_session(const WindowSpec& spec, Session& session, const G
   result.start = session.start;
   result.end = session.end;
   result.key = key;
-  result.key_prefix = key_order_prefix(key, spec.group_fields, strings_);
   result.revision = static_cast<std::uint32_t>(session.revision);
   finalize(spec, session.state.get(), result);
 }
@@ -821,7 +819,6 @@ void WindowShard::emit_session(const WindowSpec& spec, Session& session, const G
 void WindowShard::begin_step(std::int64_t watermark) {
   watermark_ = watermark;
   row_ = 0;
-  refresh_sessions();
 }
 
 DueGroup WindowShard::next_group() const {
@@ -830,10 +827,14 @@ DueGroup WindowShard::next_group() const {
     const SpecState& state = *states_[s];
     // A session may end at INT64_MAX (saturated), due at the end of input; a pane window's
     // next end is kNone only when it has none.
-    const bool any = specs_[s]->is_session() ? !state.session_due.empty() : state.next_end != kNone;
-    if (!any) continue;
-    const DueGroup group{
-        specs_[s]->is_session() ? state.session_due.begin()->first : state.next_end, s};
+    DueGroup group{kNone, s};
+    if (specs_[s]->is_session()) {
+      if (state.session_due.empty()) continue;
+      group.end = state.session_due.begin()->first;
+    } else {
+      if (state.next_end == kNone) continue;
+      group.end = state.next_end;
+    }
     if (group.end <= watermark_ && group < next) next = group;
   }
   return next;
@@ -854,11 +855,8 @@ std::size_t WindowShard::list_group(DueGroup group) {
     auto later = state.panes.lower_bound(next - spec.size);
     state.next_end = later == state.panes.end() ? kNone : std::max(next, later->second->first_end);
   }
-  // Keys by value; the start first, which differs only between sessions.
   std::sort(listed_.begin(), listed_.end(), [&](const ListedResult& a, const ListedResult& b) {
-    if (a.start != b.start) return a.start < b.start;
-    if (a.key_prefix != b.key_prefix) return a.key_prefix < b.key_prefix;
-    return compare_keys(listed_key(a), listed_key(b), spec.group_fields, strings_) < 0;
+    return in_write_order(a, *this, b, *this);
   });
   return listed_.size();
 }
@@ -926,13 +924,17 @@ GroupKey WindowShard::listed_key(const ListedResult& listed) const {
   return states_[group_.spec]->shape->table.key(listed.id);
 }
 
-bool WindowShard::listed_before(std::size_t i, const WindowShard& other, std::size_t j) const {
-  const ListedResult& a = listed_[i];
-  const ListedResult& b = other.listed_[j];
+bool WindowShard::in_write_order(const ListedResult& a, const WindowShard& a_shard,
+                                 const ListedResult& b, const WindowShard& b_shard) {
+  // Keys by value; the start first, which differs only between sessions.
   if (a.start != b.start) return a.start < b.start;
   if (a.key_prefix != b.key_prefix) return a.key_prefix < b.key_prefix;
-  return compare_keys(listed_key(a), other.listed_key(b), specs_[group_.spec]->group_fields,
-                      strings_) < 0;
+  return compare_keys(a_shard.listed_key(a), b_shard.listed_key(b),
+                      a_shard.specs_[a_shard.group_.spec]->group_fields, a_shard.strings_) < 0;
+}
+
+bool WindowShard::listed_before(std::size_t i, const WindowShard& other, std::size_t j) const {
+  return in_write_order(listed_[i], *this, other.listed_[j], other);
 }
 
 void WindowShard::write_listed(std::size_t first, std::size_t last, std::string* results,

@@ -174,7 +174,9 @@ class WindowShard {
   /// Moves the first entries of `state.session_due` whose sessions grew to their new ends, and
   /// drops those of sessions merged away or emitted, until the first is a pending session's end.
   void refresh_due_sessions(SpecState& state);
-  /// Refreshes the due sessions of every session window.
+  /// Refreshes the due sessions of every session window; whatever changes sessions (add(),
+  /// add_partials(), list_sessions(), end_step()) ends with it, so next_due() and
+  /// next_group() read a pending session's end.
   void refresh_sessions();
   /// Emits a session that grew after its end passed the watermark, else marks it due.
   void settle_session(const WindowSpec& spec, SpecState& state, Session& session,
@@ -196,6 +198,10 @@ class WindowShard {
   /// Lists the pending sessions of `spec` ending at `end`, marking them emitted.
   void list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t end);
   GroupKey listed_key(const ListedResult& listed) const;
+  /// Tells whether listed result `a` of `a_shard` is written before `b` of `b_shard` (the
+  /// same group).
+  static bool in_write_order(const ListedResult& a, const WindowShard& a_shard,
+                             const ListedResult& b, const WindowShard& b_shard);
   void emit_key(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end,
                 std::uint32_t id, std::uint32_t revision);
   void emit_parts(const WindowSpec& spec, SpecState& state, std::int64_t start, std::int64_t end,

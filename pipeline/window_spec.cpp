@@ -48,7 +48,6 @@ bool result_before(const WindowResult& a, const WindowResult& b, const WindowSpe
   if (a.end != b.end) return a.end < b.end;
   if (a.spec != b.spec) return a.spec < b.spec;
   if (a.start != b.start) return a.start < b.start;
-  if (a.key_prefix != b.key_prefix) return a.key_prefix < b.key_prefix;
   const int order = compare_keys(a.key, b.key, specs[a.spec]->group_fields, strings);
   if (order != 0) return order < 0;
   return a.revision < b.revision;

@@ -72,7 +72,6 @@ struct WindowResult {
   std::int64_t start = 0;
   std::int64_t end = 0;
   GroupKey key;
-  std::uint64_t key_prefix = 0;  // key_order_prefix(key, ...), for result_before
   std::uint32_t revision = 0;
   std::uint64_t events = 0;
   /// Where its values start in its queue: per (measure, metric), then the alert values.

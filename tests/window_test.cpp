@@ -57,6 +57,20 @@ std::vector<std::string> lines(const std::string& text) {
 
 constexpr std::int64_t kBase = 1'795'910'400'000;  // 2026-11-29T00:00:00Z in ms
 
+/// Returns one row of source 0's `stream` at `milliseconds` for `engine`: value 1 in every
+/// measure, the word `key` in every group-by field.
+WindowRows one_row(const WindowEngine& engine, std::int64_t milliseconds, std::uint32_t stream = 0,
+                   std::uint64_t key = 0) {
+  WindowRows rows;
+  rows.stream = stream;
+  rows.times = {milliseconds * 1'000'000};
+  rows.keys.assign(engine.key_fields().size(), {key});
+  rows.key_valid.assign(engine.key_fields().size(), {1});
+  rows.measures.assign(engine.measure_fields().size(), {1.0});
+  rows.measure_valid.assign(engine.measure_fields().size(), {1});
+  return rows;
+}
+
 TEST(Window, TumblingWindowsAlignToTheEpochAndIncludeOnlyTheirStart) {
   std::string config = window_config(R"yaml(
   groupBy: [k]
@@ -444,16 +458,8 @@ TEST(WindowEngine, RevisionsAndLateRowsAreWrittenBeforeAddReturns) {
   Plan plan(config, strings);
   for (std::size_t partitions : {1u, 2u}) {
     WindowEngine engine(config, plan, strings, 1, partitions);
-    auto rows_at = [&](std::int64_t milliseconds) {
-      WindowRows rows;
-      rows.times = {milliseconds * 1'000'000};
-      rows.keys.assign(engine.key_fields().size(),
-                       {static_cast<std::uint64_t>(strings.intern("a"))});
-      rows.key_valid.assign(engine.key_fields().size(), {1});
-      rows.measures.assign(engine.measure_fields().size(), {1.0});
-      rows.measure_valid.assign(engine.measure_fields().size(), {1});
-      return rows;
-    };
+    const auto key = static_cast<std::uint64_t>(strings.intern("a"));
+    auto rows_at = [&](std::int64_t milliseconds) { return one_row(engine, milliseconds, 0, key); };
     WindowOutput output;
     engine.add(rows_at(kBase), output);
     engine.add(rows_at(kBase + 61'000), output);
@@ -603,13 +609,7 @@ TEST(WindowEngine, EachStreamOfASourceHoldsTheWatermarkUntilItEnds) {
   WindowEngine engine(config, plan, strings, 1);
   if (testing::fold_windows_in_tests()) engine.fold_with(make_host_pane_aggregator());
   auto rows_at = [&](std::uint32_t stream, std::int64_t milliseconds) {
-    WindowRows rows;
-    rows.source_index = 0;
-    rows.stream = stream;
-    rows.times = {milliseconds * 1'000'000};
-    rows.measures.assign(engine.measure_fields().size(), {1.0});
-    rows.measure_valid.assign(engine.measure_fields().size(), {1});
-    return rows;
+    return one_row(engine, milliseconds, stream);
   };
   WindowOutput output;
   // Partition streams 1 and 2 of one source: the source's own stream-0 slot retires, and the
