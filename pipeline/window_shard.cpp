@@ -51,11 +51,11 @@ void each_kept_value(const PanePartials& partials, std::size_t rows, const PaneP
 
 }  // namespace
 
-/// The keys of one group-by field list: interned to ids when tumbling or sliding windows group by
-/// it, so each such window indexes its panes by id.
+/// The keys of one group-by field list, interned to ids, so each window grouped by it finds a
+/// key's state by indexing arrays (panes) or a vector (sessions) with the id.
 struct WindowShard::Shape {
-  Shape(std::vector<std::size_t> key_columns, bool interns)
-      : columns(std::move(key_columns)), interned(interns), table(columns.size()) {}
+  explicit Shape(std::vector<std::size_t> key_columns)
+      : columns(std::move(key_columns)), table(columns.size()) {}
 
   /// Writes the words of the key of `row`; returns its null mask.
   std::uint32_t row_words(const WindowRows& rows, std::size_t row, std::uint64_t* words) const {
@@ -69,15 +69,14 @@ struct WindowShard::Shape {
   }
 
   std::vector<std::size_t> columns;  // WindowRows key columns
-  bool interned;
   GroupKeyTable table;
   // The rows being added: their hashes, and the id of the current row's key once interned.
   const std::uint64_t* hashes = nullptr;
   std::uint32_t row_id = 0;
   bool row_interned = false;
-  // When panes add rows of this shape, add() interns the rows it visits up front in one loop
-  // (ids[position in the visit]; kNoId: another shard's row) that fetches table slots ahead;
-  // each row holds its key until it is added.
+  // When windows add rows of this shape one window at a time, add() interns the rows it visits up
+  // front in one loop (ids[position in the visit]; kNoId: another shard's row) that fetches table
+  // slots ahead; each row holds its key until it is added.
   bool ahead = false;
   std::vector<std::uint32_t> ids;
 };
@@ -136,10 +135,13 @@ struct WindowShard::SpecState {
   std::vector<const double*> values_in;
   std::vector<const std::uint8_t*> valid_in;
 
-  // Session windows: key -> sessions sorted by start, and the ends waiting for the watermark.
-  std::unordered_map<GroupKey, std::vector<Session>, GroupKeyHash> sessions;
-  std::multimap<std::int64_t, GroupKey> session_due;
-  std::multimap<std::int64_t, GroupKey> session_expiry;
+  // Session windows: each key's sessions sorted by start (by key id), and the ends waiting for
+  // the watermark. A key with sessions, and each entry of session_due and session_expiry, holds
+  // a reference to the key's id, so no entry outlives its key and an id it names is never
+  // another key's.
+  std::vector<std::vector<Session>> sessions;
+  std::multimap<std::int64_t, std::uint32_t> session_due;
+  std::multimap<std::int64_t, std::uint32_t> session_expiry;
 };
 
 bool WindowShard::owns_row(const Shape& shape, std::size_t row) const {
@@ -157,12 +159,7 @@ WindowShard::WindowShard(const WindowSpecs& specs,
       strings_(strings),
       watermark_(kMinTime),
       writer_(strings, alerts_follow_results) {
-  for (const auto& columns : shapes) {
-    bool interned = false;
-    for (const auto& spec : specs)
-      interned = interned || (!spec->is_session() && spec->key_columns == columns);
-    shapes_.push_back(std::make_unique<Shape>(columns, interned));
-  }
+  for (const auto& columns : shapes) shapes_.push_back(std::make_unique<Shape>(columns));
   std::size_t measures = 0;
   for (const auto& spec : specs) {
     auto state = std::make_unique<SpecState>(*spec->layout);
@@ -204,7 +201,7 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
   for (std::size_t s = 0; s < specs_.size(); ++s) {
     const WindowSpec& spec = *specs_[s];
     SpecState& state = *states_[s];
-    if (!spec.is_session() && !folding_[s]) state.shape->ahead = true;
+    if (!folding_[s]) state.shape->ahead = true;
     state.values_in.resize(spec.measure_columns.size());
     state.valid_in.resize(spec.measure_columns.size());
     for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
@@ -397,15 +394,13 @@ std::int64_t WindowShard::pending_from(std::int64_t watermark,
     if (specs_[s]->is_session()) {
       if (sessions_reopen != nullptr && (*sessions_reopen)[s]) {
         // Rows waiting to be folded may reopen any session kept for lateness.
-        for (const auto& [key, sessions] : state.sessions) {
+        for (const auto& sessions : state.sessions) {
           for (const Session& session : sessions) from = std::min(from, session.start);
         }
         continue;
       }
-      for (const auto& [end, key] : state.session_due) {
-        auto found = state.sessions.find(key);
-        if (found == state.sessions.end()) continue;
-        for (const Session& session : found->second) {
+      for (const auto& [end, id] : state.session_due) {
+        for (const Session& session : state.sessions[id]) {
           if (session.pending) from = std::min(from, session.start);
         }
       }
@@ -591,21 +586,29 @@ WindowShard::Session* WindowShard::session_for(const WindowSpec& spec,
   return &*sessions.insert(position, std::move(merged));
 }
 
+std::vector<WindowShard::Session>& WindowShard::sessions_of(SpecState& state, std::uint32_t id) {
+  if (id >= state.sessions.size()) state.sessions.resize(state.shape->table.id_limit());
+  return state.sessions[id];
+}
+
 void WindowShard::settle_session(const WindowSpec& spec, SpecState& state, Session& session,
-                                 const GroupKey& key) {
+                                 std::uint32_t id) {
+  GroupKeyTable& table = state.shape->table;
   if (session.end <= watermark_) {
     // Late but within the allowed lateness: emit (again) at once.
     ++counters_.late_revised;
     session.revision += 1;
     session.pending = false;
-    emit_session(spec, session, key);
+    emit_session(spec, session, table.key(id));
     state.session_expiry.emplace(saturating_add(session.end, watermark_config_.allowed_lateness_ns),
-                                 key);
+                                 id);
+    table.retain(id);
   } else {
     session.pending = true;
     // Listed once; when it grows, refresh_due_sessions() moves the entry once it comes first.
     if (!session.listed_due) {
-      state.session_due.emplace(session.end, key);
+      state.session_due.emplace(session.end, id);
+      table.retain(id);
       session.listed_due = true;
       session.due_end = session.end;
     }
@@ -619,20 +622,20 @@ void WindowShard::refresh_due_sessions(SpecState& state) {
   while (!state.session_due.empty()) {
     const auto first = state.session_due.begin();
     const std::int64_t end = first->first;
-    const GroupKey key = first->second;
+    const std::uint32_t id = first->second;
     Session* listed = nullptr;
-    auto found = state.sessions.find(key);
-    if (found != state.sessions.end()) {
-      for (Session& session : found->second) {
-        if (session.listed_due && session.due_end == end) listed = &session;
-      }
+    for (Session& session : state.sessions[id]) {
+      if (session.listed_due && session.due_end == end) listed = &session;
     }
     if (listed != nullptr && listed->pending && listed->end == end) return;  // due at its end
     state.session_due.erase(first);
-    if (listed == nullptr) continue;  // its session was merged into another, or emitted
-    listed->listed_due = false;
-    if (!listed->pending) continue;
-    state.session_due.emplace(listed->end, key);
+    if (listed != nullptr) listed->listed_due = false;
+    if (listed == nullptr || !listed->pending) {
+      // Its session was merged into another, or emitted: the entry's reference goes with it.
+      state.shape->table.release(id);
+      continue;
+    }
+    state.session_due.emplace(listed->end, id);  // keeps the reference
     listed->listed_due = true;
     listed->due_end = listed->end;
   }
@@ -642,15 +645,16 @@ void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, cons
                                   std::size_t row) {
   const std::int64_t t = rows.times[row];
   if (folding_[spec.index] && saturating_add(t, spec.gap) > watermark_) return;  // folded
-  const GroupKey key = row_key(spec, rows, row);
+  const std::uint32_t id = row_id(*state.shape, rows, row);
   const StateLayout& layout = *spec.layout;
-  std::vector<Session>& sessions = state.sessions[key];
+  std::vector<Session>& sessions = sessions_of(state, id);
+  const bool had_sessions = !sessions.empty();
   Session* found = session_for(spec, sessions, t, saturating_add(t, spec.gap));
   if (found == nullptr) {
-    if (sessions.empty()) state.sessions.erase(key);
     late_row(spec, rows, row);
     return;
   }
+  if (!had_sessions) state.shape->table.retain(id);
   Session& session = *found;
   std::byte* record = session.state.get();
   ++StateLayout::events(record);
@@ -661,7 +665,7 @@ void WindowShard::add_to_sessions(const WindowSpec& spec, SpecState& state, cons
     if (spec.needs.values) session.values[m].push_back(canonical_value(value));
     layout.add(record, m, value, t - session.start);
   }
-  settle_session(spec, state, session, key);
+  settle_session(spec, state, session, id);
 }
 
 void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
@@ -679,17 +683,21 @@ void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
     layout.construct(fragment);
     add_chunk(layout, fragment, fold, partials, i, next_run);
     const GroupKey key = fold.key_of(row);
-    std::vector<Session>& sessions = state.sessions[key];
+    GroupKeyTable& table = state.shape->table;
+    const std::uint32_t id = table.intern(key.words.data(), key.nulls, fold.hashes[row]);
+    std::vector<Session>& sessions = sessions_of(state, id);
+    const bool had_sessions = !sessions.empty();
     Session* found =
         session_for(spec, sessions, chunk.pane_start, saturating_add(last_time, spec.gap));
     LDH_EXPECTS(found != nullptr, "a folded session chunk was late");
+    if (!had_sessions) table.retain(id);
     Session& session = *found;
     layout.merge(session.state.get(), fragment, chunk.pane_start - session.start);
     for (std::size_t m = 0; m < session.values.size(); ++m) {
       each_kept_value(partials, fold.size(), chunk, m,
                       [&](double value) { session.values[m].push_back(value); });
     }
-    settle_session(spec, state, session, key);
+    settle_session(spec, state, session, id);
   }
 }
 
@@ -901,27 +909,30 @@ void WindowShard::list_sessions(const WindowSpec& spec, SpecState& state, std::i
   while (true) {
     refresh_due_sessions(state);  // the first entry, if any, is a pending session's end
     if (state.session_due.empty() || state.session_due.begin()->first != end) return;
-    const GroupKey key = state.session_due.begin()->second;
+    const std::uint32_t id = state.session_due.begin()->second;
     state.session_due.erase(state.session_due.begin());
-    auto found = state.sessions.find(key);
-    LDH_EXPECTS(found != state.sessions.end(), "a due session entry outlived its key");
-    for (Session& session : found->second) {
+    GroupKeyTable& table = state.shape->table;
+    const std::uint64_t prefix = key_order_prefix(table.key(id), spec.group_fields, strings_);
+    for (Session& session : state.sessions[id]) {
       if (!session.listed_due || session.due_end != end) continue;
       session.listed_due = false;
       session.pending = false;
       session.revision += 1;
-      listed_.push_back({session.start, key_order_prefix(key, spec.group_fields, strings_),
-                         static_cast<std::uint32_t>(listed_sessions_.size()), 0});
-      listed_sessions_.emplace_back(&session, &found->first);
+      listed_.push_back(
+          {session.start, prefix, static_cast<std::uint32_t>(listed_sessions_.size()), 0});
+      listed_sessions_.emplace_back(&session, id);
       state.session_expiry.emplace(
-          saturating_add(session.end, watermark_config_.allowed_lateness_ns), key);
+          saturating_add(session.end, watermark_config_.allowed_lateness_ns), id);
+      table.retain(id);
     }
+    table.release(id);  // the due entry's; the key's sessions hold theirs
   }
 }
 
 GroupKey WindowShard::listed_key(const ListedResult& listed) const {
-  if (specs_[group_.spec]->is_session()) return *listed_sessions_[listed.id].second;
-  return states_[group_.spec]->shape->table.key(listed.id);
+  const GroupKeyTable& table = states_[group_.spec]->shape->table;
+  if (specs_[group_.spec]->is_session()) return table.key(listed_sessions_[listed.id].second);
+  return table.key(listed.id);
 }
 
 bool WindowShard::in_write_order(const ListedResult& a, const WindowShard& a_shard,
@@ -943,8 +954,8 @@ void WindowShard::write_listed(std::size_t first, std::size_t last, std::string*
   SpecState& state = *states_[group_.spec];
   if (spec.is_session()) {
     for (std::size_t i = first; i < last; ++i) {
-      const auto [session, key] = listed_sessions_[listed_[i].id];
-      emit_session(spec, *session, *key);
+      const auto [session, id] = listed_sessions_[listed_[i].id];
+      emit_session(spec, *session, state.shape->table.key(id));
     }
   } else {
     deferring_ = sorter_ != nullptr;
@@ -993,16 +1004,18 @@ void WindowShard::end_step() {
     const WindowSpec& spec = *specs_[s];
     SpecState& state = *states_[s];
     if (spec.is_session()) {
+      GroupKeyTable& table = state.shape->table;
       while (!state.session_expiry.empty() && state.session_expiry.begin()->first <= watermark) {
-        GroupKey key = state.session_expiry.begin()->second;
+        const std::uint32_t id = state.session_expiry.begin()->second;
         state.session_expiry.erase(state.session_expiry.begin());
-        auto found = state.sessions.find(key);
-        if (found == state.sessions.end()) continue;
-        active_states_ -= std::erase_if(found->second, [&](const Session& session) {
+        std::vector<Session>& sessions = state.sessions[id];
+        const bool had_sessions = !sessions.empty();
+        active_states_ -= std::erase_if(sessions, [&](const Session& session) {
           return !session.pending &&
                  saturating_add(session.end, watermark_config_.allowed_lateness_ns) <= watermark;
         });
-        if (found->second.empty()) state.sessions.erase(found);
+        if (had_sessions && sessions.empty()) table.release(id);
+        table.release(id);  // the entry's
       }
       continue;
     }
@@ -1066,11 +1079,8 @@ std::size_t WindowShard::state_bytes() const {
         bytes += layout.heap_bytes(pane->records.at(record));
       }
     }
-    // Approximates a hash-table node: the key, the vector, two pointers of bucket overhead.
-    constexpr std::size_t kNode =
-        sizeof(GroupKey) + sizeof(std::vector<Session>) + 2 * sizeof(void*);
-    for (const auto& [key, sessions] : state.sessions) {
-      bytes += kNode;
+    bytes += state.sessions.capacity() * sizeof(std::vector<Session>);
+    for (const auto& sessions : state.sessions) {
       for (const auto& session : sessions) {
         bytes += sizeof(Session) + layout.record_bytes() + layout.heap_bytes(session.state.get());
         for (const auto& values : session.values) bytes += values.capacity() * sizeof(double);

@@ -178,9 +178,12 @@ class WindowShard {
   /// add_partials(), list_sessions(), end_step()) ends with it, so next_due() and
   /// next_group() read a pending session's end.
   void refresh_sessions();
-  /// Emits a session that grew after its end passed the watermark, else marks it due.
-  void settle_session(const WindowSpec& spec, SpecState& state, Session& session,
-                      const GroupKey& key);
+  /// Returns the sessions of key `id` (empty when it has none; a key with sessions holds a
+  /// reference to its id, which the caller takes when it adds the first).
+  std::vector<Session>& sessions_of(SpecState& state, std::uint32_t id);
+  /// Emits a session of key `id` that grew after its end passed the watermark, else marks it
+  /// due.
+  void settle_session(const WindowSpec& spec, SpecState& state, Session& session, std::uint32_t id);
   void add_session_partials(const WindowSpec& spec, SpecState& state, const FoldRows& fold,
                             const PanePartials& partials);
   /// Adds partial `chunk` of `partials` (its events and every measure) to `record`, whose base
@@ -243,7 +246,7 @@ class WindowShard {
   DueGroup group_;
   std::int64_t group_start_ = 0;
   std::vector<ListedResult> listed_;
-  std::vector<std::pair<Session*, const GroupKey*>> listed_sessions_;
+  std::vector<std::pair<Session*, std::uint32_t>> listed_sessions_;  // and their key ids
 
   // Queued output and reused scratch space.
   std::vector<WindowResult> results_;
