@@ -10,12 +10,6 @@ namespace ldh {
 
 namespace {
 
-std::uint64_t canonical_double_word(double value) {
-  if (value != value) return 0x7ff8000000000000ull;
-  if (value == 0) return 0;
-  return math::to_bits(value);
-}
-
 double word_as_double(std::uint64_t word) {
   return math::from_bits(word);
 }
@@ -37,25 +31,6 @@ std::size_t GroupKeyHash::operator()(const GroupKey& key) const noexcept {
     hash *= 0xBF58476D1CE4E5B9ull;
   }
   return static_cast<std::size_t>(hash ^ (hash >> 31));
-}
-
-std::uint64_t group_word(const ColumnView& column, std::size_t row) {
-  switch (column.type) {
-    case DataType::int32:
-      return static_cast<std::uint64_t>(static_cast<std::int64_t>(column.as<std::int32_t>()[row]));
-    case DataType::int64:
-    case DataType::timestamp:
-      return static_cast<std::uint64_t>(column.as<std::int64_t>()[row]);
-    case DataType::float32:
-      return canonical_double_word(static_cast<double>(column.as<float>()[row]));
-    case DataType::float64:
-      return canonical_double_word(column.as<double>()[row]);
-    case DataType::boolean:
-      return column.as<std::uint8_t>()[row];
-    case DataType::string:
-      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(column.as<std::int32_t>()[row]));
-  }
-  return 0;
 }
 
 int compare_keys(const GroupKey& a, const GroupKey& b, const std::vector<PlanField>& fields,

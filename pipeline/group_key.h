@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pipeline/batch.h"
+#include "pipeline/math.h"
 #include "pipeline/operator.h"
 #include "pipeline/string_dictionary.h"
 
@@ -29,7 +30,30 @@ struct GroupKeyHash {
 /// Returns the canonical word of one value for grouping: integers and timestamps as themselves,
 /// booleans 0/1, strings their dictionary id, floats their bits with -0 read as +0 and every NaN
 /// as one NaN, so equal values always group together.
-std::uint64_t group_word(const ColumnView& column, std::size_t row);
+/// Inline: the window engine gathers whole key columns through it.
+inline std::uint64_t group_word(const ColumnView& column, std::size_t row) {
+  const auto canonical_double_word = [](double value) -> std::uint64_t {
+    if (value != value) return 0x7ff8000000000000ull;
+    if (value == 0) return 0;
+    return math::to_bits(value);
+  };
+  switch (column.type) {
+    case DataType::int32:
+      return static_cast<std::uint64_t>(static_cast<std::int64_t>(column.as<std::int32_t>()[row]));
+    case DataType::int64:
+    case DataType::timestamp:
+      return static_cast<std::uint64_t>(column.as<std::int64_t>()[row]);
+    case DataType::float32:
+      return canonical_double_word(static_cast<double>(column.as<float>()[row]));
+    case DataType::float64:
+      return canonical_double_word(column.as<double>()[row]);
+    case DataType::boolean:
+      return column.as<std::uint8_t>()[row];
+    case DataType::string:
+      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(column.as<std::int32_t>()[row]));
+  }
+  return 0;
+}
 
 /// Orders keys by their values, field by field: nulls first, numbers numerically (floats in
 /// the total order with NaN last), strings by their UTF-8 bytes, false before true. Never by

@@ -257,6 +257,49 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
 
 WindowEngine::~WindowEngine() = default;
 
+namespace {
+
+/// Copies `read(view, row)` of each row in `live` into `out`, and into `valid` 1 for a present
+/// value (0 and 0 for a null), with the column's type fixed at compile time so each loop reads
+/// one type without a switch per value.
+template <typename Out, typename Read>
+void gather_column(ColumnView view, const std::vector<std::uint32_t>& live, Out* out,
+                   std::uint8_t* valid, Read read) {
+  const auto gather = [&]<DataType kType>() {
+    ColumnView typed = view;
+    typed.type = kType;
+    const std::size_t count = live.size();
+    if (typed.validity == nullptr) {
+      for (std::size_t i = 0; i < count; ++i) out[i] = read(typed, live[i]);
+      std::fill(valid, valid + count, std::uint8_t{1});
+      return;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      const bool present = typed.validity[live[i]] != 0;
+      out[i] = present ? read(typed, live[i]) : Out{};
+      valid[i] = present ? 1 : 0;
+    }
+  };
+  switch (view.type) {
+    case DataType::int32:
+      return gather.template operator()<DataType::int32>();
+    case DataType::int64:
+      return gather.template operator()<DataType::int64>();
+    case DataType::float32:
+      return gather.template operator()<DataType::float32>();
+    case DataType::float64:
+      return gather.template operator()<DataType::float64>();
+    case DataType::boolean:
+      return gather.template operator()<DataType::boolean>();
+    case DataType::string:
+      return gather.template operator()<DataType::string>();
+    case DataType::timestamp:
+      return gather.template operator()<DataType::timestamp>();
+  }
+}
+
+}  // namespace
+
 void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
   const std::uint8_t* selection = batch.selection();
   const std::size_t size = batch.size();
@@ -266,45 +309,37 @@ void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
   const std::int64_t* times = time_column ? time_column->data<std::int64_t>() : nullptr;
   const std::uint8_t* time_valid =
       time_column && time_column->nullable() ? time_column->validity() : nullptr;
-  // The rows that reach the windows: live, with an event time.
-  std::vector<std::uint32_t> live;
-  live.reserve(size);
+  // The rows that reach the windows: live, with an event time (listed without a branch).
+  std::vector<std::uint32_t> live(size);
+  std::size_t count = 0;
   for (std::size_t row = 0; row < size; ++row) {
-    if (selection[row] == kLive && (time_valid == nullptr || time_valid[row] != 0)) {
-      live.push_back(static_cast<std::uint32_t>(row));
-    }
+    live[count] = static_cast<std::uint32_t>(row);
+    count += selection[row] == kLive && (time_valid == nullptr || time_valid[row] != 0);
   }
-  const std::size_t count = live.size();
+  live.resize(count);
   rows.times.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
     rows.times[i] = times != nullptr ? times[live[i]] : batch.processing_time_ns;
   }
+  auto& columns = const_cast<EventBatch&>(batch);
   rows.keys.resize(key_fields_.size());
   rows.key_valid.resize(key_fields_.size());
   for (std::size_t k = 0; k < key_fields_.size(); ++k) {
-    ColumnView column =
-        const_cast<EventBatch&>(batch).column(static_cast<std::size_t>(key_fields_[k].slot)).view();
     rows.keys[k].resize(count);
     rows.key_valid[k].resize(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      rows.keys[k][i] = group_word(column, live[i]);
-      rows.key_valid[k][i] = column.valid(live[i]) ? 1 : 0;
-    }
+    gather_column(columns.column(static_cast<std::size_t>(key_fields_[k].slot)).view(), live,
+                  rows.keys[k].data(), rows.key_valid[k].data(), group_word);
   }
   hash_keys(rows);
   rows.measures.resize(measure_fields_.size());
   rows.measure_valid.resize(measure_fields_.size());
   for (std::size_t m = 0; m < measure_fields_.size(); ++m) {
-    ColumnView column = const_cast<EventBatch&>(batch)
-                            .column(static_cast<std::size_t>(measure_fields_[m].slot))
-                            .view();
     rows.measures[m].resize(count);
     rows.measure_valid[m].resize(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      const bool valid = column.valid(live[i]);
-      rows.measures[m][i] = valid ? read_as_number(column, live[i]) : 0.0;
-      rows.measure_valid[m][i] = valid ? 1 : 0;
-    }
+    gather_column(
+        columns.column(static_cast<std::size_t>(measure_fields_[m].slot)).view(), live,
+        rows.measures[m].data(), rows.measure_valid[m].data(),
+        [](const ColumnView& view, std::size_t row) { return read_as_number(view, row); });
   }
 }
 
