@@ -772,11 +772,11 @@ struct Register {
   double scalar = 0.0;
 };
 
-// Compiles each loop for AVX2 and for baseline x86-64 and picks one when the program loads. AVX2
-// adds three-operand instructions but not FMA (and contraction is off), so both clones compute
-// the same bits; the tests compare them with run_program.
+// Compiles each loop for AVX-512, AVX2 and baseline x86-64 and picks one when the program loads.
+// The wider clones add lanes and three-operand instructions but not FMA (contraction is off), so
+// every clone computes the same bits; the tests compare them with run_program.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define LDH_LOOP_CLONES __attribute__((target_clones("avx2", "default")))
+#define LDH_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define LDH_LOOP_CLONES
 #endif

@@ -243,8 +243,9 @@ LDH_HOST_DEVICE inline double exp(double x) {
 }
 
 /// Returns the natural logarithm with an error below 1 ulp (fdlibm e_log.c): -inf at +-0, NaN
-/// below 0.
-LDH_HOST_DEVICE inline double log(double x) {
+/// below 0. Branch-free: every case fdlibm returns from is computed with fdlibm's expression and
+/// the one that applies is selected, so the bits are fdlibm's and column loops vectorise.
+LDH_HOST_DEVICE LDH_FORCE_INLINE double log(double x) {
   constexpr double kLn2High = 6.93147180369123816490e-01;  // 3fe62e42 fee00000
   constexpr double kLn2Low = 1.90821492927058770002e-10;   // 3dea39ef 35793c76
   constexpr double kTwo54 = 1.80143985094819840000e+16;    // 43500000 00000000
@@ -256,52 +257,39 @@ LDH_HOST_DEVICE inline double log(double x) {
   constexpr double kLg6 = 1.531383769920937332e-01;        // 3FC39A09 D078C69F
   constexpr double kLg7 = 1.479819860511658591e-01;        // 3FC2F112 DF3E5244
 
-  std::int32_t hx = high_word(x);
-  const std::uint32_t lx = low_word(x);
-  int k = 0;
-  if (hx < 0x00100000) {  // x < 2^-1022
-    if (((hx & 0x7fffffff) | static_cast<std::int32_t>(lx)) == 0) return -infinity();
-    if (hx < 0) return quiet_nan();
-    k -= 54;  // subnormal: scale up
-    x *= kTwo54;
-    hx = high_word(x);
-  }
-  if (hx >= 0x7ff00000) return x + x;
-  k += (hx >> 20) - 1023;
+  const std::int32_t high = high_word(x);
+  const bool tiny = high < 0x00100000;  // below 2^-1022: zero, subnormal or negative
+  const bool zero = ((high & 0x7fffffff) | static_cast<std::int32_t>(low_word(x))) == 0;
+  // Subnormals scale up (exactly).
+  const double scaled = select(tiny, x * kTwo54, x);
+  std::int32_t hx = high_word(scaled);
+  std::int32_t k = (tiny ? -54 : 0) + (hx >> 20) - 1023;
   hx &= 0x000fffff;
-  std::int32_t i = (hx + 0x95f64) & 0x100000;
-  x = with_high_word(x, hx | (i ^ 0x3ff00000));  // normalize x or x/2
-  k += i >> 20;
-  const double f = x - 1.0;
-  double dk = 0.0;
-  if ((0x000fffff & (2 + hx)) < 3) {  // -2^-20 <= f < 2^-20
-    if (f == 0.0) {
-      if (k == 0) return 0.0;
-      dk = k;
-      return dk * kLn2High + dk * kLn2Low;
-    }
-    const double r = f * f * (0.5 - 0.33333333333333333 * f);
-    if (k == 0) return f - r;
-    dk = k;
-    return dk * kLn2High - ((r - dk * kLn2Low) - f);
-  }
+  const std::int32_t half = (hx + 0x95f64) & 0x100000;
+  const double normal = with_high_word(scaled, hx | (half ^ 0x3ff00000));  // x or x/2
+  k += half >> 20;
+  const double f = normal - 1.0;
+  const double dk = k;
+  // -2^-20 <= f < 2^-20.
+  const double near_one_r = f * f * (0.5 - 0.33333333333333333 * f);
+  const double near_one =
+      select(f == 0.0, select(k == 0, 0.0, dk * kLn2High + dk * kLn2Low),
+             select(k == 0, f - near_one_r, dk * kLn2High - ((near_one_r - dk * kLn2Low) - f)));
   const double s = f / (2.0 + f);
-  dk = k;
   const double z = s * s;
-  i = hx - 0x6147a;
   const double w = z * z;
-  const std::int32_t j = 0x6b851 - hx;
   const double t1 = w * (kLg2 + w * (kLg4 + w * kLg6));
   const double t2 = z * (kLg1 + w * (kLg3 + w * (kLg5 + w * kLg7)));
-  i |= j;
   const double r = t2 + t1;
-  if (i > 0) {
-    const double hfsq = 0.5 * f * f;
-    if (k == 0) return f - (hfsq - s * (hfsq + r));
-    return dk * kLn2High - ((hfsq - (s * (hfsq + r) + dk * kLn2Low)) - f);
-  }
-  if (k == 0) return f - s * (f - r);
-  return dk * kLn2High - ((s * (f - r) - dk * kLn2Low) - f);
+  const double hfsq = 0.5 * f * f;
+  const double wide_f = select(k == 0, f - (hfsq - s * (hfsq + r)),
+                               dk * kLn2High - ((hfsq - (s * (hfsq + r) + dk * kLn2Low)) - f));
+  const double narrow_f =
+      select(k == 0, f - s * (f - r), dk * kLn2High - ((s * (f - r) - dk * kLn2Low) - f));
+  const double result = select((0x000fffff & (2 + hx)) < 3, near_one,
+                               select(((hx - 0x6147a) | (0x6b851 - hx)) > 0, wide_f, narrow_f));
+  return select(tiny && zero, -infinity(),
+                select(tiny && high < 0, quiet_nan(), select(high >= 0x7ff00000, x + x, result)));
 }
 
 /// Returns x^y, nearly correctly rounded, with the special cases of C99 Annex F (fdlibm e_pow.c):
