@@ -5,7 +5,8 @@
 
 namespace ldh {
 
-/// Appends the shortest text that reads back to exactly `value` (std::to_chars), e.g. 0.1, 1e+300.
+/// Appends the shortest text that reads back to exactly `value`, as std::to_chars prints it (0.1,
+/// 1e+300).
 void append_shortest(std::string& out, double value);
 /// Appends the shortest text that reads back to exactly `value` as a float.
 void append_shortest(std::string& out, float value);
