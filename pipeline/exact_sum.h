@@ -578,7 +578,7 @@ class ExactSum {
   ~ExactSum();
 
   /// Adds `x` exactly (NaN and infinities as flags; -0.0 adds nothing).
-  void add(double x) {
+  LDH_FORCE_INLINE void add(double x) {
     const std::uint64_t bits = math::to_bits(x);
     const std::uint32_t biased = static_cast<std::uint32_t>(bits >> 52) & 0x7ff;
     const int offset = static_cast<int>(biased) + (exact::kBiasBits - 1075) - base_;
@@ -593,7 +593,7 @@ class ExactSum {
   /// Adds a * b exactly, for all doubles: the mantissas are multiplied as integers, so products
   /// beyond the double range (1e200 * 1e200, 1e-200 * 1e-200) still count exactly. A product
   /// with a non-finite factor adds its IEEE value (inf * 0 is NaN).
-  void add_product(double a, double b) {
+  LDH_FORCE_INLINE void add_product(double a, double b) {
     const std::uint64_t bits_a = math::to_bits(a);
     const std::uint64_t bits_b = math::to_bits(b);
     const std::uint32_t biased_a = static_cast<std::uint32_t>(bits_a >> 52) & 0x7ff;
@@ -612,7 +612,7 @@ class ExactSum {
   }
 
   /// Adds x * factor exactly (the trend's time-weighted sums: factor is a time in ns).
-  void add_scaled_integer(double x, std::int64_t factor) {
+  LDH_FORCE_INLINE void add_scaled_integer(double x, std::int64_t factor) {
     const std::uint64_t bits = math::to_bits(x);
     const std::uint32_t biased = static_cast<std::uint32_t>(bits >> 52) & 0x7ff;
     const std::uint64_t magnitude =

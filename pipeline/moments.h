@@ -282,8 +282,8 @@ namespace exact {
 
 /// Adds `time` to sum(t) (128-bit two's complement words) and its square to sum(t^2) (192-bit
 /// words): the integer halves of trend sums, the same on a kernel thread and the host.
-LDH_HOST_DEVICE inline void add_time(std::uint64_t* times, std::uint64_t* time_squares,
-                                     std::int64_t time) {
+LDH_HOST_DEVICE LDH_FORCE_INLINE void add_time(std::uint64_t* times, std::uint64_t* time_squares,
+                                               std::int64_t time) {
   const UInt128 sum = ((static_cast<UInt128>(times[1]) << 64) | times[0]) +
                       static_cast<UInt128>(static_cast<__int128>(time));
   times[0] = static_cast<std::uint64_t>(sum);
@@ -306,7 +306,7 @@ LDH_HOST_DEVICE inline void add_time(std::uint64_t* times, std::uint64_t* time_s
 /// the same events to Moments::add.
 class TrendSums {
  public:
-  void add(std::int64_t time, double x) {
+  LDH_FORCE_INLINE void add(std::int64_t time, double x) {
     exact::add_time(times_, time_squares_, time);
     time_products_.add_scaled_integer(x, time);
   }

@@ -433,6 +433,8 @@ StateLayout::StateLayout(const MeasureNeeds& wanted, std::size_t measures)
   }
   measure_bytes_ = bytes;
   record_bytes_ = 8 + measures * measure_bytes_;
+  counts_only_ = needs.values && !needs.sum && !needs.trend && !needs.min_max &&
+                 !needs.first_last && !needs.sketch;
 }
 
 void StateLayout::construct(std::byte* record) const {

@@ -93,6 +93,13 @@ class StateLayout {
   /// Counts the events the record holds (null measures included).
   static std::uint64_t& events(std::byte* record) { return part<std::uint64_t>(record, 0); }
   static std::uint64_t events(const std::byte* record) { return part<std::uint64_t>(record, 0); }
+  /// Tells whether a measure's block holds only its count and value chain (its sums and
+  /// extremes derive from the kept values): adding a value is appending it and counting it.
+  bool counts_only() const { return counts_only_; }
+  /// Returns the count of `measure`, for counts_only() layouts.
+  std::uint64_t& value_count(std::byte* record, std::size_t measure) const {
+    return part<std::uint64_t>(record + measure_offset(measure), 0);
+  }
   /// Counts the non-null values of `measure` the record holds.
   std::uint64_t count(const std::byte* record, std::size_t measure) const {
     const std::byte* block = record + measure_offset(measure);
@@ -211,6 +218,7 @@ class StateLayout {
 
   MeasureNeeds needs_;  // what records keep (less what is derived from values)
   bool derives_ = false;
+  bool counts_only_ = false;
   std::size_t measures_ = 0;
   DDSketchMapping mapping_;
   // Offsets within one measure's block; a part the needs leave out has no room.

@@ -489,8 +489,19 @@ void WindowShard::add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pa
   const StateLayout& layout = *spec.layout;
   std::byte* record = record_of(spec, state, pane, row_id(*state.shape, rows, row));
   ++StateLayout::events(record);
+  const std::size_t measures = state.values_in.size();
+  if (layout.counts_only()) {
+    for (std::size_t m = 0; m < measures; ++m) {
+      if (state.valid_in[m][row] == 0) continue;
+      std::uint64_t& count = layout.value_count(record, m);
+      pane.values[m].append(layout.values(record, m), count,
+                            canonical_value(state.values_in[m][row]));
+      ++count;
+    }
+    return;
+  }
   const std::int64_t offset = rows.times[row] - pane.start;
-  for (std::size_t m = 0; m < state.values_in.size(); ++m) {
+  for (std::size_t m = 0; m < measures; ++m) {
     if (state.valid_in[m][row] == 0) continue;
     const double value = state.values_in[m][row];
     if (spec.needs.values) {

@@ -59,7 +59,7 @@ class ValueChunks {
   static constexpr std::uint32_t kChunkValues = 8;
 
   /// Appends `value` to a chain that holds `count` values.
-  void append(ValueChain& chain, std::uint64_t count, double value) {
+  LDH_FORCE_INLINE void append(ValueChain& chain, std::uint64_t count, double value) {
     const std::uint32_t slot = static_cast<std::uint32_t>(count % kChunkValues);
     if (slot == 0) {
       const std::uint32_t chunk = chunks_++;

@@ -98,6 +98,27 @@ TEST(PercentileTest, NanSortsLastAndZerosAreCanonical) {
   EXPECT_EQ(to_bits(cont({-1.0, -0.0, 1.0}, 0.5)), 0u);
 }
 
+TEST(PercentileTest, CanonicalValuesChangeOnlyNegativeZeroAndNans) {
+  std::mt19937_64 random(41);
+  for (int i = 0; i < 1'000'000; ++i) {
+    const std::uint64_t bits = i % 2 == 0 ? random() : random() & 0x800fffffffffffffULL;
+    const double x = from_bits(bits);  // every kind: NaNs with payloads, subnormals, both signs
+    const std::uint64_t canonical = to_bits(ldh::canonical_value(x));
+    if (std::isnan(x)) {
+      ASSERT_EQ(canonical, ldh::math::kCanonicalNanBits);
+    } else if (x == 0.0) {
+      ASSERT_EQ(canonical, 0u);
+    } else {
+      ASSERT_EQ(canonical, bits);
+    }
+  }
+  EXPECT_EQ(to_bits(ldh::canonical_value(-0.0)), 0u);
+  EXPECT_EQ(to_bits(ldh::canonical_value(-std::numeric_limits<double>::infinity())),
+            to_bits(-std::numeric_limits<double>::infinity()));
+  EXPECT_EQ(to_bits(ldh::canonical_value(-std::numeric_limits<double>::denorm_min())),
+            to_bits(-std::numeric_limits<double>::denorm_min()));
+}
+
 TEST(PercentileTest, InfinitiesAndOverflow) {
   EXPECT_EQ(cont({-kInfinity, 1.0, kInfinity}, 0.5), 1.0);
   EXPECT_EQ(cont({kInfinity, kInfinity}, 0.5), kInfinity);  // equal neighbours
