@@ -328,7 +328,8 @@ void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
     rows.keys[k].resize(count);
     rows.key_valid[k].resize(count);
     gather_column(columns.column(static_cast<std::size_t>(key_fields_[k].slot)).view(), live,
-                  rows.keys[k].data(), rows.key_valid[k].data(), group_word);
+                  rows.keys[k].data(), rows.key_valid[k].data(),
+                  [](const ColumnView& view, std::size_t row) { return group_word(view, row); });
   }
   hash_keys(rows);
   rows.measures.resize(measure_fields_.size());
