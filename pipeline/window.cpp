@@ -375,11 +375,18 @@ std::int64_t WindowEngine::pipeline_watermark() const {
 }
 
 std::int64_t WindowEngine::due_bound(std::int64_t t) {
+  if (static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(due_from_) < due_span_) {
+    return due_same_;
+  }
   std::int64_t bound = kNone;
+  bool sessions = false;
+  std::int64_t from = kMinTime;
+  std::int64_t until = kNone;  // the times sharing every window's pane with t: [from, until)
   for (std::size_t s = 0; s < specs_.size(); ++s) {
     const WindowSpec& spec = *specs_[s];
     if (spec.is_session()) {
       bound = std::min(bound, saturating_add(t, spec.gap));
+      sessions = true;
       continue;
     }
     DueCache& cache = due_caches_[s];
@@ -390,6 +397,13 @@ std::int64_t WindowEngine::due_bound(std::int64_t t) {
       cache.first_end = spec.first_end(t);
     }
     bound = std::min(bound, cache.first_end);
+    from = std::max(from, cache.pane_start);
+    until = std::min(until, saturating_add(cache.pane_start, spec.pane));
+  }
+  if (!sessions && until > from) {
+    due_from_ = from;
+    due_span_ = static_cast<std::uint64_t>(until) - static_cast<std::uint64_t>(from);
+    due_same_ = bound;
   }
   return bound;
 }
