@@ -696,12 +696,14 @@ void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
     const GroupKey key = fold.key_of(row);
     GroupKeyTable& table = state.shape->table;
     const std::uint32_t id = table.intern(key.words.data(), key.nulls, fold.hashes[row]);
+    table.retain(id);  // held while its sessions are found or made
     std::vector<Session>& sessions = sessions_of(state, id);
     const bool had_sessions = !sessions.empty();
     Session* found =
         session_for(spec, sessions, chunk.pane_start, saturating_add(last_time, spec.gap));
+    if (found == nullptr) table.release(id);
     LDH_EXPECTS(found != nullptr, "a folded session chunk was late");
-    if (!had_sessions) table.retain(id);
+    if (had_sessions) table.release(id);  // else the hold becomes its sessions'
     Session& session = *found;
     layout.merge(session.state.get(), fragment, chunk.pane_start - session.start);
     for (std::size_t m = 0; m < session.values.size(); ++m) {
