@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -190,6 +191,31 @@ void BM_FinaliseAverageVarianceStddev(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kKeys));
 }
 BENCHMARK(BM_FinaliseAverageVarianceStddev);
+
+/// One finaliser alone over every key's moments.
+template <std::optional<double> (*Finaliser)(const ldh::Moments&)>
+void finalise_each(benchmark::State& state) {
+  const KeyedMoments& data = keyed();
+  for (auto _ : state) {
+    for (const ldh::Moments& m : data.moments) benchmark::DoNotOptimize(Finaliser(m));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kKeys));
+}
+
+void BM_FinaliseAverage(benchmark::State& state) {
+  finalise_each<ldh::average>(state);
+}
+BENCHMARK(BM_FinaliseAverage);
+
+void BM_FinaliseSampleVariance(benchmark::State& state) {
+  finalise_each<ldh::sample_variance>(state);
+}
+BENCHMARK(BM_FinaliseSampleVariance);
+
+void BM_FinaliseSampleStandardDeviation(benchmark::State& state) {
+  finalise_each<ldh::sample_standard_deviation>(state);
+}
+BENCHMARK(BM_FinaliseSampleStandardDeviation);
 
 void BM_FinaliseTrend(benchmark::State& state) {
   const KeyedMoments& data = keyed();

@@ -385,6 +385,31 @@ LDH_HOST_DEVICE inline bool equal(NumberView a, NumberView b) {
   return true;
 }
 
+/// An exact signed number of at most 256 bits: (high * 2^128 + low) * 2^exponent, any exponent
+/// (zero has high = low = 0 and is not negative). The finalisers' fast path (pipeline/moments.h)
+/// computes on these, in registers, where the general path uses NumberView digits.
+struct ShortNumber {
+  UInt128 low = 0;
+  UInt128 high = 0;
+  int exponent = 0;
+  bool negative = false;
+};
+
+/// Writes `value` as a ShortNumber when it has at most 8 digits and returns true; returns false,
+/// writing nothing, for a longer one.
+LDH_HOST_DEVICE inline bool short_number(NumberView value, ShortNumber* number) {
+  if (value.size > 8) return false;
+  UInt128 halves[2] = {0, 0};
+  for (int i = 0; i < value.size; ++i) {
+    halves[i / 4] |= static_cast<UInt128>(value.digits[i]) << (kDigitBits * (i % 4));
+  }
+  number->low = halves[0];
+  number->high = halves[1];
+  number->exponent = value.exponent;
+  number->negative = value.negative;
+  return true;
+}
+
 /// Writes the magnitude of sum(limbs[k] * 2^(32k + exponent)) into `digits` (count + 1 of
 /// them: the carry out of the top limb) and returns its view.
 LDH_HOST_DEVICE inline NumberView limbs_number(const std::int64_t* limbs, int count, int exponent,
@@ -660,6 +685,23 @@ class ExactSum {
 
   /// Writes the exact finite part into `digits` (exact::kNumberDigits) and returns its view.
   exact::NumberView to_number(std::uint32_t* digits) const;
+
+  /// Writes the exact finite part as a ShortNumber (no conversion to digits) and returns true
+  /// when the sum is inline (at most kInlineBits bits); returns false for a sum on the heap.
+  bool to_short_number(exact::ShortNumber* number) const {
+    if (base_ == kSpilledBase) return false;
+    // The magnitude of the two's-complement words (zero when empty): their complement plus one
+    // when negative.
+    const bool negative = static_cast<std::int64_t>(words_[2]) < 0;
+    const std::uint64_t mask = 0 - static_cast<std::uint64_t>(negative);
+    const exact::UInt128 low =
+        ((static_cast<exact::UInt128>(words_[1] ^ mask) << 64) | (words_[0] ^ mask)) + (mask & 1);
+    number->low = low;
+    number->high = (words_[2] ^ mask) + (low == 0 && negative ? 1 : 0);
+    number->exponent = base_ == kEmptyBase ? 0 : base_ - exact::kBiasBits;
+    number->negative = negative;
+    return true;
+  }
 
   std::uint8_t special_flags() const { return flags_; }
 

@@ -54,6 +54,15 @@ bool has_specials(const Moments& moments) {
 std::optional<double> variance_result(const Moments& moments, bool sample, bool root) {
   if (moments.count < (sample ? 2u : 1u)) return std::nullopt;
   if (has_specials(moments)) return math::quiet_nan();
+  exact::ShortNumber short_sum;
+  exact::ShortNumber short_squares;
+  double result = 0.0;
+  if (moments.sum.to_short_number(&short_sum) &&
+      moments.sum_of_squares.to_short_number(&short_squares) &&
+      exact::deviation_quotient_by_words(moments.count, short_sum, short_squares, sample, root,
+                                         &result)) {
+    return result;
+  }
   std::uint32_t sum_digits[exact::kNumberDigits];
   std::uint32_t square_digits[exact::kNumberDigits];
   const NumberView sum = moments.sum.to_number(sum_digits);
@@ -67,6 +76,8 @@ std::optional<double> variance_result(const Moments& moments, bool sample, bool 
 std::optional<double> average(const Moments& moments) {
   if (moments.count == 0) return std::nullopt;
   if (has_specials(moments)) return exact::special_sum(moments.sum.special_flags());
+  exact::ShortNumber sum;
+  if (moments.sum.to_short_number(&sum)) return exact::average_value_by_words(moments.count, sum);
   std::uint32_t digits[exact::kNumberDigits];
   return exact::average_value(moments.count, moments.sum.to_number(digits));
 }
@@ -146,18 +157,40 @@ NumberView TrendSums::sum_of_time_squares(std::uint32_t* digits) const {
   return exact::trimmed(digits, 6, 0, false);
 }
 
+exact::ShortNumber TrendSums::sum_of_times() const {
+  const bool negative = static_cast<__int128>(load(times_)) < 0;
+  exact::ShortNumber number =
+      exact::integer_short_number(negative ? 0 - load(times_) : load(times_));
+  number.negative = negative;
+  return number;
+}
+
+exact::ShortNumber TrendSums::sum_of_time_squares() const {
+  exact::ShortNumber number;
+  number.low = load(time_squares_);
+  number.high = time_squares_[2];
+  return number;
+}
+
 std::optional<double> trend(const Moments& moments, const TrendSums& trend_sums) {
-  std::uint32_t sum_digits[exact::kNumberDigits];
-  std::uint32_t time_digits[4];
-  std::uint32_t time_square_digits[6];
-  std::uint32_t product_digits[exact::kNumberDigits];
+  exact::ShortNumber sum;
+  exact::ShortNumber time_products;
+  bool has_slope = false;
   double slope = 0.0;
-  if (!exact::trend_value(moments.count, moments.sum.to_number(sum_digits),
-                          trend_sums.sum_of_times(time_digits),
-                          trend_sums.sum_of_time_squares(time_square_digits),
-                          trend_sums.sum_of_time_products(product_digits), &slope)) {
-    return std::nullopt;
+  if (!moments.sum.to_short_number(&sum) || !trend_sums.sum_of_time_products(&time_products) ||
+      !exact::trend_value_by_words(moments.count, sum, trend_sums.sum_of_times(),
+                                   trend_sums.sum_of_time_squares(), time_products, &has_slope,
+                                   &slope)) {
+    std::uint32_t sum_digits[exact::kNumberDigits];
+    std::uint32_t time_digits[4];
+    std::uint32_t time_square_digits[6];
+    std::uint32_t product_digits[exact::kNumberDigits];
+    has_slope = exact::trend_value(moments.count, moments.sum.to_number(sum_digits),
+                                   trend_sums.sum_of_times(time_digits),
+                                   trend_sums.sum_of_time_squares(time_square_digits),
+                                   trend_sums.sum_of_time_products(product_digits), &slope);
   }
+  if (!has_slope) return std::nullopt;
   if (has_specials(moments)) return math::quiet_nan();
   return slope;
 }

@@ -1,7 +1,8 @@
 // Checks avg, variance, stddev (sample and population) and trend against exact rationals (GMP):
 // every result is the exact value correctly rounded, on random and adversarial data
 // (cancellation around 1e9, 1e300 with 1e-300, squares beyond the double range, duplicates, one
-// event, one timestamp, NaN and infinities), in any order and any split into merged parts.
+// event, one timestamp, NaN and infinities), in any order and any split into merged parts; and
+// that the word path (ShortNumber) returns the digit path's bits wherever it answers.
 
 #include "pipeline/moments.h"
 
@@ -409,6 +410,14 @@ TEST(MomentsTest, IntegerSquareRootIsTheExactFloor) {
     ASSERT_LE(root * root, value);
     ASSERT_GT((root + 1) * (root + 1), value);
     ASSERT_EQ(inexact, root * root != value);
+    // An estimate a few ulps off either way (as the word path's) reaches the same floor.
+    const double estimate = std::sqrt(ldh::exact::approximate_double(value));
+    for (const double error : {-0x1p-50, 0x1p-50}) {
+      bool estimated_inexact = false;
+      EXPECT_EQ(ldh::exact::integer_square_root(value, estimate * (1 + error), &estimated_inexact),
+                root);
+      EXPECT_EQ(estimated_inexact, inexact);
+    }
   }
 }
 
@@ -444,6 +453,363 @@ TEST(MomentsTest, NearTiesNeedTheStickyBit) {
       } else {
         EXPECT_TRUE(correctly_rounded(ldh::exact::divide_rounded(n, d), quotient));
       }
+    }
+  }
+}
+
+// The word path against the digit path (the reference): the same bits for every input the word
+// path takes, and the digit path answering the rest.
+
+using ldh::exact::NumberView;
+using ldh::exact::ShortNumber;
+using ldh::exact::UInt128;
+
+/// Returns |number| as an integer (the exponent aside).
+mpz_class magnitude_of(const ShortNumber& number) {
+  mpz_class value = 0;
+  for (const UInt128 half : {number.high, number.low}) {
+    for (const int shift : {64, 0}) {
+      value = value * mpz_class("18446744073709551616") +
+              mpz_class(std::to_string(static_cast<std::uint64_t>(half >> shift)));
+    }
+  }
+  return value;
+}
+
+/// Returns the exact value of `number`.
+mpq_class rational_of(const ShortNumber& number) {
+  const mpq_class value = mpq_class(magnitude_of(number)) * power_of_two(number.exponent);
+  return number.negative ? -value : value;
+}
+
+/// Writes `number` as digits (9 suffice) on the 32-bit exponent grid and returns their view.
+NumberView digits_of(const ShortNumber& number, std::uint32_t* digits) {
+  const int rest = ((number.exponent % 32) + 32) % 32;
+  const mpz_class shifted = magnitude_of(number) << rest;
+  std::fill(digits, digits + 9, 0u);
+  std::size_t count = 0;
+  mpz_export(digits, &count, -1, 4, 0, 0, shifted.get_mpz_t());
+  return ldh::exact::trimmed(digits, static_cast<int>(count), number.exponent - rest,
+                             number.negative);
+}
+
+/// Returns `value` (below 2^256) times 2^exponent as a ShortNumber.
+ShortNumber short_of(const mpz_class& value, int exponent, bool negative) {
+  std::uint64_t words[4] = {0, 0, 0, 0};
+  std::size_t count = 0;
+  mpz_export(words, &count, -1, 8, 0, 0, value.get_mpz_t());
+  ShortNumber number;
+  number.low = (static_cast<UInt128>(words[1]) << 64) | words[0];
+  number.high = (static_cast<UInt128>(words[3]) << 64) | words[2];
+  number.exponent = exponent;
+  number.negative = negative && value != 0;
+  return number;
+}
+
+/// Returns a random integer of exactly `bits` bits (0 for 0), its low `zeros` bits clear.
+mpz_class random_integer(std::mt19937_64& random, int bits, int zeros = 0) {
+  if (bits <= 0) return 0;
+  mpz_class value = 1;
+  for (int i = 1; i < bits; ++i) value = value * 2 + static_cast<unsigned>(random() & 1);
+  if (zeros > 0 && zeros < bits) {
+    value = (value >> zeros) << zeros;
+    if (value == 0) value = mpz_class(1) << (bits - 1);
+  }
+  return value;
+}
+
+/// Tells whether two results have the same bits.
+::testing::AssertionResult same_bits(double words, double digits) {
+  if (to_bits(words) == to_bits(digits)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << std::hexfloat << "word path " << words << ", digit path " << digits;
+}
+
+/// Compares the two paths of division and square root on `numerator` / `denominator` and checks
+/// the digit path against the exact quotient.
+void expect_same_quotient(const ShortNumber& numerator, const ShortNumber& denominator) {
+  std::uint32_t numerator_digits[9];
+  std::uint32_t denominator_digits[9];
+  const NumberView n = digits_of(numerator, numerator_digits);
+  const NumberView d = digits_of(denominator, denominator_digits);
+  const double words = ldh::exact::divide_rounded(numerator, denominator);
+  const double digits = ldh::exact::divide_rounded(n, d);
+  const mpq_class quotient = rational_of(numerator) / rational_of(denominator);
+  SCOPED_TRACE(magnitude_of(numerator).get_str(16) + " * 2^" + std::to_string(numerator.exponent) +
+               " / " + magnitude_of(denominator).get_str(16) + " * 2^" +
+               std::to_string(denominator.exponent));
+  EXPECT_TRUE(same_bits(words, digits));
+  EXPECT_TRUE(correctly_rounded(digits, quotient));
+  if (!numerator.negative) {
+    const double root_words = ldh::exact::square_root_of_quotient_rounded(numerator, denominator);
+    const double root_digits = ldh::exact::square_root_of_quotient_rounded(n, d);
+    EXPECT_TRUE(same_bits(root_words, root_digits));
+    EXPECT_TRUE(correctly_rounded_root(root_digits, quotient));
+  }
+}
+
+TEST(MomentsTest, DivideStepIsExact) {
+  // Remainders whose top word equals the divisor's make the first estimate reach 2^64.
+  std::mt19937_64 random(127);
+  const mpz_class word_base("18446744073709551616");
+  for (int i = 0; i < 20'000; ++i) {
+    const UInt128 divisor = (static_cast<UInt128>(random() | (std::uint64_t{1} << 63)) << 64) |
+                            (i % 7 == 0 ? ~std::uint64_t{0} : random());
+    const auto divisor_top = static_cast<std::uint64_t>(divisor >> 64);
+    const UInt128 remainders[] = {
+        ((static_cast<UInt128>(random()) << 64) | random()) % divisor, divisor - 1,
+        static_cast<UInt128>(divisor_top) << 64,
+        (static_cast<UInt128>(divisor_top) << 64) + random() % static_cast<std::uint64_t>(divisor)};
+    for (const UInt128 start : remainders) {
+      if (start >= divisor) continue;
+      const std::uint64_t next = i % 3 == 0 ? ~std::uint64_t{0} : random();
+      UInt128 remainder = start;
+      const std::uint64_t digit = ldh::exact::divide_step(&remainder, next, divisor);
+      const mpz_class dividend = magnitude_of(ShortNumber{start, 0, 0, false}) * word_base +
+                                 mpz_class(std::to_string(next));
+      const mpz_class expected_divisor = magnitude_of(ShortNumber{divisor, 0, 0, false});
+      ASSERT_EQ(mpz_class(std::to_string(digit)), mpz_class(dividend / expected_divisor));
+      ASSERT_EQ(magnitude_of(ShortNumber{remainder, 0, 0, false}),
+                mpz_class(dividend % expected_divisor));
+    }
+  }
+}
+
+TEST(MomentsTest, WordQuotientsMatchTheDigitPath) {
+  std::mt19937_64 random(101);
+  // Lengths around the word and half boundaries, and the extremes.
+  const int numerator_lengths[] = {1,   2,   53,  54,  63,  64,  65,  66,  67,  114, 115, 116,
+                                   127, 128, 129, 130, 140, 191, 192, 193, 240, 254, 255, 256};
+  const int denominator_lengths[] = {1, 2, 7, 14, 32, 33, 63, 64, 65, 66, 90, 96, 127, 128};
+  for (const int numerator_length : numerator_lengths) {
+    for (const int denominator_length : denominator_lengths) {
+      for (int i = 0; i < 40; ++i) {
+        const int zeros = i % 4 == 0 ? static_cast<int>(random() % numerator_length) : 0;
+        const ShortNumber numerator =
+            short_of(random_integer(random, numerator_length, zeros),
+                     static_cast<int>(random() % 601) - 300, random() % 2 == 0);
+        const mpz_class divisor = i % 8 == 1 ? mpz_class(1) << (denominator_length - 1)
+                                             : random_integer(random, denominator_length);
+        expect_same_quotient(numerator,
+                             short_of(divisor, static_cast<int>(random() % 7) - 3, false));
+      }
+    }
+  }
+}
+
+TEST(MomentsTest, WordQuotientsMatchOnExactQuotientsAndTies) {
+  std::mt19937_64 random(103);
+  for (int i = 0; i < 3000; ++i) {
+    const int denominator_length = 1 + static_cast<int>(random() % 128);
+    const mpz_class divisor = random_integer(random, denominator_length);
+    const int exponent = static_cast<int>(random() % 201) - 100;
+    // An odd 54-bit quotient lies halfway between two doubles: a tie when the division is exact,
+    // and any remainder breaks it. Its square is a tie for the root.
+    const mpz_class midpoint = random_integer(random, 54) | 1;
+    const mpz_class quotient = i % 3 == 0 ? midpoint : random_integer(random, 1 + random() % 70);
+    const mpz_class exact_quotients[] = {quotient * divisor, midpoint * midpoint * divisor};
+    for (const mpz_class& exact : exact_quotients) {
+      // Shifted up, the bits below the quotient's lie past the division: then the dropped bits
+      // alone tell a tie from a number just above it.
+      const int room = 256 - static_cast<int>(mpz_sizeinbase(exact.get_mpz_t(), 2));
+      if (room < 0) continue;
+      const int shift = room == 0 ? 0 : static_cast<int>(random() % (room + 1));
+      const mpz_class shifted = exact << shift;
+      const mpz_class below = (mpz_class(1) << shift) - 1;
+      // The top bit the division (66 quotient bits) or the root (114) drops, alone.
+      const int dropped = static_cast<int>(mpz_sizeinbase(shifted.get_mpz_t(), 2)) -
+                          denominator_length - ldh::exact::kQuotientBits;
+      const int root_dropped =
+          dropped - (ldh::exact::kRootQuotientBits + 1) + ldh::exact::kQuotientBits;
+      auto top_dropped = [](int bits) {
+        return bits > 0 ? mpz_class(mpz_class(1) << (bits - 1)) : mpz_class(0);
+      };
+      const mpz_class numerators[] = {shifted,
+                                      shifted + 1,
+                                      shifted - 1,
+                                      shifted + below,
+                                      shifted + top_dropped(dropped),
+                                      shifted + top_dropped(root_dropped)};
+      for (const mpz_class& numerator : numerators) {
+        if (numerator <= 0 || mpz_sizeinbase(numerator.get_mpz_t(), 2) > 256) continue;
+        expect_same_quotient(short_of(numerator, exponent - shift, i % 5 == 0),
+                             short_of(divisor, 0, false));
+      }
+    }
+  }
+}
+
+TEST(MomentsTest, WordFinalisersMatchTheDigitPathOnRandomSums) {
+  // Sums as wide as the word path takes and past it, so both its answers and its refusals are
+  // exercised; the sum of squares stays at or above sum^2 / n where a root is taken.
+  std::mt19937_64 random(107);
+  int word_answers = 0;
+  int refusals = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const std::uint64_t counts[] = {
+        1 + random() % 5, 1 + random() % 100'000, 1 + (random() >> (random() % 64)),
+        ~std::uint64_t{0} - random() % 3, (std::uint64_t{1} << 32) - 1 + random() % 3};
+    const std::uint64_t count = counts[random() % std::size(counts)];
+    const int sum_length = static_cast<int>(random() % 180);
+    const ShortNumber sum = short_of(random_integer(random, sum_length),
+                                     static_cast<int>(random() % 81) - 40, random() % 2 == 0);
+    const ShortNumber squares =
+        short_of(random_integer(random, static_cast<int>(random() % 200)),
+                 2 * sum.exponent + static_cast<int>(random() % 41) - 20, false);
+    std::uint32_t sum_digits[9];
+    std::uint32_t square_digits[9];
+    const NumberView sum_view = digits_of(sum, sum_digits);
+    const NumberView square_view = digits_of(squares, square_digits);
+    const bool sample = count >= 2 && random() % 2 == 0;
+    const bool root = rational_of(squares) * mpq_class(mpz_class(std::to_string(count))) >=
+                      rational_of(sum) * rational_of(sum);
+    double words = 0.0;
+    if (ldh::exact::deviation_quotient_by_words(count, sum, squares, sample, root, &words)) {
+      ++word_answers;
+      EXPECT_TRUE(same_bits(words, ldh::exact::deviation_quotient_by_digits(
+                                       count, sum_view, square_view, sample, root)));
+    } else {
+      ++refusals;
+    }
+    EXPECT_TRUE(same_bits(ldh::exact::average_value_by_words(count, sum),
+                          ldh::exact::average_value_by_digits(count, sum_view)));
+  }
+  EXPECT_GT(word_answers, 10'000);
+  EXPECT_GT(refusals, 100);
+}
+
+TEST(MomentsTest, WordTrendMatchesTheDigitPathOnRandomSums) {
+  std::mt19937_64 random(109);
+  int word_answers = 0;
+  int without_slope = 0;
+  int refusals = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const std::uint64_t count =
+        i % 4 == 0 ? 1 + (random() >> (random() % 64)) : 2 + random() % 5000;
+    const ShortNumber sum = short_of(random_integer(random, static_cast<int>(random() % 180)),
+                                     static_cast<int>(random() % 81) - 40, random() % 2 == 0);
+    // Times of ordinary windows, wider ones, and one time repeated (no slope).
+    const bool wide = i % 2 == 0;
+    mpz_class time_sum = random_integer(random, static_cast<int>(random() % (wide ? 128 : 64)));
+    mpz_class time_squares =
+        random_integer(random, static_cast<int>(random() % (wide ? 193 : 128)));
+    if (i % 16 == 1) {
+      const mpz_class time = random_integer(random, 1 + static_cast<int>(random() % 40));
+      time_sum = time * mpz_class(std::to_string(count));
+      time_squares = time * time_sum;
+    }
+    const ShortNumber times = short_of(time_sum, 0, random() % 2 == 0 && i % 16 != 1);
+    const ShortNumber squares = short_of(time_squares, 0, false);
+    const ShortNumber products =
+        short_of(random_integer(random, static_cast<int>(random() % 180)),
+                 sum.exponent + static_cast<int>(random() % 21) - 10, random() % 2 == 0);
+    std::uint32_t digits[4][9];
+    const NumberView views[4] = {digits_of(sum, digits[0]), digits_of(times, digits[1]),
+                                 digits_of(squares, digits[2]), digits_of(products, digits[3])};
+    bool has_slope = false;
+    double words = 0.0;
+    if (ldh::exact::trend_value_by_words(count, sum, times, squares, products, &has_slope,
+                                         &words)) {
+      ++word_answers;
+      double digits_slope = 0.0;
+      EXPECT_EQ(has_slope, ldh::exact::trend_value_by_digits(count, views[0], views[1], views[2],
+                                                             views[3], &digits_slope));
+      if (has_slope) {
+        EXPECT_TRUE(same_bits(words, digits_slope));
+      } else {
+        ++without_slope;
+      }
+    } else {
+      ++refusals;
+    }
+  }
+  EXPECT_GT(word_answers, 10'000);
+  EXPECT_GT(without_slope, 500);
+  EXPECT_GT(refusals, 100);
+}
+
+/// Builds the event families the word path is meant for and those at its edges.
+std::vector<std::vector<Event>> word_path_sets() {
+  std::mt19937_64 random(113);
+  auto uniform = [&](double low, double high) {
+    return std::uniform_real_distribution<double>(low, high)(random);
+  };
+  auto time = [&] { return static_cast<std::int64_t>(random() % 300'000'000'000); };
+  std::vector<std::vector<Event>> sets;
+  for (const std::size_t count : {1, 2, 3, 7, 60, 61, 300, 1000, 4096, 100'000, 1'000'000}) {
+    std::vector<Event> sensor;  // two decimals, as readings come
+    for (std::size_t i = 0; i < count; ++i) {
+      sensor.push_back({time(), std::round(uniform(-15, 45) * 100) / 100});
+    }
+    sets.push_back(sensor);
+  }
+  for (int round = 0; round < 40; ++round) {
+    const std::size_t count = 1 + random() % 400;
+    std::vector<Event> narrow;  // one or two binades
+    std::vector<Event> negative;
+    std::vector<Event> cancellation;  // 1e9 + tiny noise
+    std::vector<Event> scaled;        // sensor data scaled by a random power of two
+    std::vector<Event> powers;        // powers of two: sums that are powers of two too
+    const int scale = static_cast<int>(random() % 2001) - 1000;
+    const double power = std::ldexp(1.0, static_cast<int>(random() % 200) - 100);
+    for (std::size_t i = 0; i < count; ++i) {
+      narrow.push_back({time(), uniform(16, 64)});
+      negative.push_back({time(), -std::round(uniform(0, 90) * 10) / 10});
+      cancellation.push_back({time(), 1e9 + uniform(-1e-6, 1e-6)});
+      scaled.push_back({time(), std::ldexp(std::round(uniform(-15, 45) * 100) / 100, scale)});
+      powers.push_back({time(), power});
+    }
+    for (auto* set : {&narrow, &negative, &cancellation, &scaled, &powers}) sets.push_back(*set);
+  }
+  std::vector<Event> wide;  // huge and tiny: past the word path
+  for (int i = 0; i < 100; ++i) wide.push_back({time(), i % 2 == 0 ? 1e300 : 1e-300});
+  sets.push_back(wide);
+  std::vector<Event> one_time(50, Event{42, 1.5});  // no slope
+  sets.push_back(one_time);
+  return sets;
+}
+
+TEST(MomentsTest, FinalisersMatchTheDigitPathOnEventData) {
+  for (const std::vector<Event>& events : word_path_sets()) {
+    Moments moments;
+    TrendSums trend;
+    accumulate(events, moments, trend);
+    SCOPED_TRACE("set of " + std::to_string(events.size()) + ", first " +
+                 std::to_string(events.front().value));
+    // The inline words hold the same number as the digits.
+    std::uint32_t sum_digits[ldh::exact::kNumberDigits];
+    std::uint32_t square_digits[ldh::exact::kNumberDigits];
+    const NumberView sum = moments.sum.to_number(sum_digits);
+    const NumberView squares = moments.sum_of_squares.to_number(square_digits);
+    ShortNumber short_sum;
+    if (moments.sum.to_short_number(&short_sum)) {
+      std::uint32_t digits[9];
+      EXPECT_TRUE(ldh::exact::equal(digits_of(short_sum, digits), sum));
+    }
+    const std::uint64_t n = moments.count;
+    EXPECT_TRUE(same_bits(*ldh::average(moments), ldh::exact::average_value_by_digits(n, sum)));
+    EXPECT_TRUE(same_bits(*ldh::population_variance(moments),
+                          ldh::exact::deviation_quotient_by_digits(n, sum, squares, false, false)));
+    EXPECT_TRUE(same_bits(*ldh::population_standard_deviation(moments),
+                          ldh::exact::deviation_quotient_by_digits(n, sum, squares, false, true)));
+    if (n >= 2) {
+      EXPECT_TRUE(
+          same_bits(*ldh::sample_variance(moments),
+                    ldh::exact::deviation_quotient_by_digits(n, sum, squares, true, false)));
+      EXPECT_TRUE(same_bits(*ldh::sample_standard_deviation(moments),
+                            ldh::exact::deviation_quotient_by_digits(n, sum, squares, true, true)));
+    }
+    std::uint32_t time_digits[4];
+    std::uint32_t time_square_digits[6];
+    std::uint32_t product_digits[ldh::exact::kNumberDigits];
+    double slope = 0.0;
+    const bool has_slope = ldh::exact::trend_value_by_digits(
+        n, sum, trend.sum_of_times(time_digits), trend.sum_of_time_squares(time_square_digits),
+        trend.sum_of_time_products(product_digits), &slope);
+    const std::optional<double> result = ldh::trend(moments, trend);
+    ASSERT_EQ(result.has_value(), has_slope);
+    if (has_slope) {
+      EXPECT_TRUE(same_bits(*result, slope));
     }
   }
 }
