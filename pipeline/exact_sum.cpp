@@ -261,6 +261,12 @@ void ExactSum::merge(const ExactSum& other) {
     dense_->merge(*other.dense_);
     return;
   }
+  if (base_ == kEmptyBase) {
+    // Into an empty sum (a result's first pane): the other's window is a valid state of its own.
+    std::copy(other.words_, other.words_ + 3, words_);
+    base_ = other.base_;
+    return;
+  }
   if (base_ == other.base_) {
     std::uint64_t operand[3] = {other.words_[0], other.words_[1], other.words_[2]};
     add_words(operand, false);
