@@ -270,6 +270,9 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
   }
   pool_ = std::make_unique<TaskPool>(partitions);
   due_caches_.resize(specs_.size());
+  for (const auto& spec : specs_) {
+    if (spec->is_session()) shortest_gap_ = std::min(shortest_gap_, spec->gap);
+  }
 }
 
 WindowEngine::~WindowEngine() = default;
@@ -392,20 +395,18 @@ std::int64_t WindowEngine::pipeline_watermark() const {
 }
 
 std::int64_t WindowEngine::due_bound(std::int64_t t) {
+  // Sessions: the earliest end of a session a row opens or extends, t + the shortest gap.
+  const std::int64_t session_bound =
+      shortest_gap_ == kNone ? kNone : saturating_add(t, shortest_gap_);
   if (static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(due_from_) < due_span_) {
-    return due_same_;
+    return std::min(due_same_, session_bound);
   }
   std::int64_t bound = kNone;
-  bool sessions = false;
   std::int64_t from = kMinTime;
   std::int64_t until = kNone;  // the times sharing every window's pane with t: [from, until)
   for (std::size_t s = 0; s < specs_.size(); ++s) {
     const WindowSpec& spec = *specs_[s];
-    if (spec.is_session()) {
-      bound = std::min(bound, saturating_add(t, spec.gap));
-      sessions = true;
-      continue;
-    }
+    if (spec.is_session()) continue;
     DueCache& cache = due_caches_[s];
     if (cache.first_end == kMinTime ||
         static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(cache.pane_start) >=
@@ -417,12 +418,12 @@ std::int64_t WindowEngine::due_bound(std::int64_t t) {
     from = std::max(from, cache.pane_start);
     until = std::min(until, saturating_add(cache.pane_start, spec.pane));
   }
-  if (!sessions && until > from) {
+  if (until > from) {
     due_from_ = from;
     due_span_ = static_cast<std::uint64_t>(until) - static_cast<std::uint64_t>(from);
     due_same_ = bound;
   }
-  return bound;
+  return std::min(bound, session_bound);
 }
 
 std::size_t WindowEngine::slot(std::uint32_t source_index, std::uint32_t stream) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -232,11 +233,13 @@ class WindowEngine {
   const std::uint64_t* const* hashes_ = nullptr;
   const std::int64_t* row_watermarks_ = nullptr;
   std::vector<DueCache> due_caches_;
-  // Where due_bound() is the same for every window's pane (no session windows): times in
-  // [due_from_, due_from_ + due_span_) have due bound due_same_.
+  // Where the tumbling and sliding windows' part of due_bound() is the same for every window's
+  // pane: times in [due_from_, due_from_ + due_span_) have due_same_. Session windows add
+  // t + their shortest gap.
   std::int64_t due_from_ = 0;
   std::uint64_t due_span_ = 0;
   std::int64_t due_same_ = 0;
+  std::int64_t shortest_gap_ = std::numeric_limits<std::int64_t>::max();
   std::vector<std::pair<std::size_t, std::size_t>> row_order_;
   // Reused per watermark step: each shard's count of listed results, their merged order
   // (shard, listed index), and where each shard's part of a slice begins and ends.
