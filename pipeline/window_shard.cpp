@@ -239,7 +239,7 @@ void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes
 
 void WindowShard::refresh_sessions() {
   for (std::size_t s = 0; s < specs_.size(); ++s) {
-    if (specs_[s]->is_session()) refresh_due_sessions(*states_[s]);
+    if (specs_[s]->is_session()) refresh_due_sessions(*specs_[s], *states_[s]);
   }
 }
 
@@ -356,7 +356,7 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
   Shape& shape = *state.shape;
   if (spec.is_session()) {
     add_session_partials(spec, state, fold, partials);
-    refresh_due_sessions(state);
+    refresh_due_sessions(spec, state);
     return;
   }
   const StateLayout& layout = *spec.layout;
@@ -626,13 +626,16 @@ void WindowShard::settle_session(const WindowSpec& spec, SpecState& state, Sessi
   }
 }
 
-void WindowShard::refresh_due_sessions(SpecState& state) {
+void WindowShard::refresh_due_sessions(const WindowSpec& spec, SpecState& state) {
   // A busy key's session grows with every event: moving its entry each time would cost a tree
   // update per event, leaving it would make each earlier end a step. Entries move only here,
-  // when they come first: once per gap of a busy key.
+  // when they come first and lie within half a gap of the watermark: a busy key's entry moves
+  // about once per gap, and the watermark rarely reaches an entry no refresh has looked at.
+  const std::int64_t horizon = saturating_add(watermark_, spec.gap / 2);
   while (!state.session_due.empty()) {
     const auto first = state.session_due.begin();
     const std::int64_t end = first->first;
+    if (end > horizon) return;  // an end never moves earlier: it is a bound for next_due()
     const std::uint32_t id = first->second;
     Session* listed = nullptr;
     for (Session& session : state.sessions[id]) {
@@ -920,7 +923,7 @@ void WindowShard::list_window(const WindowSpec& spec, SpecState& state, std::int
 
 void WindowShard::list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t end) {
   while (true) {
-    refresh_due_sessions(state);  // the first entry, if any, is a pending session's end
+    refresh_due_sessions(spec, state);  // a first entry up to the watermark is a session's end
     if (state.session_due.empty() || state.session_due.begin()->first != end) return;
     const std::uint32_t id = state.session_due.begin()->second;
     state.session_due.erase(state.session_due.begin());

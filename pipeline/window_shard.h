@@ -172,8 +172,9 @@ class WindowShard {
   Session* session_for(const WindowSpec& spec, std::vector<Session>& sessions, std::int64_t start,
                        std::int64_t end);
   /// Moves the first entries of `state.session_due` whose sessions grew to their new ends, and
-  /// drops those of sessions merged away or emitted, until the first is a pending session's end.
-  void refresh_due_sessions(SpecState& state);
+  /// drops those of sessions merged away or emitted, until the first is a pending session's end
+  /// or lies more than half a gap past the watermark (such an entry is early, never late).
+  void refresh_due_sessions(const WindowSpec& spec, SpecState& state);
   /// Refreshes the due sessions of every session window; whatever changes sessions (add(),
   /// add_partials(), list_sessions(), end_step()) ends with it, so next_due() and
   /// next_group() read a pending session's end.
