@@ -840,9 +840,19 @@ void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
     DueGroup group;
     for (const auto& shard : shards_) group = std::min(group, shard->next_group());
     if (group.spec == DueGroup::kNoSpec) break;
+    // A session window's sessions of several ends are one group, up to the end of any other
+    // window's next group (sessions end at any millisecond: one group per end would be a round
+    // trip to the shards per session).
+    std::int64_t last_end = group.end;
+    if (specs_[group.spec]->is_session()) {
+      std::int64_t others = kNone;
+      for (const auto& shard : shards_)
+        others = std::min(others, shard->next_end_besides(group.spec));
+      if (others > group.end) last_end = std::min(watermark, others - 1);
+    }
     if (shards_.size() == 1) {
       WindowShard& shard = *shards_.front();
-      const std::size_t count = shard.list_group(group);
+      const std::size_t count = shard.list_group(group, last_end);
       for (std::size_t first = 0; first < count; first += kSliceResults) {
         shard.write_listed(first, std::min(count, first + kSliceResults), &out.results,
                            &out.alerts);
@@ -852,8 +862,9 @@ void WindowEngine::advance(std::int64_t watermark, WindowOutput& out) {
       continue;
     }
     listed_counts_.resize(shards_.size());
-    pool_->run(
-        [&](std::size_t shard) { listed_counts_[shard] = shards_[shard]->list_group(group); });
+    pool_->run([&](std::size_t shard) {
+      listed_counts_[shard] = shards_[shard]->list_group(group, last_end);
+    });
     // Each shard listed its results in write order: merge the lists, then make and format
     // them slice by slice in parallel, taking the texts in the merged order.
     merged_.clear();

@@ -864,14 +864,28 @@ DueGroup WindowShard::next_group() const {
   return next;
 }
 
-std::size_t WindowShard::list_group(DueGroup group) {
+std::int64_t WindowShard::next_end_besides(std::size_t spec) const {
+  std::int64_t end = kNone;
+  for (std::size_t s = 0; s < specs_.size(); ++s) {
+    if (s == spec) continue;
+    const SpecState& state = *states_[s];
+    if (specs_[s]->is_session()) {
+      if (!state.session_due.empty()) end = std::min(end, state.session_due.begin()->first);
+    } else {
+      end = std::min(end, state.next_end);
+    }
+  }
+  return end;
+}
+
+std::size_t WindowShard::list_group(DueGroup group, std::int64_t last_end) {
   group_ = group;
   listed_.clear();
   listed_sessions_.clear();
   const WindowSpec& spec = *specs_[group.spec];
   SpecState& state = *states_[group.spec];
   if (spec.is_session()) {
-    list_sessions(spec, state, group.end);
+    list_sessions(spec, state, group.end, std::max(group.end, last_end));
   } else if (state.next_end == group.end) {
     list_window(spec, state, group.end);
     // The next window with data: the one after, or the first containing a later pane.
@@ -921,10 +935,13 @@ void WindowShard::list_window(const WindowSpec& spec, SpecState& state, std::int
   }
 }
 
-void WindowShard::list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t end) {
+void WindowShard::list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t first_end,
+                                std::int64_t last_end) {
   while (true) {
     refresh_due_sessions(spec, state);  // a first entry up to the watermark is a session's end
-    if (state.session_due.empty() || state.session_due.begin()->first != end) return;
+    if (state.session_due.empty()) return;
+    const std::int64_t end = state.session_due.begin()->first;
+    if (end < first_end || end > last_end) return;
     const std::uint32_t id = state.session_due.begin()->second;
     state.session_due.erase(state.session_due.begin());
     GroupKeyTable& table = state.shape->table;
@@ -953,7 +970,13 @@ GroupKey WindowShard::listed_key(const ListedResult& listed) const {
 
 bool WindowShard::in_write_order(const ListedResult& a, const WindowShard& a_shard,
                                  const ListedResult& b, const WindowShard& b_shard) {
-  // Keys by value; the start first, which differs only between sessions.
+  // Sessions of several ends come by end; then keys by value, the start first, which differs
+  // only between sessions.
+  if (a_shard.specs_[a_shard.group_.spec]->is_session()) {
+    const std::int64_t a_end = a_shard.listed_sessions_[a.id].first->end;
+    const std::int64_t b_end = b_shard.listed_sessions_[b.id].first->end;
+    if (a_end != b_end) return a_end < b_end;
+  }
   if (a.start != b.start) return a.start < b.start;
   if (a.key_prefix != b.key_prefix) return a.key_prefix < b.key_prefix;
   return compare_keys(a_shard.listed_key(a), b_shard.listed_key(b),

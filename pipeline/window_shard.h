@@ -101,8 +101,14 @@ class WindowShard {
   /// its spec is DueGroup::kNoSpec when none is left.
   DueGroup next_group() const;
   /// Lists the shard's results of `group` in write order (by start, then key) without making
-  /// them, and moves past the group; returns how many (0 when the shard has none in it).
-  std::size_t list_group(DueGroup group);
+  /// them, and moves past the group; returns how many (0 when the shard has none in it). A
+  /// session window's group takes in its sessions ending up to `last_end` as well, by end
+  /// first: the engine passes an end before any other window's next group, so the order is the
+  /// one group by group would give, with one listing instead of one per end.
+  std::size_t list_group(DueGroup group, std::int64_t last_end);
+  /// Returns the earliest end of a window other than `spec` with results not yet written (or
+  /// an early bound on it); the maximum when none.
+  std::int64_t next_end_besides(std::size_t spec) const;
   /// Tells whether listed result `i` is written before listed result `j` of `other`.
   bool listed_before(std::size_t i, const WindowShard& other, std::size_t j) const;
   /// Makes listed results [first, last) and formats them into `results` and `alerts` (the
@@ -199,8 +205,9 @@ class WindowShard {
   void late_row(const WindowSpec& spec, const WindowRows& rows, std::size_t row);
   /// Lists the keys of the window of `spec` ending at `end` (tumbling or sliding).
   void list_window(const WindowSpec& spec, SpecState& state, std::int64_t end);
-  /// Lists the pending sessions of `spec` ending at `end`, marking them emitted.
-  void list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t end);
+  /// Lists the pending sessions of `spec` ending in [first_end, last_end], marking them emitted.
+  void list_sessions(const WindowSpec& spec, SpecState& state, std::int64_t first_end,
+                     std::int64_t last_end);
   GroupKey listed_key(const ListedResult& listed) const;
   /// Tells whether listed result `a` of `a_shard` is written before `b` of `b_shard` (the
   /// same group).

@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <random>
 #include <sstream>
+#include <string_view>
 #include <thread>
+#include <tuple>
 
 #include "pipeline/window_partial.h"
 #include "run_pipeline.h"
@@ -432,6 +434,54 @@ TEST(Window, SessionKeysThatComeAndGoNeverMix) {
     EXPECT_EQ(sessions, 220u) << output.results;
     EXPECT_EQ(revisions, 20u);
     EXPECT_EQ(run_pipeline(config, to_json(events), Format::json, 1, 1000).results, output.results);
+  }
+}
+
+TEST(Window, SessionsOfManyEndsComeInEndWindowStartKeyOrder) {
+  // Sessions end at any millisecond; a step writes those of several ends as one group when no
+  // other window's results fall between them. Results must still come by end, then window (in
+  // config order), then start and key, on any thread count.
+  std::string config = window_config(R"yaml(
+  watermark: {maxOutOfOrderness: 1s}
+  groupBy: [k]
+  windows:
+    - {name: a, type: session, gap: 700ms, metrics: [count]}
+    - {name: b, type: tumbling, size: 2s, metrics: [count]}
+    - {name: c, type: session, gap: 1300ms, metrics: [count]}
+)yaml");
+  std::mt19937_64 random(23);
+  std::vector<Event> events;
+  for (int i = 0; i < 6000; ++i) {
+    std::string key = "k";
+    key += std::to_string(random() % 40);
+    events.push_back({kBase + i * 7 + static_cast<std::int64_t>(random() % 5), key, 1.0});
+  }
+  std::sort(events.begin(), events.end(),
+            [](const Event& a, const Event& b) { return a.ms < b.ms; });
+  const auto reference = run_pipeline(config, to_json(events), Format::json, 1, 500);
+  const auto field = [](const std::string& line, std::string_view name) {
+    std::string pattern = "\"";
+    pattern.append(name).append("\":\"");
+    const std::size_t at = line.find(pattern) + pattern.size();
+    return line.substr(at, line.find('"', at) - at);
+  };
+  std::vector<std::tuple<std::string, int, std::string, std::string>> order;
+  std::size_t sessions = 0;
+  for (const std::string& line : lines(reference.results)) {
+    const std::string window = field(line, "window");
+    sessions += window != "b";
+    order.emplace_back(field(line, "end"),
+                       window == "a"   ? 0
+                       : window == "b" ? 1
+                                       : 2,
+                       field(line, "start"), field(line, "k"));
+  }
+  EXPECT_GT(sessions, 200u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end())) << reference.results;
+  for (unsigned threads : {2u, 3u}) {
+    EXPECT_EQ(run_pipeline(config, to_json(events), Format::json, threads, 500).results,
+              reference.results)
+        << threads << " threads";
   }
 }
 
