@@ -9,6 +9,7 @@
 #include "pipeline/batch.h"
 #include "pipeline/math.h"
 #include "pipeline/operator.h"
+#include "pipeline/percentile.h"
 #include "pipeline/string_dictionary.h"
 
 namespace ldh {
@@ -32,10 +33,8 @@ struct GroupKeyHash {
 /// as one NaN, so equal values always group together.
 /// Inline: the window engine gathers whole key columns through it.
 inline std::uint64_t group_word(const ColumnView& column, std::size_t row) {
-  const auto canonical_double_word = [](double value) -> std::uint64_t {
-    if (value != value) return 0x7ff8000000000000ull;
-    if (value == 0) return 0;
-    return math::to_bits(value);
+  const auto canonical_double_word = [](double value) {
+    return math::to_bits(canonical_value(value));
   };
   switch (column.type) {
     case DataType::int32:

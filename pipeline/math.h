@@ -245,7 +245,7 @@ LDH_HOST_DEVICE inline double exp(double x) {
 /// Returns the natural logarithm with an error below 1 ulp (fdlibm e_log.c): -inf at +-0, NaN
 /// below 0. Branch-free: every case fdlibm returns from is computed with fdlibm's expression and
 /// the one that applies is selected, so the bits are fdlibm's and column loops vectorise.
-LDH_HOST_DEVICE LDH_FORCE_INLINE double log(double x) {
+LDH_HOST_DEVICE inline double log(double x) {
   constexpr double kLn2High = 6.93147180369123816490e-01;  // 3fe62e42 fee00000
   constexpr double kLn2Low = 1.90821492927058770002e-10;   // 3dea39ef 35793c76
   constexpr double kTwo54 = 1.80143985094819840000e+16;    // 43500000 00000000

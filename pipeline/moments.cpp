@@ -67,8 +67,8 @@ std::optional<double> variance_result(const Moments& moments, bool sample, bool 
   std::uint32_t square_digits[exact::kNumberDigits];
   const NumberView sum = moments.sum.to_number(sum_digits);
   const NumberView squares = moments.sum_of_squares.to_number(square_digits);
-  return root ? exact::standard_deviation_value(moments.count, sum, squares, sample)
-              : exact::variance_value(moments.count, sum, squares, sample);
+  // The word path failed above: the digits alone.
+  return exact::deviation_quotient_by_digits(moments.count, sum, squares, sample, root);
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ std::optional<double> average(const Moments& moments) {
   exact::ShortNumber sum;
   if (moments.sum.to_short_number(&sum)) return exact::average_value_by_words(moments.count, sum);
   std::uint32_t digits[exact::kNumberDigits];
-  return exact::average_value(moments.count, moments.sum.to_number(digits));
+  return exact::average_value_by_digits(moments.count, moments.sum.to_number(digits));
 }
 
 std::optional<double> sample_variance(const Moments& moments) {
@@ -185,10 +185,10 @@ std::optional<double> trend(const Moments& moments, const TrendSums& trend_sums)
     std::uint32_t time_digits[4];
     std::uint32_t time_square_digits[6];
     std::uint32_t product_digits[exact::kNumberDigits];
-    has_slope = exact::trend_value(moments.count, moments.sum.to_number(sum_digits),
-                                   trend_sums.sum_of_times(time_digits),
-                                   trend_sums.sum_of_time_squares(time_square_digits),
-                                   trend_sums.sum_of_time_products(product_digits), &slope);
+    has_slope = exact::trend_value_by_digits(
+        moments.count, moments.sum.to_number(sum_digits), trend_sums.sum_of_times(time_digits),
+        trend_sums.sum_of_time_squares(time_square_digits),
+        trend_sums.sum_of_time_products(product_digits), &slope);
   }
   if (!has_slope) return std::nullopt;
   if (has_specials(moments)) return math::quiet_nan();

@@ -54,7 +54,6 @@ std::string member_prefix(const std::string& name) {
   return text;
 }
 
-/// Writes the hash of each row's key over `columns` to `hashes`.
 /// Hashes the keys of one field (`words`, `valid` per row) as GroupKeyTable::hash() does; the
 /// AVX-512 clone multiplies eight 64-bit lanes at once (AVX-512DQ), the same integer results.
 __attribute__((target_clones("arch=x86-64-v4", "default"))) void hash_one_field(
@@ -67,6 +66,7 @@ __attribute__((target_clones("arch=x86-64-v4", "default"))) void hash_one_field(
   }
 }
 
+/// Writes the hash of each row's key over `columns` to `hashes`.
 void hash_shape_keys(const std::vector<std::size_t>& columns, const WindowRows& rows,
                      std::vector<std::uint64_t>& hashes) {
   hashes.resize(rows.size());
@@ -88,12 +88,6 @@ void hash_shape_keys(const std::vector<std::size_t>& columns, const WindowRows& 
 }
 
 }  // namespace
-
-/// The end of the earliest window of the last pane a window's due bound was asked for.
-struct WindowEngine::DueCache {
-  std::int64_t pane_start = 0;
-  std::int64_t first_end = kMinTime;
-};
 
 WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringDictionary& strings,
                            std::size_t source_count, std::size_t partitions)
@@ -269,7 +263,6 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
                                                     config.alerts.path.empty()));
   }
   pool_ = std::make_unique<TaskPool>(partitions);
-  due_caches_.resize(specs_.size());
   for (const auto& spec : specs_) {
     if (spec->is_session()) shortest_gap_ = std::min(shortest_gap_, spec->gap);
   }
@@ -404,19 +397,12 @@ std::int64_t WindowEngine::due_bound(std::int64_t t) {
   std::int64_t bound = kNone;
   std::int64_t from = kMinTime;
   std::int64_t until = kNone;  // the times sharing every window's pane with t: [from, until)
-  for (std::size_t s = 0; s < specs_.size(); ++s) {
-    const WindowSpec& spec = *specs_[s];
-    if (spec.is_session()) continue;
-    DueCache& cache = due_caches_[s];
-    if (cache.first_end == kMinTime ||
-        static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(cache.pane_start) >=
-            static_cast<std::uint64_t>(spec.pane)) {
-      cache.pane_start = align_down(t, spec.pane);
-      cache.first_end = spec.first_end(t);
-    }
-    bound = std::min(bound, cache.first_end);
-    from = std::max(from, cache.pane_start);
-    until = std::min(until, saturating_add(cache.pane_start, spec.pane));
+  for (const auto& spec : specs_) {
+    if (spec->is_session()) continue;
+    const std::int64_t pane_start = align_down(t, spec->pane);
+    bound = std::min(bound, spec->first_end(t));
+    from = std::max(from, pane_start);
+    until = std::min(until, saturating_add(pane_start, spec->pane));
   }
   if (until > from) {
     due_from_ = from;
@@ -442,11 +428,9 @@ std::size_t WindowEngine::slot(std::uint32_t source_index, std::uint32_t stream)
 }
 
 /// One batch of rows the shards are adding, kept until the last shard is done with it: the
-/// rows, their key hashes and the watermark before each row.
+/// rows (their key hashes too) and the watermark before each row.
 struct WindowEngine::QueuedRows {
   WindowRows rows;
-  std::vector<std::vector<std::uint64_t>> own_hashes;  // per key shape the rows lack hashes of
-  std::vector<const std::uint64_t*> hashes;
   std::vector<std::int64_t> watermarks;
 };
 
@@ -466,24 +450,16 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
   if (count == 0) return;
   auto queued = std::make_shared<QueuedRows>();
   queued->rows = std::move(moved);
+  bool hashed = queued->rows.key_hashes.size() == shapes_.size();
+  for (const auto& hashes : queued->rows.key_hashes) hashed = hashed && hashes.size() == count;
+  if (!hashed) hash_keys(queued->rows);
   const WindowRows& rows = queued->rows;
   const std::size_t source = slot(rows.source_index, rows.stream);
   source_last_wall_[source] = wall_clock_ns();
   counters_.events += count;
-  queued->own_hashes.resize(shapes_.size());
-  queued->hashes.resize(shapes_.size());
-  for (std::size_t s = 0; s < shapes_.size(); ++s) {
-    if (s < rows.key_hashes.size() && rows.key_hashes[s].size() == count) {
-      queued->hashes[s] = rows.key_hashes[s].data();
-    } else {
-      hash_shape_keys(shapes_[s], rows, queued->own_hashes[s]);
-      queued->hashes[s] = queued->own_hashes[s].data();
-    }
-  }
   queued->watermarks.resize(count);
   std::int64_t* const row_watermarks = queued->watermarks.data();
   row_watermarks_ = row_watermarks;
-  hashes_ = queued->hashes.data();
   std::int64_t earliest = kNone;
   std::size_t begin = 0;
   while (begin < count) {
@@ -514,8 +490,7 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
     }
     if (aggregator_) prepare_folds(begin, end, rows);
     pool_->post([this, queued, begin, end](std::size_t shard) {
-      shards_[shard]->add(queued->rows, queued->hashes.data(), begin, end,
-                          queued->watermarks.data() + begin);
+      shards_[shard]->add(queued->rows, begin, end, queued->watermarks.data() + begin);
     });
     if (aggregator_ || late) {
       // Late rows revise emitted windows or go to the late sink now, in row order; folding
@@ -533,7 +508,6 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
     begin = end;
   }
   row_watermarks_ = nullptr;
-  hashes_ = nullptr;
   // What the rows may hold open: from their earliest pane (a step may have counted some).
   for (const auto& spec : specs_) {
     added_pending_from_ = std::min(
@@ -630,7 +604,7 @@ void WindowEngine::append_rows(const WindowSpec& spec, const WindowRows& rows, s
     for (std::size_t i = 0; i < count; ++i) to[at + i] = from[selected_[first + i]];
   };
   append(pending.times, rows.times);
-  append(pending.hashes, hashes_[spec.shape]);
+  append(pending.hashes, rows.key_hashes[spec.shape]);
   for (std::size_t k = 0; k < spec.key_columns.size(); ++k) {
     // Null fields' words are 0 (WindowRows leaves them unspecified).
     const auto& valid = rows.key_valid[spec.key_columns[k]];

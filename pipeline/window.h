@@ -44,8 +44,8 @@ struct WindowRows {
   std::vector<std::vector<double>> measures;
   std::vector<std::vector<std::uint8_t>> measure_valid;
   /// One column per key shape of the engine (each distinct group-by list of its windows): the
-  /// hash of each row's key, so workers do the hashing. add() hashes the rows itself when a
-  /// column is missing.
+  /// hash of each row's key, so workers do the hashing. add() hashes the rows itself when they
+  /// lack a column.
   std::vector<std::vector<std::uint64_t>> key_hashes;
 
   std::size_t size() const { return times.size(); }
@@ -159,8 +159,6 @@ class WindowEngine {
   std::size_t states_peak() const { return std::max(states_peak_, active_states()); }
 
  private:
-  struct DueCache;
-
   /// Returns a lower bound on every watermark at which a row with event time t can make
   /// something due: the end of its earliest window, or its session's earliest end.
   std::int64_t due_bound(std::int64_t t);
@@ -226,13 +224,10 @@ class WindowEngine {
   std::int64_t due_;
   WindowCounters counters_;
 
-  // During add(): the key hashes of the rows and the watermark before each row (of the
-  // QueuedRows being added). Kept across calls: each window's last due bound, and the order
-  // row output is written in.
+  // During add(): the watermark before each row (of the QueuedRows being added). Kept across
+  // calls: the last due bound, and the order row output is written in.
   struct QueuedRows;
-  const std::uint64_t* const* hashes_ = nullptr;
   const std::int64_t* row_watermarks_ = nullptr;
-  std::vector<DueCache> due_caches_;
   // Where the tumbling and sliding windows' part of due_bound() is the same for every window's
   // pane: times in [due_from_, due_from_ + due_span_) have due_same_. Session windows add
   // t + their shortest gap.

@@ -224,7 +224,9 @@ constexpr std::size_t kNarrowCount = std::size_t{1} << 20;
 /// Values one run takes at most: 1024 mantissas (below 2^53) sum below 2^63.
 constexpr std::uint32_t kRunValues = 1024;
 
-/// Runs shorter than this are summed in place: a call of sum_run() costs more than it saves.
+/// Runs shorter than this are summed in place, one 128-bit square per value: a call of
+/// sum_run() costs more than it saves, and its halves cost more than that square one value at a
+/// time.
 constexpr std::uint32_t kShortRun = 16;
 
 /// Returns the mantissa sum (signed) and, with `squares`, the sum of squared mantissas of

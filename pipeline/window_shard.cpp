@@ -144,6 +144,12 @@ struct WindowShard::SpecState {
   std::multimap<std::int64_t, std::uint32_t> session_expiry;
 };
 
+std::optional<std::int64_t> WindowShard::first_unwritten_end(const SpecState& state) {
+  if (!state.session_due.empty()) return state.session_due.begin()->first;
+  if (state.next_end != kNone) return state.next_end;
+  return std::nullopt;
+}
+
 bool WindowShard::owns_row(const Shape& shape, std::size_t row) const {
   return count_ == 1 || owns(shape.hashes[row], index_, count_);
 }
@@ -192,10 +198,10 @@ GroupKey WindowShard::row_key(const WindowSpec& spec, const WindowRows& rows,
   return key;
 }
 
-void WindowShard::add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
-                      std::size_t end, const std::int64_t* watermarks) {
+void WindowShard::add(const WindowRows& rows, std::size_t begin, std::size_t end,
+                      const std::int64_t* watermarks) {
   for (std::size_t s = 0; s < shapes_.size(); ++s) {
-    shapes_[s]->hashes = hashes[s];
+    shapes_[s]->hashes = rows.key_hashes[s].data();
     shapes_[s]->ahead = false;
   }
   for (std::size_t s = 0; s < specs_.size(); ++s) {
@@ -699,14 +705,13 @@ void WindowShard::add_session_partials(const WindowSpec& spec, SpecState& state,
     const GroupKey key = fold.key_of(row);
     GroupKeyTable& table = state.shape->table;
     const std::uint32_t id = table.intern(key.words.data(), key.nulls, fold.hashes[row]);
-    table.retain(id);  // held while its sessions are found or made
+    table.retain(id);  // held while its sessions are found or made; theirs if it had none
     std::vector<Session>& sessions = sessions_of(state, id);
     const bool had_sessions = !sessions.empty();
     Session* found =
         session_for(spec, sessions, chunk.pane_start, saturating_add(last_time, spec.gap));
-    if (found == nullptr) table.release(id);
+    if (found == nullptr || had_sessions) table.release(id);
     LDH_EXPECTS(found != nullptr, "a folded session chunk was late");
-    if (had_sessions) table.release(id);  // else the hold becomes its sessions'
     Session& session = *found;
     layout.merge(session.state.get(), fragment, chunk.pane_start - session.start);
     for (std::size_t m = 0; m < session.values.size(); ++m) {
@@ -849,16 +854,9 @@ DueGroup WindowShard::next_group() const {
   DueGroup next;
   for (std::size_t s = 0; s < specs_.size(); ++s) {
     const SpecState& state = *states_[s];
-    // A session may end at INT64_MAX (saturated), due at the end of input; a pane window's
-    // next end is kNone only when it has none.
-    DueGroup group{kNone, s};
-    if (specs_[s]->is_session()) {
-      if (state.session_due.empty()) continue;
-      group.end = state.session_due.begin()->first;
-    } else {
-      if (state.next_end == kNone) continue;
-      group.end = state.next_end;
-    }
+    const std::optional<std::int64_t> end = first_unwritten_end(state);
+    if (!end) continue;
+    const DueGroup group{*end, s};
     if (group.end <= watermark_ && group < next) next = group;
   }
   return next;
@@ -867,13 +865,7 @@ DueGroup WindowShard::next_group() const {
 std::int64_t WindowShard::next_end_besides(std::size_t spec) const {
   std::int64_t end = kNone;
   for (std::size_t s = 0; s < specs_.size(); ++s) {
-    if (s == spec) continue;
-    const SpecState& state = *states_[s];
-    if (specs_[s]->is_session()) {
-      if (!state.session_due.empty()) end = std::min(end, state.session_due.begin()->first);
-    } else {
-      end = std::min(end, state.next_end);
-    }
+    if (s != spec) end = std::min(end, first_unwritten_end(*states_[s]).value_or(kNone));
   }
   return end;
 }
@@ -1080,8 +1072,7 @@ std::int64_t WindowShard::next_due() const {
   // only windows and sessions due for emission, and sessions to expire, count.
   std::int64_t due = kNone;
   for (const auto& state : states_) {
-    due = std::min(due, state->next_end);
-    if (!state->session_due.empty()) due = std::min(due, state->session_due.begin()->first);
+    due = std::min(due, first_unwritten_end(*state).value_or(kNone));
     if (!state->session_expiry.empty()) due = std::min(due, state->session_expiry.begin()->first);
   }
   return due;

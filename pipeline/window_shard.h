@@ -73,12 +73,12 @@ class WindowShard {
     return ((hash >> 32) * count >> 32) == index;
   }
 
-  /// Adds rows [begin, end) whose keys the shard owns; `hashes[shape]` are the rows' key hashes
-  /// and `watermarks[row - begin]` the pipeline watermark before each row. Queues results
+  /// Adds rows [begin, end) whose keys the shard owns (the rows carry their key hashes, per key
+  /// shape); `watermarks[row - begin]` is the pipeline watermark before each row. Queues results
   /// revised by late rows and late rows, each marked with its row (not in row order: the
   /// windows take the rows one after the other).
-  void add(const WindowRows& rows, const std::uint64_t* const* hashes, std::size_t begin,
-           std::size_t end, const std::int64_t* watermarks);
+  void add(const WindowRows& rows, std::size_t begin, std::size_t end,
+           const std::int64_t* watermarks);
   /// Says whether add() leaves the rows of window `spec` that are on time (tumbling and
   /// sliding: their earliest window is not due; sessions: their own [t, t + gap) ends after
   /// the watermark) to add_partials(): the engine folds them (window_partial.h).
@@ -153,6 +153,10 @@ class WindowShard {
   struct SpecState;
 
   bool owns_row(const Shape& shape, std::size_t row) const;
+  /// Returns the end of the earliest results `state` has not written, if any: a pane window's
+  /// next end, or a session window's first listed end (an early bound on a session's end). A
+  /// session's end may be INT64_MAX (saturated), so none is nullopt rather than the maximum.
+  static std::optional<std::int64_t> first_unwritten_end(const SpecState& state);
   GroupKey row_key(const WindowSpec& spec, const WindowRows& rows, std::size_t row) const;
   /// Returns the id of the key of `row` in `shape`, interning it on first use within the row.
   std::uint32_t row_id(Shape& shape, const WindowRows& rows, std::size_t row);

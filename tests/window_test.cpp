@@ -39,6 +39,12 @@ struct Event {
   std::optional<double> value;
 };
 
+/// Sorts `events` by event time.
+void sort_by_time(std::vector<Event>& events) {
+  std::sort(events.begin(), events.end(),
+            [](const Event& a, const Event& b) { return a.ms < b.ms; });
+}
+
 std::string to_json(const std::vector<Event>& events) {
   std::ostringstream out;
   out.precision(17);
@@ -320,8 +326,7 @@ TEST(Window, OutputIsIdenticalForAnyBatchingThreadsAndArrivalOrderWithinTheLaten
     if (i % 211 == 0) maybe.reset();
     events.push_back({ms, keys[random() % 7], maybe});
   }
-  std::sort(events.begin(), events.end(),
-            [](const Event& a, const Event& b) { return a.ms < b.ms; });
+  sort_by_time(events);
   auto reference = run_pipeline(config, to_json(events), Format::json, 1, 65536);
   ASSERT_GT(lines(reference.results).size(), 100u);
   EXPECT_EQ(reference.summary.windows.late_dropped, 0u);
@@ -403,8 +408,7 @@ TEST(Window, SessionKeysThatComeAndGoNeverMix) {
     for (int j = 0; j < 4; ++j) events.push_back({kBase + key * 2000 + j * 700, name, key});
     if (key % 10 == 0) late.push_back({kBase + key * 2000 + 100, name, key});
   }
-  std::sort(events.begin(), events.end(),
-            [](const Event& a, const Event& b) { return a.ms < b.ms; });
+  sort_by_time(events);
   // Each late event arrives after the events of three keys later.
   for (const Event& event : late) {
     const std::int64_t after = event.ms + 3 * 2000 + 2100;
@@ -456,8 +460,7 @@ TEST(Window, SessionsOfManyEndsComeInEndWindowStartKeyOrder) {
     key += std::to_string(random() % 40);
     events.push_back({kBase + i * 7 + static_cast<std::int64_t>(random() % 5), key, 1.0});
   }
-  std::sort(events.begin(), events.end(),
-            [](const Event& a, const Event& b) { return a.ms < b.ms; });
+  sort_by_time(events);
   const auto reference = run_pipeline(config, to_json(events), Format::json, 1, 500);
   const auto field = [](const std::string& line, std::string_view name) {
     std::string pattern = "\"";
