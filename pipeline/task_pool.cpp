@@ -8,6 +8,7 @@ namespace ldh {
 TaskPool::TaskPool(std::size_t parts, std::size_t queue_limit)
     : queue_limit_(std::max<std::size_t>(1, queue_limit)),
       next_(std::max<std::size_t>(1, parts), 0) {
+  if (next_.size() == 1) return;  // post() runs the one part
   for (std::size_t part = 0; part < next_.size(); ++part)
     threads_.emplace_back([this, part] { work(part); });
 }
@@ -22,6 +23,16 @@ TaskPool::~TaskPool() {
 }
 
 void TaskPool::post(std::function<void(std::size_t)> task) {
+  if (threads_.empty()) {
+    // No lock: only the caller touches error_ when there are no threads.
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    try {
+      task(0);
+    } catch (...) {
+      error_ = std::current_exception();  // rethrown by the next post() or wait(), as above
+    }
+    return;
+  }
   {
     std::unique_lock lock(mutex_);
     drained_.wait(lock, [this] { return tasks_.size() < queue_limit_; });

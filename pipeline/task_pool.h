@@ -16,19 +16,23 @@ namespace ldh {
 /// each part, and a part runs its tasks in the order they were posted, so state that only part
 /// i's tasks touch (a window shard) needs no lock. The caller goes on while they run (post())
 /// and waits only when it needs their results (wait(), run()): a part whose thread starts late
-/// holds nobody up until then.
+/// holds nobody up until then. A pool of one part has no thread: post() runs the task, since
+/// handing it over cost more (waking a thread, moving rows and state between cores) than the
+/// overlap gained.
 class TaskPool {
  public:
-  /// Makes a pool of `parts` (>= 1) threads; post() blocks while `queue_limit` tasks wait.
+  /// Makes a pool of `parts` (>= 1) parts, with a thread each when there are several; post()
+  /// blocks while `queue_limit` tasks wait.
   explicit TaskPool(std::size_t parts, std::size_t queue_limit = 4);
   ~TaskPool();
   TaskPool(const TaskPool&) = delete;
   TaskPool& operator=(const TaskPool&) = delete;
 
-  std::size_t parts() const { return threads_.size(); }
+  std::size_t parts() const { return next_.size(); }
 
-  /// Queues task(part) for every part and returns. A task that throws makes the pool skip the
-  /// tasks queued behind it until the exception is rethrown, by the next post() or wait().
+  /// Queues task(part) for every part and returns (with one part: runs task(0)). A task that
+  /// throws makes the pool skip the tasks queued behind it until the exception is rethrown, by
+  /// the next post() or wait().
   void post(std::function<void(std::size_t)> task);
   /// Returns once every posted task has run (or been skipped) for every part; rethrows the
   /// first exception a task threw since the last rethrow.

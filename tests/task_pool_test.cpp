@@ -77,6 +77,23 @@ TEST(TaskPool, AFailureSkipsTheTasksBehindItUntilItIsRethrownOnce) {
   EXPECT_NO_THROW(pool.wait());
 }
 
+TEST(TaskPool, APoolOfOnePartRunsTasksInPostAndRethrowsFailuresLater) {
+  TaskPool pool(1);
+  EXPECT_EQ(pool.parts(), 1u);
+  const std::thread::id caller = std::this_thread::get_id();
+  int runs = 0;
+  pool.post([&](std::size_t part) { runs += part == 0 && std::this_thread::get_id() == caller; });
+  EXPECT_EQ(runs, 1);  // done when post() returns
+  pool.post([](std::size_t) { throw std::runtime_error("failed"); });
+  EXPECT_THROW(pool.wait(), std::runtime_error);
+  EXPECT_NO_THROW(pool.wait());
+  pool.post([](std::size_t) { throw std::runtime_error("again"); });
+  EXPECT_THROW(pool.post([&](std::size_t) { ++runs; }), std::runtime_error);
+  EXPECT_EQ(runs, 1);  // the task behind the failure was skipped
+  pool.run([&](std::size_t) { ++runs; });
+  EXPECT_EQ(runs, 2);
+}
+
 TEST(TaskPool, DestroyingThePoolRunsWhatIsQueued) {
   std::atomic<int> runs{0};
   {
