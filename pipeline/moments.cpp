@@ -74,12 +74,16 @@ std::optional<double> variance_result(const Moments& moments, bool sample, bool 
 }  // namespace
 
 std::optional<double> average(const Moments& moments) {
-  if (moments.count == 0) return std::nullopt;
-  if (has_specials(moments)) return exact::special_sum(moments.sum.special_flags());
-  exact::ShortNumber sum;
-  if (moments.sum.to_short_number(&sum)) return exact::average_value_by_words(moments.count, sum);
+  return average(moments.count, moments.sum);
+}
+
+std::optional<double> average(std::uint64_t count, const ExactSum& sum) {
+  if (count == 0) return std::nullopt;
+  if (sum.special_flags() != 0) return exact::special_sum(sum.special_flags());
+  exact::ShortNumber short_sum;
+  if (sum.to_short_number(&short_sum)) return exact::average_value_by_words(count, short_sum);
   std::uint32_t digits[exact::kNumberDigits];
-  return exact::average_value_by_digits(moments.count, moments.sum.to_number(digits));
+  return exact::average_value_by_digits(count, sum.to_number(digits));
 }
 
 std::optional<double> sample_variance(const Moments& moments) {
@@ -120,11 +124,11 @@ void TrendSums::add_partial(const std::uint64_t* times, const std::uint64_t* tim
   merge(other);
 }
 
-void TrendSums::merge_shifted(const TrendSums& other, const Moments& other_moments,
-                              std::int64_t offset) {
+void TrendSums::merge_shifted(const TrendSums& other, std::uint64_t other_count,
+                              const ExactSum& other_sum, std::int64_t offset) {
   // sum(t + c) = sum(t) + n*c; sum((t + c)^2) = sum(t^2) + 2c*sum(t) + n*c^2;
   // sum((t + c)*x) = sum(t*x) + c*sum(x). All modulo 2^128 or 2^192, exact while they fit.
-  const __int128 count = static_cast<__int128>(other_moments.count);
+  const __int128 count = static_cast<__int128>(other_count);
   const __int128 other_times = static_cast<__int128>(load(other.times_));
   const UInt128 times = load(times_) + static_cast<UInt128>(other_times + count * offset);
   times_[0] = static_cast<std::uint64_t>(times);
@@ -140,7 +144,7 @@ void TrendSums::merge_shifted(const TrendSums& other, const Moments& other_momen
   total = sum_of(total, squares);
   std::copy(total.words, total.words + 3, time_squares_);
   time_products_.merge(other.time_products_);
-  time_products_.merge_scaled(other_moments.sum, offset);
+  time_products_.merge_scaled(other_sum, offset);
 }
 
 NumberView TrendSums::sum_of_times(std::uint32_t* digits) const {
@@ -173,12 +177,16 @@ exact::ShortNumber TrendSums::sum_of_time_squares() const {
 }
 
 std::optional<double> trend(const Moments& moments, const TrendSums& trend_sums) {
-  exact::ShortNumber sum;
+  return trend(moments.count, moments.sum, trend_sums);
+}
+
+std::optional<double> trend(std::uint64_t count, const ExactSum& sum, const TrendSums& trend_sums) {
+  exact::ShortNumber short_sum;
   exact::ShortNumber time_products;
   bool has_slope = false;
   double slope = 0.0;
-  if (!moments.sum.to_short_number(&sum) || !trend_sums.sum_of_time_products(&time_products) ||
-      !exact::trend_value_by_words(moments.count, sum, trend_sums.sum_of_times(),
+  if (!sum.to_short_number(&short_sum) || !trend_sums.sum_of_time_products(&time_products) ||
+      !exact::trend_value_by_words(count, short_sum, trend_sums.sum_of_times(),
                                    trend_sums.sum_of_time_squares(), time_products, &has_slope,
                                    &slope)) {
     std::uint32_t sum_digits[exact::kNumberDigits];
@@ -186,12 +194,12 @@ std::optional<double> trend(const Moments& moments, const TrendSums& trend_sums)
     std::uint32_t time_square_digits[6];
     std::uint32_t product_digits[exact::kNumberDigits];
     has_slope = exact::trend_value_by_digits(
-        moments.count, moments.sum.to_number(sum_digits), trend_sums.sum_of_times(time_digits),
+        count, sum.to_number(sum_digits), trend_sums.sum_of_times(time_digits),
         trend_sums.sum_of_time_squares(time_square_digits),
         trend_sums.sum_of_time_products(product_digits), &slope);
   }
   if (!has_slope) return std::nullopt;
-  if (has_specials(moments)) return math::quiet_nan();
+  if (sum.special_flags() != 0) return math::quiet_nan();
   return slope;
 }
 

@@ -679,6 +679,8 @@ struct Moments {
 /// Returns sum / count correctly rounded: NaN when a NaN or both infinities were added, an
 /// infinity when one was; nullopt for no events.
 std::optional<double> average(const Moments& moments);
+/// Returns the average of `count` values whose exact sum is `sum`, as above.
+std::optional<double> average(std::uint64_t count, const ExactSum& sum);
 
 /// Returns the sample variance, sum((x - mean)^2) / (n - 1), correctly rounded: nullopt below 2
 /// events, NaN when any value is NaN or infinite, +inf when it exceeds the double range.
@@ -733,9 +735,10 @@ class TrendSums {
                    exact::NumberView time_products, std::uint8_t flags);
 
   /// Adds `other`, whose times count from an origin `offset` ns after this one's (t here =
-  /// t there + offset), for merging panes or sessions with different starts; `other_moments`
-  /// are the Moments of other's events.
-  void merge_shifted(const TrendSums& other, const Moments& other_moments, std::int64_t offset);
+  /// t there + offset), for merging panes or sessions with different starts; `other_count` and
+  /// `other_sum` are the count and exact sum of other's values.
+  void merge_shifted(const TrendSums& other, std::uint64_t other_count, const ExactSum& other_sum,
+                     std::int64_t offset);
 
   /// Writes sum(t) (4 digits), sum(t^2) (6 digits) and sum(t*x) (exact::kNumberDigits) as views.
   exact::NumberView sum_of_times(std::uint32_t* digits) const;
@@ -776,5 +779,7 @@ class TrendSums {
 /// rounded: nullopt when all events share one time (or there are none), NaN when any x is NaN
 /// or infinite (and there are two times).
 std::optional<double> trend(const Moments& moments, const TrendSums& trend_sums);
+/// Returns the slope as above for `count` values whose exact sum is `sum`.
+std::optional<double> trend(std::uint64_t count, const ExactSum& sum, const TrendSums& trend_sums);
 
 }  // namespace ldh

@@ -411,8 +411,18 @@ StateLayout::StateLayout(const MeasureNeeds& wanted, std::size_t measures)
       measures_(measures),
       mapping_(wanted.sketch ? DDSketchMapping(wanted.relative_accuracy) : DDSketchMapping()) {
   const MeasureNeeds& needs = needs_;
-  // A measure's block starts with its count, inside the exact moments when sums are kept.
-  std::size_t bytes = needs.sum ? round_up(sizeof(Moments)) : sizeof(std::uint64_t);
+  // A measure's block starts with its count, then its exact sum and sum of squares when kept:
+  // a window without variance has no room for squares (the demo's sliding trend record is 120
+  // bytes rather than 152).
+  std::size_t bytes = sizeof(std::uint64_t);
+  if (needs.sum) {
+    sum_offset_ = bytes;
+    bytes += round_up(sizeof(ExactSum));
+  }
+  if (needs.squares) {
+    squares_offset_ = bytes;
+    bytes += round_up(sizeof(ExactSum));
+  }
   if (needs.trend) {
     trend_offset_ = bytes;
     bytes += round_up(sizeof(TrendSums));
@@ -443,11 +453,9 @@ void StateLayout::construct(std::byte* record) const {
   events(record) = 0;
   for (std::size_t m = 0; m < measures_; ++m) {
     std::byte* block = record + measure_offset(m);
-    if (needs_.sum) {
-      new (block) Moments();
-    } else {
-      new (block) std::uint64_t(0);
-    }
+    new (block) std::uint64_t(0);
+    if (needs_.sum) new (block + sum_offset_) ExactSum();
+    if (needs_.squares) new (block + squares_offset_) ExactSum();
     if (needs_.trend) new (block + trend_offset_) TrendSums();
     if (needs_.min_max) new (block + min_max_offset_) MinMax();
     if (needs_.first_last) new (block + first_last_offset_) FirstLast();
@@ -459,7 +467,8 @@ void StateLayout::construct(std::byte* record) const {
 void StateLayout::destroy(std::byte* record) const {
   for (std::size_t m = 0; m < measures_; ++m) {
     std::byte* block = record + measure_offset(m);
-    if (needs_.sum) part<Moments>(block, 0).~Moments();
+    if (needs_.sum) part<ExactSum>(block, sum_offset_).~ExactSum();
+    if (needs_.squares) part<ExactSum>(block, squares_offset_).~ExactSum();
     if (needs_.trend) part<TrendSums>(block, trend_offset_).~TrendSums();
     if (needs_.sketch) delete part<DDSketch*>(block, sketch_offset_);
   }
@@ -491,24 +500,22 @@ void StateLayout::add_partial(std::byte* record, std::size_t measure, const Meas
     }
   };
   std::uint32_t digits[exact::PartialSum::kLimbs + 1];
+  part<std::uint64_t>(block, 0) += partial.count;
   if (needs_.sum) {
-    Moments& moments = part<Moments>(block, 0);
-    moments.count += partial.count;
+    ExactSum& sum = part<ExactSum>(block, sum_offset_);
     if (partial.sum.wide != 0) {
-      each_value([&](double x, std::int64_t) { moments.sum.add(x); });
+      each_value([&](double x, std::int64_t) { sum.add(x); });
     } else {
-      moments.sum.add_partial(partial.sum.to_number(digits), partial.sum.flags);
+      sum.add_partial(partial.sum.to_number(digits), partial.sum.flags);
     }
-    if (needs_.squares) {
-      if (partial.squares.wide != 0) {
-        each_value([&](double x, std::int64_t) { moments.sum_of_squares.add_product(x, x); });
-      } else {
-        moments.sum_of_squares.add_partial(partial.squares.to_number(digits),
-                                           partial.squares.flags);
-      }
+  }
+  if (needs_.squares) {
+    ExactSum& squares = part<ExactSum>(block, squares_offset_);
+    if (partial.squares.wide != 0) {
+      each_value([&](double x, std::int64_t) { squares.add_product(x, x); });
+    } else {
+      squares.add_partial(partial.squares.to_number(digits), partial.squares.flags);
     }
-  } else {
-    part<std::uint64_t>(block, 0) += partial.count;
   }
   if (needs_.trend) {
     TrendSums& trend = part<TrendSums>(block, trend_offset_);
@@ -543,18 +550,15 @@ void StateLayout::merge(std::byte* into, const std::byte* from, std::int64_t shi
     if (other_count == 0) continue;
     std::byte* to = into + measure_offset(m);
     const std::byte* source = from + measure_offset(m);
-    if (needs_.sum) {
-      Moments& moments = part<Moments>(to, 0);
-      const Moments& other = part<Moments>(source, 0);
-      if (needs_.trend) {
-        part<TrendSums>(to, trend_offset_)
-            .merge_shifted(part<TrendSums>(source, trend_offset_), other, shift_ns);
-      }
-      moments.count += other.count;
-      moments.sum.merge(other.sum);
-      if (needs_.squares) moments.sum_of_squares.merge(other.sum_of_squares);
-    } else {
-      part<std::uint64_t>(to, 0) += other_count;
+    if (needs_.trend) {
+      part<TrendSums>(to, trend_offset_)
+          .merge_shifted(part<TrendSums>(source, trend_offset_), other_count,
+                         part<ExactSum>(source, sum_offset_), shift_ns);
+    }
+    part<std::uint64_t>(to, 0) += other_count;
+    if (needs_.sum) part<ExactSum>(to, sum_offset_).merge(part<ExactSum>(source, sum_offset_));
+    if (needs_.squares) {
+      part<ExactSum>(to, squares_offset_).merge(part<ExactSum>(source, squares_offset_));
     }
     if (needs_.min_max) {
       MinMax& extremes = part<MinMax>(to, min_max_offset_);
@@ -602,8 +606,24 @@ std::optional<double> StateLayout::value(const std::byte* record, std::size_t me
   // Sums and extremes come from the record, or from the kept values for a derived layout.
   LDH_EXPECTS(!derives_ || derived != nullptr,
               "a result of a derived layout came without its values");
-  const auto moments = [&]() -> const Moments& {
-    return derives_ ? derived->moments : part<Moments>(block, 0);
+  const auto sum = [&]() -> const ExactSum& {
+    return derives_ ? derived->moments.sum : part<ExactSum>(block, sum_offset_);
+  };
+  // Variances read the moments whole: a copy of the record's parts unless derived.
+  const auto variance = [&](bool sample, bool root) {
+    if (derives_) {
+      return root ? (sample ? sample_standard_deviation(derived->moments)
+                            : population_standard_deviation(derived->moments))
+                  : (sample ? sample_variance(derived->moments)
+                            : population_variance(derived->moments));
+    }
+    Moments moments;
+    moments.count = values;
+    moments.sum = part<ExactSum>(block, sum_offset_);
+    moments.sum_of_squares = part<ExactSum>(block, squares_offset_);
+    return root ? (sample ? sample_standard_deviation(moments)
+                          : population_standard_deviation(moments))
+                : (sample ? sample_variance(moments) : population_variance(moments));
   };
   const auto extreme = [&](bool low) {
     if (derives_) return low ? derived->min_key : derived->max_key;
@@ -614,17 +634,17 @@ std::optional<double> StateLayout::value(const std::byte* record, std::size_t me
     case Kind::count:
       break;
     case Kind::sum:
-      return moments().sum.to_double();
+      return sum().to_double();
     case Kind::avg:
-      return average(moments());
+      return average(values, sum());
     case Kind::variance:
-      return sample_variance(moments());
+      return variance(true, false);
     case Kind::variance_pop:
-      return population_variance(moments());
+      return variance(false, false);
     case Kind::stddev:
-      return sample_standard_deviation(moments());
+      return variance(true, true);
     case Kind::stddev_pop:
-      return population_standard_deviation(moments());
+      return variance(false, true);
     case Kind::min:
       return value_of_sort_key(extreme(true));
     case Kind::max:
@@ -634,7 +654,8 @@ std::optional<double> StateLayout::value(const std::byte* record, std::size_t me
     case Kind::last:
       return value_of_sort_key(part<FirstLast>(block, first_last_offset_).last_key);
     case Kind::trend:  // never derived: a layout with trend keeps its sums
-      return trend(part<Moments>(block, 0), part<TrendSums>(block, trend_offset_));
+      return trend(values, part<ExactSum>(block, sum_offset_),
+                   part<TrendSums>(block, trend_offset_));
     case Kind::percentile:
     case Kind::percentile_disc:
       return percentile_value(metric, sorted);
@@ -651,10 +672,8 @@ std::size_t StateLayout::heap_bytes(const std::byte* record) const {
   std::size_t bytes = 0;
   for (std::size_t m = 0; m < measures_; ++m) {
     const std::byte* block = record + measure_offset(m);
-    if (needs_.sum) {
-      const Moments& moments = part<Moments>(block, 0);
-      bytes += moments.sum.heap_bytes() + moments.sum_of_squares.heap_bytes();
-    }
+    if (needs_.sum) bytes += part<ExactSum>(block, sum_offset_).heap_bytes();
+    if (needs_.squares) bytes += part<ExactSum>(block, squares_offset_).heap_bytes();
     if (needs_.trend) bytes += part<TrendSums>(block, trend_offset_).heap_bytes();
     if (needs_.sketch) {
       const DDSketch* sketch = part<DDSketch*>(block, sketch_offset_);

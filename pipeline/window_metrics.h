@@ -71,11 +71,11 @@ struct ValueChain {
 };
 
 /// Lays out the accumulators of one window in a flat state record of raw bytes: the event count,
-/// then per measure only the parts its metrics need (a count or exact moments, trend sums,
-/// min/max, first/last, a value chain, a DDSketch pointer). A pane keeps thousands of records
-/// back to back, so adding an event touches one record and allocates nothing. Adding the same
-/// values in any order, or merging records in any order, gives the same metric bits. Times are
-/// nanoseconds relative to the record's base (its pane or session start).
+/// then per measure its count and only the parts its metrics need (an exact sum, an exact sum of
+/// squares, trend sums, min/max, first/last, a value chain, a DDSketch pointer). A pane keeps
+/// thousands of records back to back, so adding an event touches one record and allocates nothing.
+/// Adding the same values in any order, or merging records in any order, gives the same metric
+/// bits. Times are nanoseconds relative to the record's base (its pane or session start).
 class StateLayout {
  public:
   StateLayout(const MeasureNeeds& needs, std::size_t measures);
@@ -102,8 +102,7 @@ class StateLayout {
   }
   /// Counts the non-null values of `measure` the record holds.
   std::uint64_t count(const std::byte* record, std::size_t measure) const {
-    const std::byte* block = record + measure_offset(measure);
-    return needs_.sum ? part<Moments>(block, 0).count : part<std::uint64_t>(block, 0);
+    return part<std::uint64_t>(record + measure_offset(measure), 0);
   }
   /// Returns the value chain of `measure` (when needs().values).
   ValueChain& values(std::byte* record, std::size_t measure) const {
@@ -118,14 +117,9 @@ class StateLayout {
   LDH_FORCE_INLINE void add(std::byte* record, std::size_t measure, double value,
                             std::int64_t offset_ns) const {
     std::byte* block = record + measure_offset(measure);
-    if (needs_.sum) {
-      Moments& moments = part<Moments>(block, 0);
-      ++moments.count;
-      moments.sum.add(value);
-      if (needs_.squares) moments.sum_of_squares.add_product(value, value);
-    } else {
-      ++part<std::uint64_t>(block, 0);
-    }
+    ++part<std::uint64_t>(block, 0);
+    if (needs_.sum) part<ExactSum>(block, sum_offset_).add(value);
+    if (needs_.squares) part<ExactSum>(block, squares_offset_).add_product(value, value);
     if (needs_.trend) part<TrendSums>(block, trend_offset_).add(offset_ns, value);
     if (needs_.min_max || needs_.first_last) {
       const std::uint64_t key = sort_key(value);
@@ -221,7 +215,10 @@ class StateLayout {
   bool counts_only_ = false;
   std::size_t measures_ = 0;
   DDSketchMapping mapping_;
-  // Offsets within one measure's block; a part the needs leave out has no room.
+  // Offsets within one measure's block (its count first); a part the needs leave out has no
+  // room.
+  std::size_t sum_offset_ = 0;
+  std::size_t squares_offset_ = 0;
   std::size_t trend_offset_ = 0;
   std::size_t min_max_offset_ = 0;
   std::size_t first_last_offset_ = 0;

