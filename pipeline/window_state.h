@@ -104,7 +104,8 @@ class ValueChunks {
  private:
   static constexpr unsigned kBlockShift = 8;  // 256 chunks, 16 KiB of values, per block
   static constexpr std::uint32_t kBlockMask = (1u << kBlockShift) - 1;
-  struct Block {
+  // On a cache line, so each chunk is one line rather than parts of two.
+  struct alignas(64) Block {
     double values[kChunkValues << kBlockShift];
     std::uint32_t next[1u << kBlockShift];  // the chunk after each chunk of a chain
   };
