@@ -387,7 +387,7 @@ std::int64_t WindowEngine::pipeline_watermark() const {
   return std::max(lowest, watermark_);
 }
 
-std::int64_t WindowEngine::due_bound(std::int64_t t) {
+std::int64_t WindowEngine::find_due_bound(std::int64_t t) {
   // Sessions: the earliest end of a session a row opens or extends, t + the shortest gap.
   const std::int64_t session_bound =
       shortest_gap_ == kNone ? kNone : saturating_add(t, shortest_gap_);
@@ -461,6 +461,10 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
   std::int64_t* const row_watermarks = queued->watermarks.data();
   row_watermarks_ = row_watermarks;
   std::int64_t earliest = kNone;
+  // One source and no idle timeout: the pipeline watermark is that source's own, and a row
+  // raising its maximum gives it without a pass over the sources.
+  const bool one_source =
+      source_max_.size() == 1 && !source_ended_[0] && watermark_config_.idle_timeout_ns <= 0;
   std::size_t begin = 0;
   while (begin < count) {
     // Take rows while no window can become due: a run ends at the first row that moves the
@@ -480,7 +484,9 @@ void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
       if (source_seen_[source] && t <= source_max_[source]) continue;
       source_seen_[source] = true;
       source_max_[source] = t;
-      const std::int64_t mark = pipeline_watermark();
+      const std::int64_t mark = one_source
+                                    ? saturating_add(t, -watermark_config_.max_out_of_orderness_ns)
+                                    : pipeline_watermark();
       if (mark <= watermark_) continue;
       if (mark >= bound) {
         due_mark = mark;

@@ -885,9 +885,24 @@ std::size_t WindowShard::list_group(DueGroup group, std::int64_t last_end) {
     auto later = state.panes.lower_bound(next - spec.size);
     state.next_end = later == state.panes.end() ? kNone : std::max(next, later->second->first_end);
   }
-  std::sort(listed_.begin(), listed_.end(), [&](const ListedResult& a, const ListedResult& b) {
+  const auto in_order = [&](const ListedResult& a, const ListedResult& b) {
     return in_write_order(a, *this, b, *this);
+  };
+  if (spec.is_session()) {
+    std::sort(listed_.begin(), listed_.end(), in_order);
+    return listed_.size();
+  }
+  // A pane window's results all start at the group's start: by key prefix first, a plain
+  // integer sort, then keys compared whole only where prefixes tie.
+  std::sort(listed_.begin(), listed_.end(), [](const ListedResult& a, const ListedResult& b) {
+    return a.key_prefix < b.key_prefix;
   });
+  for (auto first = listed_.begin(); first != listed_.end();) {
+    auto last = first + 1;
+    while (last != listed_.end() && last->key_prefix == first->key_prefix) ++last;
+    if (last - first > 1) std::sort(first, last, in_order);
+    first = last;
+  }
   return listed_.size();
 }
 
