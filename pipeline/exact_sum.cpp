@@ -302,6 +302,14 @@ bool ExactSum::add_inline_words(const std::uint64_t* magnitude, int base, bool n
   return true;
 }
 
+void ExactSum::add_words(const std::uint64_t* magnitude, int count, int lowest, bool negative) {
+  std::uint64_t words[3] = {0, 0, 0};
+  std::copy(magnitude, magnitude + count, words);
+  if (base_ != kSpilledBase && add_inline_words(words, lowest, negative)) return;
+  std::uint32_t digits[8];
+  add_number(exact::words_number(magnitude, count, lowest, negative, digits));
+}
+
 void ExactSum::merge_scaled(const ExactSum& other, std::int64_t factor) {
   if (other.flags_ != 0) {
     for (const std::uint8_t flag :

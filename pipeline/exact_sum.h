@@ -669,6 +669,11 @@ class ExactSum {
     flags_ |= flags;
   }
 
+  /// Adds +-magnitude (`count` <= 3 little-endian words, below 2^191) whose bit 0 is global bit
+  /// `lowest` (as exact::words_number() takes it): what add_partial() of that number adds,
+  /// placed in the inline window directly where it fits rather than through digits.
+  void add_words(const std::uint64_t* magnitude, int count, int lowest, bool negative);
+
   /// Adds other * factor exactly (moves the origin of time-weighted sums).
   void merge_scaled(const ExactSum& other, std::int64_t factor);
 

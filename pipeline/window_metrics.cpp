@@ -265,11 +265,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void sum_run(
 
 }  // namespace
 
-bool DerivedMeasure::sum_runs(std::span<const double> values, bool squares) {
+bool DerivedMeasure::sum_runs(std::span<const double> values, bool sorted, bool squares) {
   runs_.clear();
   const std::size_t size = values.size();
-  // Runs of one exponent (sorted values come in few); a zero or a run's limit ends one too,
-  // which changes no sum: runs are added exactly.
+  // Runs of one exponent (sorted values come in few); a zero, a change of sign or a run's
+  // limit ends one too, which changes no sum: runs are added exactly.
+  const auto sign_and_exponent = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(math::to_bits(values[i]) >> 52);
+  };
   for (std::size_t i = 0; i < size;) {
     const std::uint64_t bits = math::to_bits(values[i]);
     const std::uint32_t biased = static_cast<std::uint32_t>(bits >> 52) & 0x7ff;
@@ -278,11 +281,26 @@ bool DerivedMeasure::sum_runs(std::span<const double> values, bool squares) {
       ++i;
       continue;
     }
+    const std::uint32_t field = sign_and_exponent(i);
     const std::size_t limit = std::min<std::size_t>(size, i + kRunValues);
     std::size_t end = i + 1;
-    while (end < limit &&
-           (static_cast<std::uint32_t>(math::to_bits(values[end]) >> 52) & 0x7ff) == biased) {
-      ++end;
+    if (sorted) {
+      // In sort_key order each sign and exponent is one block of values: find its end by
+      // halving, in one step when the block reaches the limit.
+      std::size_t after = limit;
+      if (sign_and_exponent(limit - 1) != field) {
+        while (after - end > 0) {
+          const std::size_t middle = end + (after - end) / 2;
+          if (sign_and_exponent(middle) == field) {
+            end = middle + 1;
+          } else {
+            after = middle;
+          }
+        }
+      }
+      end = after;
+    } else {
+      while (end < limit && sign_and_exponent(end) == field) ++end;
     }
     ExponentRun run{biased, static_cast<std::uint32_t>(end - i), 0, 0};
     if (run.values >= kShortRun) {
@@ -346,20 +364,14 @@ bool DerivedMeasure::sum_runs(std::span<const double> values, bool squares) {
       square[2] += a2 + static_cast<std::uint64_t>(carry >> 64);
     }
   }
-  std::uint32_t digits[8];
   const bool negative = static_cast<__int128>(sum) < 0;
   const exact::UInt128 magnitude = negative ? 0 - sum : sum;
   const std::uint64_t words[2] = {static_cast<std::uint64_t>(magnitude),
                                   static_cast<std::uint64_t>(magnitude >> 64)};
-  moments.sum.add_partial(
-      exact::words_number(words, 2, static_cast<int>(low) - 1075 + exact::kBiasBits, negative,
-                          digits),
-      0);
+  moments.sum.add_words(words, 2, static_cast<int>(low) - 1075 + exact::kBiasBits, negative);
   if (squares) {
-    moments.sum_of_squares.add_partial(
-        exact::words_number(square, 3, 2 * (static_cast<int>(low) - 1075) + exact::kBiasBits, false,
-                            digits),
-        0);
+    moments.sum_of_squares.add_words(square, 3,
+                                     2 * (static_cast<int>(low) - 1075) + exact::kBiasBits, false);
   }
   return true;
 }
@@ -380,7 +392,7 @@ void DerivedMeasure::compute(std::span<const double> values, bool sorted, bool s
       max_key = key > max_key ? key : max_key;
     }
   }
-  if (sum_runs(values, squares)) return;
+  if (sum_runs(values, sorted, squares)) return;
   moments.sum = ExactSum();
   moments.sum_of_squares = ExactSum();
   for (double x : values) {

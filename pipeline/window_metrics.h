@@ -44,7 +44,7 @@ struct DerivedMeasure {
   void compute(std::span<const double> values, bool sorted, bool squares);
 
  private:
-  /// Values of one sign-mixed binade in a row: their signed mantissas and squared mantissas
+  /// Values of one sign and binade in a row: their signed mantissas and squared mantissas
   /// summed as integers (sorted values come in few such runs).
   struct ExponentRun {
     std::uint32_t biased;
@@ -54,7 +54,7 @@ struct DerivedMeasure {
   };
   /// Adds the values to the sums run by run; false (sums partly made) at a NaN, an infinity or
   /// a subnormal, which the caller adds value by value instead.
-  bool sum_runs(std::span<const double> values, bool squares);
+  bool sum_runs(std::span<const double> values, bool sorted, bool squares);
 
   std::vector<ExponentRun> runs_;
 };
