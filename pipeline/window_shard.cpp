@@ -257,16 +257,27 @@ void WindowShard::add_window_by_window(const WindowRows& rows, std::size_t begin
   for (std::size_t s = 0; s < specs_.size(); ++s) {
     const WindowSpec& spec = *specs_[s];
     SpecState& state = *states_[s];
+    const bool panes = !spec.is_session();
     for (std::size_t position = 0; position < visit_.size(); ++position) {
       const std::size_t row = visit_[position];
       if (!listed_owned && !owns_row(*state.shape, row)) continue;
+      // Most rows fall on time in the pane of the row before, whose key has a record there.
+      if (Pane* pane = state.current; panes && pane != nullptr &&
+                                      in_pane(rows.times[row], pane->start, spec.pane) &&
+                                      pane->first_end > watermarks[row - begin]) {
+        const std::uint32_t id = state.shape->ids[position];
+        if (id < pane->index.size() && pane->index[id] != 0) {
+          add_to_record(spec, state, *pane, pane->records.at(pane->index[id] - 1), rows, row);
+          continue;
+        }
+      }
       watermark_ = watermarks[row - begin];
       row_ = row;
       position_ = position;
-      if (spec.is_session()) {
-        add_to_sessions(spec, state, rows, row);
-      } else {
+      if (panes) {
         add_to_panes(spec, state, rows, row);
+      } else {
+        add_to_sessions(spec, state, rows, row);
       }
     }
   }
@@ -492,8 +503,13 @@ void WindowShard::release_pane(const WindowSpec& spec, SpecState& state, std::in
 
 void WindowShard::add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pane,
                               const WindowRows& rows, std::size_t row) {
+  add_to_record(spec, state, pane, record_of(spec, state, pane, row_id(*state.shape, rows, row)),
+                rows, row);
+}
+
+void WindowShard::add_to_record(const WindowSpec& spec, SpecState& state, Pane& pane,
+                                std::byte* record, const WindowRows& rows, std::size_t row) {
   const StateLayout& layout = *spec.layout;
-  std::byte* record = record_of(spec, state, pane, row_id(*state.shape, rows, row));
   ++StateLayout::events(record);
   const std::size_t measures = state.values_in.size();
   if (layout.counts_only()) {

@@ -175,6 +175,9 @@ class WindowShard {
                     std::size_t row);
   void add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pane, const WindowRows& rows,
                    std::size_t row);
+  /// Adds `row` to `record`, the state of its key in `pane`.
+  LDH_FORCE_INLINE void add_to_record(const WindowSpec& spec, SpecState& state, Pane& pane,
+                                      std::byte* record, const WindowRows& rows, std::size_t row);
   void add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
                        std::size_t row);
   /// Returns the session of `sessions` that [start, end) makes, merging the sessions it
