@@ -129,23 +129,28 @@ void Filter::apply(EventBatch& batch) const {
   thread_local std::vector<double> scratch;
   pass.assign(rows, combine_ == FilterCombine::all ? 1 : 0);
   result.resize(rows);
+  // Plain pointers, not the thread_local vectors, in the loops: so they vectorise.
+  std::uint8_t* const passed = pass.data();
+  const std::uint8_t* const matched = result.data();
   for (const auto& rule : rules_) {
     evaluate_rule(rule, batch, result.data(), scratch);
     if (combine_ == FilterCombine::all) {
-      for (std::size_t row = 0; row < rows; ++row) pass[row] &= result[row];
+      for (std::size_t row = 0; row < rows; ++row) passed[row] &= matched[row];
     } else {
-      for (std::size_t row = 0; row < rows; ++row) pass[row] |= result[row];
+      for (std::size_t row = 0; row < rows; ++row) passed[row] |= matched[row];
     }
   }
-  std::uint8_t* selection = batch.selection();
+  std::uint8_t* const selection = batch.selection();
+  const std::uint8_t reject_code = reject_code_;
   std::size_t live = 0;
   std::size_t rejected = 0;
   for (std::size_t row = 0; row < rows; ++row) {
-    const bool is_live = selection[row] == kLive;
-    const bool reject = is_live && pass[row] == 0;
+    const std::uint8_t state = selection[row];
+    const std::uint8_t is_live = state == kLive;
+    const std::uint8_t reject = is_live & (passed[row] == 0);
     live += is_live;
     rejected += reject;
-    selection[row] = reject ? reject_code_ : selection[row];
+    selection[row] = reject != 0 ? reject_code : state;
   }
   counters().rows_in.fetch_add(live, std::memory_order_relaxed);
   counters().rows_rejected.fetch_add(rejected, std::memory_order_relaxed);
