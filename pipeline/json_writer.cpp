@@ -14,7 +14,7 @@ namespace ldh {
 
 namespace {
 // Room for the longest text write_shortest writes, like -1.2345678901234567e-308.
-constexpr std::size_t kShortestBuffer = 32;
+constexpr std::size_t kShortestBuffer = kJsonNumberBytes;
 
 constexpr auto kDigitPairs = [] {
   std::array<char, 200> pairs{};
@@ -195,6 +195,22 @@ void append_json_number(std::string& out, float value) {
     return;
   }
   append_chars(out, value);
+}
+
+char* write_json_number(char* out, double value) {
+  if (!std::isfinite(value)) {
+    std::memcpy(out, "null", 4);
+    return out + 4;
+  }
+  return write_shortest(out, value);
+}
+
+char* write_json_number(char* out, float value) {
+  if (!std::isfinite(value)) {
+    std::memcpy(out, "null", 4);
+    return out + 4;
+  }
+  return write_shortest(out, value);
 }
 
 void append_json_string(std::string& out, std::string_view text) {

@@ -1,6 +1,8 @@
 #include "pipeline/window_spec.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "pipeline/json_writer.h"
 #include "pipeline/time.h"
@@ -41,6 +43,18 @@ void append_unsigned(std::string& out, std::uint64_t value) {
   out.append(digits, end);
 }
 
+/// Digits of the largest std::uint64_t.
+constexpr std::size_t kUnsignedBytes = 20;
+
+char* put(char* out, std::string_view text) {
+  std::memcpy(out, text.data(), text.size());
+  return out + text.size();
+}
+
+char* put_unsigned(char* out, std::uint64_t value) {
+  return std::to_chars(out, out + kUnsignedBytes, value).ptr;
+}
+
 }  // namespace
 
 bool result_before(const WindowResult& a, const WindowResult& b, const WindowSpecs& specs,
@@ -53,14 +67,14 @@ bool result_before(const WindowResult& a, const WindowResult& b, const WindowSpe
   return a.revision < b.revision;
 }
 
-void ResultWriter::TimeText::append(std::string& out, std::int64_t t) {
+const std::string& ResultWriter::TimeText::of(std::int64_t t) {
   if (!valid || t != time) {
     text.clear();
     append_iso8601(text, t, 3);
     time = t;
     valid = true;
   }
-  out += text;
+  return text;
 }
 
 void ResultWriter::write(const WindowSpec& spec, const WindowResult& result,
@@ -72,35 +86,53 @@ void ResultWriter::write(const WindowSpec& spec, const WindowResult& result,
     key_text_ += spec.key_prefixes[i];
     append_key_value(key_text_, result.key, i, spec.group_fields[i], strings_);
   }
-  results += spec.row_prefix;
-  start_.append(results, result.start);
-  results += "\",\"end\":\"";
-  end_.append(results, result.end);
-  results += '"';
-  results += key_text_;
-  results += ",\"count\":";
-  append_unsigned(results, result.events);
+  const std::string& start = start_.of(result.start);
+  const std::string& end = end_.of(result.end);
+  // The row is written into room made once, enough for its fixed text, key and times and for
+  // each value at its longest, then cut to what it took: appending piece by piece resized the
+  // text a few times per value.
+  if (spec.index >= row_room_.size()) row_room_.resize(spec.index + 1, 0);
+  std::size_t& fixed_room = row_room_[spec.index];
+  const std::size_t values_count = spec.measures.size() * spec.config.metrics.size();
+  if (fixed_room == 0) {
+    fixed_room = spec.row_prefix.size() + 64 + 2 * kUnsignedBytes;
+    for (std::size_t i = 0; i < values_count; ++i) {
+      fixed_room += spec.columns[i].size() + std::max(kJsonNumberBytes, kUnsignedBytes);
+    }
+  }
+  const std::size_t row_begin = results.size();
+  results.resize(row_begin + fixed_room + start.size() + end.size() + key_text_.size());
+  char* out = results.data() + row_begin;
+  out = put(out, spec.row_prefix);
+  out = put(out, start);
+  out = put(out, "\",\"end\":\"");
+  out = put(out, end);
+  *out++ = '"';
+  out = put(out, key_text_);
+  out = put(out, ",\"count\":");
+  out = put_unsigned(out, result.events);
   std::size_t index = 0;
   for (const auto& measure : spec.measures) {
     for (const auto& metric : spec.config.metrics) {
       const std::optional<double>& value = values[index];
-      results += spec.columns[index++];
+      out = put(out, spec.columns[index++]);
       if (!value) {
-        results += "null";
+        out = put(out, "null");
       } else if (metric.kind == MetricConfig::Kind::count) {
-        append_unsigned(results, static_cast<std::uint64_t>(*value));
+        out = put_unsigned(out, static_cast<std::uint64_t>(*value));
       } else if (measure.type == DataType::float32 && is_sample_value(metric.kind)) {
-        append_json_number(results, static_cast<float>(*value));
+        out = write_json_number(out, static_cast<float>(*value));
       } else {
-        append_json_number(results, *value);
+        out = write_json_number(out, *value);
       }
     }
   }
   if (result.revision > 0) {
-    results += ",\"revision\":";
-    append_unsigned(results, result.revision);
+    out = put(out, ",\"revision\":");
+    out = put_unsigned(out, result.revision);
   }
-  results += "}\n";
+  out = put(out, "}\n");
+  results.resize(static_cast<std::size_t>(out - results.data()));
 
   for (const BoundAlert& alert : spec.alerts) {
     const std::optional<double>& value = values[index++];
@@ -108,9 +140,9 @@ void ResultWriter::write(const WindowSpec& spec, const WindowResult& result,
     ++counters.alerts;
     const std::size_t alert_begin = alerts.size();
     alerts += alert.prefix;
-    start_.append(alerts, result.start);
+    alerts += start;
     alerts += "\",\"end\":\"";
-    end_.append(alerts, result.end);
+    alerts += end;
     alerts += '"';
     alerts += key_text_;
     alerts += alert.metric_text;

@@ -106,7 +106,8 @@ class ResultWriter {
     std::int64_t time = 0;
     bool valid = false;
     std::string text;
-    void append(std::string& out, std::int64_t t);
+    /// Returns the text of `t`.
+    const std::string& of(std::int64_t t);
   };
 
   const StringDictionary& strings_;
@@ -114,6 +115,8 @@ class ResultWriter {
   TimeText start_;
   TimeText end_;
   std::string key_text_;
+  /// Per window (by index): the room a row takes beyond its times and key (0: not yet known).
+  std::vector<std::size_t> row_room_;
 };
 
 }  // namespace ldh

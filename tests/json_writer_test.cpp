@@ -43,15 +43,18 @@ class ToCharsComparison {
     append_shortest(shortest, value);
     std::string json;
     append_json_number(json, value);
+    char room[kJsonNumberBytes];
+    const std::string written(room, write_json_number(room, value));
     ++checked_;
-    if (shortest == expected && json == expected) return;
+    if (shortest == expected && json == expected && written == expected) return;
     if (++differences_ > 10) return;
     char hex[64];
     examples_ += ' ';
     examples_.append(hex, std::to_chars(hex, hex + sizeof hex, value, std::chars_format::hex).ptr);
     examples_.append(": to_chars ").append(expected);
     examples_.append(", append_shortest ").append(shortest);
-    examples_.append(", append_json_number ").append(json).append(";");
+    examples_.append(", append_json_number ").append(json);
+    examples_.append(", write_json_number ").append(written).append(";");
   }
 
   std::size_t checked_ = 0;
@@ -162,6 +165,10 @@ TEST(JsonWriter, NumbersAreShortestRoundTrip) {
   std::string single;
   append_json_number(single, 0.1f);
   EXPECT_EQ(single, "0.1");
+  char room[kJsonNumberBytes];
+  EXPECT_EQ(std::string(room, write_json_number(room, std::nan(""))), "null");
+  EXPECT_EQ(std::string(room, write_json_number(room, -std::numeric_limits<float>::infinity())),
+            "null");
 }
 
 TEST(JsonWriter, DoublesAreByteIdenticalToToChars) {
