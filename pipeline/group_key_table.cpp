@@ -13,18 +13,8 @@ GroupKeyTable::GroupKeyTable(std::size_t width)
   LDH_EXPECTS(width <= kMaxGroupFields, "too many group-by fields");
 }
 
-bool GroupKeyTable::matches(std::uint32_t id, const std::uint64_t* words,
-                            std::uint32_t nulls) const {
-  const std::uint64_t* entry = entries_.data() + id * stride_;
-  if ((entry[0] >> 32) != nulls) return false;
-  for (std::size_t i = 0; i < width_; ++i) {
-    if (entry[1 + i] != words[i]) return false;
-  }
-  return true;
-}
-
-std::uint32_t GroupKeyTable::intern(const std::uint64_t* words, std::uint32_t nulls,
-                                    std::uint64_t hash) {
+std::uint32_t GroupKeyTable::find_or_add(const std::uint64_t* words, std::uint32_t nulls,
+                                         std::uint64_t hash) {
   const std::uint32_t tag = static_cast<std::uint32_t>(hash >> 32);
   for (std::size_t slot = hash & mask_;; slot = (slot + 1) & mask_) {
     const Slot& entry = slots_[slot];

@@ -30,8 +30,16 @@ class GroupKeyTable {
     return mix(hash);
   }
 
-  /// Returns the id of the key with that hash, adding it (unreferenced) when new.
-  std::uint32_t intern(const std::uint64_t* words, std::uint32_t nulls, std::uint64_t hash);
+  /// Returns the id of the key with that hash, adding it (unreferenced) when new. Inline for a
+  /// key found in its home slot, as most are in a table at most half full.
+  std::uint32_t intern(const std::uint64_t* words, std::uint32_t nulls, std::uint64_t hash) {
+    const Slot& home = slots_[hash & mask_];
+    if (home.id_plus_one != 0 && home.tag == static_cast<std::uint32_t>(hash >> 32) &&
+        matches(home.id_plus_one - 1, words, nulls)) {
+      return home.id_plus_one - 1;
+    }
+    return find_or_add(words, nulls, hash);
+  }
 
   /// Asks the cache for the slot where a lookup of `hash` starts (a lookup soon after is faster).
   void fetch(std::uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
@@ -71,7 +79,16 @@ class GroupKeyTable {
     std::uint32_t tag = 0;          // the hash's high half
   };
 
-  bool matches(std::uint32_t id, const std::uint64_t* words, std::uint32_t nulls) const;
+  bool matches(std::uint32_t id, const std::uint64_t* words, std::uint32_t nulls) const {
+    const std::uint64_t* entry = entries_.data() + id * stride_;
+    if ((entry[0] >> 32) != nulls) return false;
+    for (std::size_t i = 0; i < width_; ++i) {
+      if (entry[1 + i] != words[i]) return false;
+    }
+    return true;
+  }
+  /// intern() past the home slot.
+  std::uint32_t find_or_add(const std::uint64_t* words, std::uint32_t nulls, std::uint64_t hash);
   void erase(std::uint32_t id);
   void grow();
 
