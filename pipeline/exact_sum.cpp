@@ -46,6 +46,21 @@ int magnitude_length(const std::uint64_t* magnitude) {
 /// Shifts a 192-bit two's-complement number left (count > 0) or arithmetically right
 /// (count < 0); the caller knows no set bit is lost.
 void shift_words(std::uint64_t* words, int count) {
+  // Shifts by less than a word (the usual ones) move bits between neighbours only.
+  if (count == 0) return;
+  if (count > 0 && count < 64) {
+    words[2] = (words[2] << count) | (words[1] >> (64 - count));
+    words[1] = (words[1] << count) | (words[0] >> (64 - count));
+    words[0] <<= count;
+    return;
+  }
+  if (count < 0 && count > -64) {
+    const int right = -count;
+    words[0] = (words[0] >> right) | (words[1] << (64 - right));
+    words[1] = (words[1] >> right) | (words[2] << (64 - right));
+    words[2] = static_cast<std::uint64_t>(static_cast<std::int64_t>(words[2]) >> right);
+    return;
+  }
   std::uint64_t result[3] = {0, 0, 0};
   const std::uint64_t fill = static_cast<std::int64_t>(words[2]) < 0 ? ~std::uint64_t{0} : 0;
   // Bit i of the result is bit i - count of the input (sign fill above the top).

@@ -596,6 +596,14 @@ class ExactSum {
   static constexpr int kInlineBits = 175;
 
   ExactSum() noexcept : words_{0, 0, 0} {}
+
+  /// Makes the sum empty again, as constructed (without a temporary to move from).
+  void clear() {
+    if (base_ == kSpilledBase) release();
+    words_[0] = words_[1] = words_[2] = 0;
+    base_ = kEmptyBase;
+    flags_ = 0;
+  }
   ExactSum(const ExactSum& other);
   ExactSum(ExactSum&& other) noexcept;
   ExactSum& operator=(const ExactSum& other);

@@ -377,8 +377,9 @@ bool DerivedMeasure::sum_runs(std::span<const double> values, bool sorted, bool 
 }
 
 void DerivedMeasure::compute(std::span<const double> values, bool sorted, bool squares) {
-  moments = Moments();
   moments.count = values.size();
+  moments.sum.clear();
+  moments.sum_of_squares.clear();
   min_key = ~std::uint64_t{0};
   max_key = 0;
   if (values.empty()) return;
@@ -393,8 +394,8 @@ void DerivedMeasure::compute(std::span<const double> values, bool sorted, bool s
     }
   }
   if (sum_runs(values, sorted, squares)) return;
-  moments.sum = ExactSum();
-  moments.sum_of_squares = ExactSum();
+  moments.sum.clear();
+  moments.sum_of_squares.clear();
   for (double x : values) {
     moments.sum.add(x);
     if (squares) moments.sum_of_squares.add_product(x, x);
