@@ -84,8 +84,7 @@ struct WindowShard::Shape {
 /// One pane of a tumbling or sliding window: the state of each key with events in
 /// [start, start + pane length). A window is the union of the panes it covers.
 struct WindowShard::Pane {
-  explicit Pane(const StateLayout& layout)
-      : records(layout.record_bytes()), values(layout.needs().values ? layout.measures() : 0) {}
+  explicit Pane(const StateLayout& layout) : records(layout.record_bytes()) {}
 
   /// Returns the state of key `id`, or nullptr.
   std::byte* find(std::uint32_t id) const {
@@ -98,7 +97,11 @@ struct WindowShard::Pane {
   RecordStore records;
   std::vector<std::uint32_t> keys;   // key id of each record
   std::vector<std::uint32_t> index;  // key id -> record + 1; 0: none
-  std::vector<ValueChunks> values;   // per measure, for exact percentiles
+  // The values every measure keeps for exact percentiles, in one store: a key's chains of
+  // different measures take new chunks on the same event, so their chunks lie side by side
+  // (one store per measure put them in separate arrays: window_bench 10 k keys about 5 %
+  // slower).
+  ValueChunks values;
 };
 
 struct WindowShard::Session {
@@ -392,11 +395,11 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
     std::byte* record = record_of(spec, state, pane, id);
     shape.table.release(id);
     add_chunk(layout, record, fold, partials, i, next_run);
-    for (std::size_t m = 0; m < pane.values.size(); ++m) {
+    for (std::size_t m = 0; m < (spec.needs.values ? measures : 0); ++m) {
       // The chain held count(record) - the chunk's values before this chunk.
       std::uint64_t held = layout.count(record, m) - partials.measures[i * measures + m].count;
       each_kept_value(partials, fold.size(), chunk, m, [&](double value) {
-        pane.values[m].append(layout.values(record, m), held++, value);
+        pane.values.append(layout.values(record, m), held++, value);
       });
     }
     state.next_end = std::min(state.next_end, pane.first_end);
@@ -493,7 +496,7 @@ void WindowShard::release_pane(const WindowSpec& spec, SpecState& state, std::in
   active_states_ -= pane.keys.size();
   pane.keys.clear();
   pane.records.clear(*spec.layout);
-  for (auto& values : pane.values) values.clear();
+  pane.values.clear();
   if (state.current == &pane) state.current = nullptr;
   // A steady stream opens about one pane as it drops one: a couple of spares keep their blocks
   // for the next panes, and more would hold on to the memory of a past burst of keys.
@@ -516,8 +519,7 @@ void WindowShard::add_to_record(const WindowSpec& spec, SpecState& state, Pane& 
     for (std::size_t m = 0; m < measures; ++m) {
       if (state.valid_in[m][row] == 0) continue;
       std::uint64_t& count = layout.value_count(record, m);
-      pane.values[m].append(layout.values(record, m), count,
-                            canonical_value(state.values_in[m][row]));
+      pane.values.append(layout.values(record, m), count, canonical_value(state.values_in[m][row]));
       ++count;
     }
     return;
@@ -527,8 +529,7 @@ void WindowShard::add_to_record(const WindowSpec& spec, SpecState& state, Pane& 
     if (state.valid_in[m][row] == 0) continue;
     const double value = state.values_in[m][row];
     if (spec.needs.values) {
-      pane.values[m].append(layout.values(record, m), layout.count(record, m),
-                            canonical_value(value));
+      pane.values.append(layout.values(record, m), layout.count(record, m), canonical_value(value));
     }
     layout.add(record, m, value, offset);
   }
@@ -816,7 +817,7 @@ void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int6
     for (std::size_t m = 0; m < spec.measures.size(); ++m) {
       measure_groups_[m] = static_cast<std::uint32_t>(deferred_offsets_.size() - 1);
       for (const auto& [pane, record] : parts_) {
-        pane->values[m].gather(layout.values(record, m), layout.count(record, m), deferred_values_);
+        pane->values.gather(layout.values(record, m), layout.count(record, m), deferred_values_);
       }
       deferred_offsets_.push_back(static_cast<std::uint32_t>(deferred_values_.size()));
     }
@@ -824,7 +825,7 @@ void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int6
     for (std::size_t m = 0; m < spec.measures.size(); ++m) {
       window_values_.clear();
       for (const auto& [pane, record] : parts_) {
-        pane->values[m].gather(layout.values(record, m), layout.count(record, m), window_values_);
+        pane->values.gather(layout.values(record, m), layout.count(record, m), window_values_);
       }
       sort_values(window_values_, sorted_values_[m]);
     }
@@ -1135,7 +1136,7 @@ std::size_t WindowShard::state_bytes() const {
       bytes += sizeof(Pane) + pane->records.memory_bytes() +
                pane->keys.capacity() * sizeof(std::uint32_t) +
                pane->index.capacity() * sizeof(std::uint32_t);
-      for (const auto& values : pane->values) bytes += values.memory_bytes();
+      bytes += pane->values.memory_bytes();
       for (std::uint32_t record = 0; record < pane->records.size(); ++record) {
         bytes += layout.heap_bytes(pane->records.at(record));
       }

@@ -58,8 +58,8 @@ class RecordStore {
   std::vector<std::unique_ptr<std::byte[], BlockDeleter>> blocks_;
 };
 
-/// Keeps the values (canonical, for exact percentiles) of one measure for every record of a
-/// pane, eight to a chunk, each record's chunks linked in arrival order (ValueChain): appending
+/// Keeps the values (canonical, for exact percentiles) of the measures of every record of a
+/// pane, eight to a chunk, each chain's chunks linked in arrival order (ValueChain): appending
 /// never allocates per record, and a record's values come back with one cache line read per
 /// eight. Chunks live in fixed blocks, so the store never copies values to grow.
 class ValueChunks {
