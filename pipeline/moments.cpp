@@ -46,31 +46,6 @@ Int192 product_of(const Int192& a, const Int192& b) {
   return result;
 }
 
-/// Returns true when the moments hold a NaN or an infinity.
-bool has_specials(const Moments& moments) {
-  return moments.sum.special_flags() != 0;
-}
-
-std::optional<double> variance_result(const Moments& moments, bool sample, bool root) {
-  if (moments.count < (sample ? 2u : 1u)) return std::nullopt;
-  if (has_specials(moments)) return math::quiet_nan();
-  exact::ShortNumber short_sum;
-  exact::ShortNumber short_squares;
-  double result = 0.0;
-  if (moments.sum.to_short_number(&short_sum) &&
-      moments.sum_of_squares.to_short_number(&short_squares) &&
-      exact::deviation_quotient_by_words(moments.count, short_sum, short_squares, sample, root,
-                                         &result)) {
-    return result;
-  }
-  std::uint32_t sum_digits[exact::kNumberDigits];
-  std::uint32_t square_digits[exact::kNumberDigits];
-  const NumberView sum = moments.sum.to_number(sum_digits);
-  const NumberView squares = moments.sum_of_squares.to_number(square_digits);
-  // The word path failed above: the digits alone.
-  return exact::deviation_quotient_by_digits(moments.count, sum, squares, sample, root);
-}
-
 }  // namespace
 
 std::optional<double> average(const Moments& moments) {
@@ -86,20 +61,38 @@ std::optional<double> average(std::uint64_t count, const ExactSum& sum) {
   return exact::average_value_by_digits(count, sum.to_number(digits));
 }
 
+std::optional<double> deviation(std::uint64_t count, const ExactSum& sum,
+                                const ExactSum& sum_of_squares, bool sample, bool root) {
+  if (count < (sample ? 2u : 1u)) return std::nullopt;
+  if (sum.special_flags() != 0) return math::quiet_nan();
+  exact::ShortNumber short_sum;
+  exact::ShortNumber short_squares;
+  double result = 0.0;
+  if (sum.to_short_number(&short_sum) && sum_of_squares.to_short_number(&short_squares) &&
+      exact::deviation_quotient_by_words(count, short_sum, short_squares, sample, root, &result)) {
+    return result;
+  }
+  std::uint32_t sum_digits[exact::kNumberDigits];
+  std::uint32_t square_digits[exact::kNumberDigits];
+  // The word path failed above: the digits alone.
+  return exact::deviation_quotient_by_digits(count, sum.to_number(sum_digits),
+                                             sum_of_squares.to_number(square_digits), sample, root);
+}
+
 std::optional<double> sample_variance(const Moments& moments) {
-  return variance_result(moments, true, false);
+  return deviation(moments.count, moments.sum, moments.sum_of_squares, true, false);
 }
 
 std::optional<double> population_variance(const Moments& moments) {
-  return variance_result(moments, false, false);
+  return deviation(moments.count, moments.sum, moments.sum_of_squares, false, false);
 }
 
 std::optional<double> sample_standard_deviation(const Moments& moments) {
-  return variance_result(moments, true, true);
+  return deviation(moments.count, moments.sum, moments.sum_of_squares, true, true);
 }
 
 std::optional<double> population_standard_deviation(const Moments& moments) {
-  return variance_result(moments, false, true);
+  return deviation(moments.count, moments.sum, moments.sum_of_squares, false, true);
 }
 
 void TrendSums::merge(const TrendSums& other) {

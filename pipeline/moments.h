@@ -695,6 +695,11 @@ std::optional<double> sample_standard_deviation(const Moments& moments);
 /// Returns sqrt(population_variance) correctly rounded from the exact variance.
 std::optional<double> population_standard_deviation(const Moments& moments);
 
+/// Returns the sample (`sample`) or population variance of `count` values whose exact sum and
+/// sum of squares are given, or with `root` its square root, as the four above do.
+std::optional<double> deviation(std::uint64_t count, const ExactSum& sum,
+                                const ExactSum& sum_of_squares, bool sample, bool root);
+
 namespace exact {
 
 /// Adds `time` to sum(t) (128-bit two's complement words) and its square to sum(t^2) (192-bit

@@ -241,6 +241,7 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
         spec->columns.push_back(member_prefix(measure.name + "_" + metric.name));
       }
     }
+    spec->row_room = result_row_room(*spec);
     spec->shape = std::find(shapes_.begin(), shapes_.end(), spec->key_columns) - shapes_.begin();
     if (spec->shape == shapes_.size()) shapes_.push_back(spec->key_columns);
     specs_.push_back(std::move(spec));
@@ -387,13 +388,7 @@ std::int64_t WindowEngine::pipeline_watermark() const {
   return std::max(lowest, watermark_);
 }
 
-std::int64_t WindowEngine::find_due_bound(std::int64_t t) {
-  // Sessions: the earliest end of a session a row opens or extends, t + the shortest gap.
-  const std::int64_t session_bound =
-      shortest_gap_ == kNone ? kNone : saturating_add(t, shortest_gap_);
-  if (static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(due_from_) < due_span_) {
-    return std::min(due_same_, session_bound);
-  }
+std::int64_t WindowEngine::panes_due_bound(std::int64_t t) {
   std::int64_t bound = kNone;
   std::int64_t from = kMinTime;
   std::int64_t until = kNone;  // the times sharing every window's pane with t: [from, until)
@@ -409,7 +404,7 @@ std::int64_t WindowEngine::find_due_bound(std::int64_t t) {
     due_span_ = static_cast<std::uint64_t>(until) - static_cast<std::uint64_t>(from);
     due_same_ = bound;
   }
-  return std::min(bound, session_bound);
+  return bound;
 }
 
 std::size_t WindowEngine::slot(std::uint32_t source_index, std::uint32_t stream) {

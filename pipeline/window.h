@@ -161,16 +161,22 @@ class WindowEngine {
  private:
   /// Returns a lower bound on every watermark at which a row with event time t can make
   /// something due: the end of its earliest window, or its session's earliest end. Inline for
-  /// the common case, a time in the panes of the row before, without session windows.
+  /// the common case, a time in the panes of the row before.
   std::int64_t due_bound(std::int64_t t) {
-    if (shortest_gap_ == std::numeric_limits<std::int64_t>::max() &&
-        static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(due_from_) < due_span_) {
-      return due_same_;
-    }
-    return find_due_bound(t);
+    const std::int64_t panes =
+        static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(due_from_) < due_span_
+            ? due_same_
+            : panes_due_bound(t);
+    constexpr std::int64_t kNoGap = std::numeric_limits<std::int64_t>::max();
+    if (shortest_gap_ == kNoGap) return panes;
+    // Sessions: the earliest end of a session the row opens or extends, t + the shortest gap.
+    std::int64_t session_end = 0;
+    if (__builtin_add_overflow(t, shortest_gap_, &session_end)) session_end = kNoGap;
+    return std::min(panes, session_end);
   }
-  /// Computes due_bound(t) and caches what the times in t's panes share.
-  std::int64_t find_due_bound(std::int64_t t);
+  /// Returns the tumbling and sliding windows' part of due_bound(t), and caches the times that
+  /// share it (those in t's pane of every such window).
+  std::int64_t panes_due_bound(std::int64_t t);
   /// Waits for the shards and returns the earliest pending_from() of theirs.
   std::int64_t shards_pending_from(const std::vector<bool>& sessions_reopen) const;
   /// Writes every result `watermark` makes due, group by group (window end, then window), a

@@ -428,34 +428,19 @@ StateLayout::StateLayout(const MeasureNeeds& wanted, std::size_t measures)
   // a window without variance has no room for squares (the demo's sliding trend record is 120
   // bytes rather than 152).
   std::size_t bytes = sizeof(std::uint64_t);
-  if (needs.sum) {
-    sum_offset_ = bytes;
-    bytes += round_up(sizeof(ExactSum));
-  }
-  if (needs.squares) {
-    squares_offset_ = bytes;
-    bytes += round_up(sizeof(ExactSum));
-  }
-  if (needs.trend) {
-    trend_offset_ = bytes;
-    bytes += round_up(sizeof(TrendSums));
-  }
-  if (needs.min_max) {
-    min_max_offset_ = bytes;
-    bytes += round_up(sizeof(MinMax));
-  }
-  if (needs.first_last) {
-    first_last_offset_ = bytes;
-    bytes += round_up(sizeof(FirstLast));
-  }
-  if (needs.values) {
-    values_offset_ = bytes;
-    bytes += round_up(sizeof(ValueChain));
-  }
-  if (needs.sketch) {
-    sketch_offset_ = bytes;
-    bytes += sizeof(DDSketch*);
-  }
+  // Returns where a part goes, and takes room for it when the needs keep it.
+  const auto place = [&](bool kept, std::size_t size) {
+    const std::size_t offset = bytes;
+    if (kept) bytes += round_up(size);
+    return offset;
+  };
+  sum_offset_ = place(needs.sum, sizeof(ExactSum));
+  squares_offset_ = place(needs.squares, sizeof(ExactSum));
+  trend_offset_ = place(needs.trend, sizeof(TrendSums));
+  min_max_offset_ = place(needs.min_max, sizeof(MinMax));
+  first_last_offset_ = place(needs.first_last, sizeof(FirstLast));
+  values_offset_ = place(needs.values, sizeof(ValueChain));
+  sketch_offset_ = place(needs.sketch, sizeof(DDSketch*));
   measure_bytes_ = bytes;
   record_bytes_ = 8 + measures * measure_bytes_;
   counts_only_ = needs.values && !needs.sum && !needs.trend && !needs.min_max &&
@@ -622,21 +607,11 @@ std::optional<double> StateLayout::value(const std::byte* record, std::size_t me
   const auto sum = [&]() -> const ExactSum& {
     return derives_ ? derived->moments.sum : part<ExactSum>(block, sum_offset_);
   };
-  // Variances read the moments whole: a copy of the record's parts unless derived.
   const auto variance = [&](bool sample, bool root) {
-    if (derives_) {
-      return root ? (sample ? sample_standard_deviation(derived->moments)
-                            : population_standard_deviation(derived->moments))
-                  : (sample ? sample_variance(derived->moments)
-                            : population_variance(derived->moments));
-    }
-    Moments moments;
-    moments.count = values;
-    moments.sum = part<ExactSum>(block, sum_offset_);
-    moments.sum_of_squares = part<ExactSum>(block, squares_offset_);
-    return root ? (sample ? sample_standard_deviation(moments)
-                          : population_standard_deviation(moments))
-                : (sample ? sample_variance(moments) : population_variance(moments));
+    return deviation(
+        values, sum(),
+        derives_ ? derived->moments.sum_of_squares : part<ExactSum>(block, squares_offset_), sample,
+        root);
   };
   const auto extreme = [&](bool low) {
     if (derives_) return low ? derived->min_key : derived->max_key;

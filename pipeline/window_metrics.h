@@ -96,12 +96,11 @@ class StateLayout {
   /// Tells whether a measure's block holds only its count and value chain (its sums and
   /// extremes derive from the kept values): adding a value is appending it and counting it.
   bool counts_only() const { return counts_only_; }
-  /// Returns the count of `measure`, for counts_only() layouts.
-  std::uint64_t& value_count(std::byte* record, std::size_t measure) const {
+  /// Counts the non-null values of `measure` the record holds (the first part of its block).
+  std::uint64_t count(const std::byte* record, std::size_t measure) const {
     return part<std::uint64_t>(record + measure_offset(measure), 0);
   }
-  /// Counts the non-null values of `measure` the record holds.
-  std::uint64_t count(const std::byte* record, std::size_t measure) const {
+  std::uint64_t& count(std::byte* record, std::size_t measure) const {
     return part<std::uint64_t>(record + measure_offset(measure), 0);
   }
   /// Returns the value chain of `measure` (when needs().values).
@@ -117,7 +116,7 @@ class StateLayout {
   LDH_FORCE_INLINE void add(std::byte* record, std::size_t measure, double value,
                             std::int64_t offset_ns) const {
     std::byte* block = record + measure_offset(measure);
-    ++part<std::uint64_t>(block, 0);
+    ++count(record, measure);
     if (needs_.sum) part<ExactSum>(block, sum_offset_).add(value);
     if (needs_.squares) part<ExactSum>(block, squares_offset_).add_product(value, value);
     if (needs_.trend) part<TrendSums>(block, trend_offset_).add(offset_ns, value);

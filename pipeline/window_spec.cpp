@@ -67,6 +67,16 @@ bool result_before(const WindowResult& a, const WindowResult& b, const WindowSpe
   return a.revision < b.revision;
 }
 
+std::size_t result_row_room(const WindowSpec& spec) {
+  // `","end":"`, `"`, `,"count":`, `,"revision":` and `}\n` take 33 bytes; the count and the
+  // revision a number each.
+  std::size_t room = spec.row_prefix.size() + 64 + 2 * kUnsignedBytes;
+  for (const std::string& column : spec.columns) {
+    room += column.size() + std::max(kJsonNumberBytes, kUnsignedBytes);
+  }
+  return room;
+}
+
 const std::string& ResultWriter::TimeText::of(std::int64_t t) {
   if (!valid || t != time) {
     text.clear();
@@ -91,17 +101,8 @@ void ResultWriter::write(const WindowSpec& spec, const WindowResult& result,
   // The row is written into room made once, enough for its fixed text, key and times and for
   // each value at its longest, then cut to what it took: appending piece by piece resized the
   // text a few times per value.
-  if (spec.index >= row_room_.size()) row_room_.resize(spec.index + 1, 0);
-  std::size_t& fixed_room = row_room_[spec.index];
-  const std::size_t values_count = spec.measures.size() * spec.config.metrics.size();
-  if (fixed_room == 0) {
-    fixed_room = spec.row_prefix.size() + 64 + 2 * kUnsignedBytes;
-    for (std::size_t i = 0; i < values_count; ++i) {
-      fixed_room += spec.columns[i].size() + std::max(kJsonNumberBytes, kUnsignedBytes);
-    }
-  }
   const std::size_t row_begin = results.size();
-  results.resize(row_begin + fixed_room + start.size() + end.size() + key_text_.size());
+  results.resize(row_begin + spec.row_room + start.size() + end.size() + key_text_.size());
   char* out = results.data() + row_begin;
   out = put(out, spec.row_prefix);
   out = put(out, start);

@@ -53,6 +53,8 @@ struct WindowSpec {
   std::string row_prefix;
   std::vector<std::string> key_prefixes;
   std::vector<std::string> columns;
+  /// Bytes a result row takes at most besides its times and key text (result_row_room()).
+  std::size_t row_room = 0;
 
   bool is_session() const { return config.type == WindowType::session; }
   /// Returns the end of the earliest window that contains time t (the same for every t of a
@@ -65,6 +67,10 @@ struct WindowSpec {
 };
 
 using WindowSpecs = std::vector<std::unique_ptr<WindowSpec>>;
+
+/// Returns the bytes a result row of `spec` takes at most besides its times and key text: its
+/// fixed text, and each value at its longest. Needs the spec's row_prefix and columns.
+std::size_t result_row_room(const WindowSpec& spec);
 
 /// One result row waiting to be written.
 struct WindowResult {
@@ -115,8 +121,6 @@ class ResultWriter {
   TimeText start_;
   TimeText end_;
   std::string key_text_;
-  /// Per window (by index): the room a row takes beyond its times and key (0: not yet known).
-  std::vector<std::size_t> row_room_;
 };
 
 }  // namespace ldh

@@ -47,7 +47,8 @@ class RecordStore {
  private:
   static constexpr std::size_t kBlockBytes = 64 * 1024;
   /// Blocks start on a cache line, so records straddle lines in a fixed pattern rather than
-  /// wherever malloc's 16-byte alignment puts them: `ldh bench` about 3 % faster.
+  /// wherever malloc's 16-byte alignment puts them (`ldh bench --events 4000000`: 8.75-8.84 M
+  /// events/s before, 9.00-9.16 M after).
   static constexpr std::align_val_t kBlockAlignment{64};
   std::size_t record_bytes_;
   unsigned shift_ = 0;  // 2^shift_ records per block

@@ -64,41 +64,50 @@ struct Event {
   double value;
 };
 
+/// Draws test events from one seed: values, and nanosecond times within five minutes of a
+/// window start.
+struct EventDraw {
+  explicit EventDraw(std::uint64_t seed) : random(seed) {}
+  double uniform(double low, double high) {
+    return std::uniform_real_distribution<double>(low, high)(random);
+  }
+  std::int64_t time() { return static_cast<std::int64_t>(random() % 300'000'000'000); }
+  std::mt19937_64 random;
+};
+
 /// Builds the event sets: values and nanosecond times relative to a window start.
 std::vector<std::vector<Event>> event_sets() {
-  std::mt19937_64 random(31);
-  auto uniform = [&](double low, double high) {
-    return std::uniform_real_distribution<double>(low, high)(random);
-  };
-  auto time = [&] { return static_cast<std::int64_t>(random() % 300'000'000'000); };
+  EventDraw draw(31);
   std::vector<std::vector<Event>> sets;
 
   std::vector<Event> sensor;
   for (int i = 0; i < 3000; ++i)
-    sensor.push_back({time(), std::round(uniform(-15, 45) * 100) / 100});
+    sensor.push_back({draw.time(), std::round(draw.uniform(-15, 45) * 100) / 100});
   sets.push_back(sensor);
 
   std::vector<Event> cancellation;  // 1e9 + noise: the naive variance formula loses everything
-  for (int i = 0; i < 3000; ++i) cancellation.push_back({time(), 1e9 + uniform(-1e-3, 1e-3)});
+  for (int i = 0; i < 3000; ++i)
+    cancellation.push_back({draw.time(), 1e9 + draw.uniform(-1e-3, 1e-3)});
   sets.push_back(cancellation);
 
   std::vector<Event> drifting;  // a clean linear trend plus rounding
   for (int i = 0; i < 2000; ++i) {
-    const std::int64_t t = time();
+    const std::int64_t t = draw.time();
     drifting.push_back({t, 20.0 + 0.25 * (static_cast<double>(t) / 1e9)});
   }
   sets.push_back(drifting);
 
   std::vector<Event> mixed;  // huge and tiny together
   const double corners[] = {1e300, -1e300, 1e-300, 5e-324, 1.0, 0.1, -0.0, 1e154, -3e200};
-  for (int i = 0; i < 1000; ++i) mixed.push_back({time(), corners[random() % std::size(corners)]});
+  for (int i = 0; i < 1000; ++i)
+    mixed.push_back({draw.time(), corners[draw.random() % std::size(corners)]});
   sets.push_back(mixed);
 
   std::vector<Event> bits;  // every exponent
   for (int i = 0; i < 500; ++i) {
-    double x = from_bits(random());
-    while (!std::isfinite(x)) x = from_bits(random());
-    bits.push_back({time(), x});
+    double x = from_bits(draw.random());
+    while (!std::isfinite(x)) x = from_bits(draw.random());
+    bits.push_back({draw.time(), x});
   }
   sets.push_back(bits);
 
@@ -108,7 +117,8 @@ std::vector<std::vector<Event>> event_sets() {
 
   std::vector<Event> far_times;  // times across the int64 range, negative too
   for (int i = 0; i < 500; ++i) {
-    far_times.push_back({static_cast<std::int64_t>(random()) >> (random() % 40), uniform(-5, 5)});
+    far_times.push_back(
+        {static_cast<std::int64_t>(draw.random()) >> (draw.random() % 40), draw.uniform(-5, 5)});
   }
   sets.push_back(far_times);
 
@@ -730,39 +740,36 @@ TEST(MomentsTest, WordTrendMatchesTheDigitPathOnRandomSums) {
 
 /// Builds the event families the word path is meant for and those at its edges.
 std::vector<std::vector<Event>> word_path_sets() {
-  std::mt19937_64 random(113);
-  auto uniform = [&](double low, double high) {
-    return std::uniform_real_distribution<double>(low, high)(random);
-  };
-  auto time = [&] { return static_cast<std::int64_t>(random() % 300'000'000'000); };
+  EventDraw draw(113);
   std::vector<std::vector<Event>> sets;
   for (const std::size_t count : {1, 2, 3, 7, 60, 61, 300, 1000, 4096, 100'000, 1'000'000}) {
     std::vector<Event> sensor;  // two decimals, as readings come
     for (std::size_t i = 0; i < count; ++i) {
-      sensor.push_back({time(), std::round(uniform(-15, 45) * 100) / 100});
+      sensor.push_back({draw.time(), std::round(draw.uniform(-15, 45) * 100) / 100});
     }
     sets.push_back(sensor);
   }
   for (int round = 0; round < 40; ++round) {
-    const std::size_t count = 1 + random() % 400;
+    const std::size_t count = 1 + draw.random() % 400;
     std::vector<Event> narrow;  // one or two binades
     std::vector<Event> negative;
     std::vector<Event> cancellation;  // 1e9 + tiny noise
     std::vector<Event> scaled;        // sensor data scaled by a random power of two
     std::vector<Event> powers;        // powers of two: sums that are powers of two too
-    const int scale = static_cast<int>(random() % 2001) - 1000;
-    const double power = std::ldexp(1.0, static_cast<int>(random() % 200) - 100);
+    const int scale = static_cast<int>(draw.random() % 2001) - 1000;
+    const double power = std::ldexp(1.0, static_cast<int>(draw.random() % 200) - 100);
     for (std::size_t i = 0; i < count; ++i) {
-      narrow.push_back({time(), uniform(16, 64)});
-      negative.push_back({time(), -std::round(uniform(0, 90) * 10) / 10});
-      cancellation.push_back({time(), 1e9 + uniform(-1e-6, 1e-6)});
-      scaled.push_back({time(), std::ldexp(std::round(uniform(-15, 45) * 100) / 100, scale)});
-      powers.push_back({time(), power});
+      narrow.push_back({draw.time(), draw.uniform(16, 64)});
+      negative.push_back({draw.time(), -std::round(draw.uniform(0, 90) * 10) / 10});
+      cancellation.push_back({draw.time(), 1e9 + draw.uniform(-1e-6, 1e-6)});
+      scaled.push_back(
+          {draw.time(), std::ldexp(std::round(draw.uniform(-15, 45) * 100) / 100, scale)});
+      powers.push_back({draw.time(), power});
     }
     for (auto* set : {&narrow, &negative, &cancellation, &scaled, &powers}) sets.push_back(*set);
   }
   std::vector<Event> wide;  // huge and tiny: past the word path
-  for (int i = 0; i < 100; ++i) wide.push_back({time(), i % 2 == 0 ? 1e300 : 1e-300});
+  for (int i = 0; i < 100; ++i) wide.push_back({draw.time(), i % 2 == 0 ? 1e300 : 1e-300});
   sets.push_back(wide);
   std::vector<Event> one_time(50, Event{42, 1.5});  // no slope
   sets.push_back(one_time);
