@@ -5,6 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string>
@@ -16,11 +17,11 @@
 
 #include "host/default_config.h"
 #include "host/device_runtime.h"
+#include "host/memory.h"
 #include "ingest/encoder.h"
 #include "ingest/generator.h"
 #include "kernels/device.h"
 #include "pipeline/config.h"
-#include "pipeline/memory.h"
 #endif
 
 namespace ldh {
@@ -105,12 +106,26 @@ BENCHMARK(BM_PinnedHostToDevice)
     ->ReportAggregatesOnly(true);
 
 /// The sensor pipeline's stateless stages on the device, 4 M events (192 MB of frames) per
-/// iteration, cut into 64 Ki-record chunks as sources cut them; range(0) = records per batch.
+/// iteration, cut into chunks as sources cut them (64 Ki records, or one batch when batches are
+/// larger); range(0) = records per batch, range(1) = 1 with the string fields, 0 without them.
 void BM_SensorPipelineOnDevice(benchmark::State& state) {
   if (!device_ready(state)) return;
-  const Config config = parse_config(kDefaultConfigText, kDefaultConfigName);
+  std::string text = kDefaultConfigText;
+  // range(1) = 0 leaves out the two string fields: the host resolves a string slot to its
+  // dictionary id row by row, so the pair of runs says what that costs.
+  if (state.range(1) == 0) {
+    for (const std::string field : {"        - {name: location, type: string, size: 12}\n",
+                                    "        - {name: type, type: string, size: 8}\n"}) {
+      const std::size_t at = text.find(field);
+      if (at == std::string::npos) {
+        state.SkipWithError("the default config changed its string fields");
+        return;
+      }
+      text.erase(at, field.size());
+    }
+  }
+  const Config config = parse_config(text, kDefaultConfigName);
   constexpr std::uint64_t kEvents = 4'000'000;
-  constexpr std::size_t kChunkRecords = 65536;
   GeneratorConfig generator;
   generator.events = kEvents;
   generator.sensors = 10'000;
@@ -125,6 +140,7 @@ void BM_SensorPipelineOnDevice(benchmark::State& state) {
   Plan plan(config, strings);
   const DeviceStagePlan stages = plan_device_stages(plan);
   const auto capacity = static_cast<std::size_t>(state.range(0));
+  const std::size_t chunk_records = std::max<std::size_t>(capacity, 65536);
   std::unique_ptr<DeviceChunkRunner> runner;
   try {
     runner = make_device_chunk_runner(plan, stages.stages, true, strings, 0, capacity, false);
@@ -132,12 +148,13 @@ void BM_SensorPipelineOnDevice(benchmark::State& state) {
     state.SkipWithError(error.what());
     return;
   }
-  EventBatch batch(plan.slots(), capacity, page_aligned_memory());
+  // Pinned, as in ldh run: results copy back without a staging pass through pageable memory.
+  EventBatch batch(plan.slots(), capacity, batch_memory());
   auto framer = make_decoder(Format::binary, plan.schema());
   const auto bytes = std::as_bytes(std::span(input.data(), input.size()));
   std::vector<std::pair<std::size_t, std::size_t>> chunks;
   for (std::size_t at = 0; at < bytes.size();) {
-    const std::size_t length = framer->frame(bytes.subspan(at), kChunkRecords, true);
+    const std::size_t length = framer->frame(bytes.subspan(at), chunk_records, true);
     chunks.emplace_back(at, length);
     at += length;
   }
@@ -161,8 +178,10 @@ void BM_SensorPipelineOnDevice(benchmark::State& state) {
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_SensorPipelineOnDevice)
-    ->Arg(65536)
-    ->Arg(16384)
+    ->Args({1 << 20, 1})
+    ->Args({65536, 1})
+    ->Args({16384, 1})
+    ->Args({65536, 0})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->Repetitions(5)

@@ -35,8 +35,8 @@ const char* const kBenchUsage =
     "  --sensors K           sensors (default 10000)\n"
     "  --threads N           worker threads (default 1)\n"
     "  --batch-size N        events per batch (default 65536)\n"
-    "  --fold-windows        fold on-time window rows by (key, pane) first (the GPU backend\n"
-    "                        always does)\n"
+    "  --fold-windows        fold on-time window rows by (key, pane) first, on the GPU when\n"
+    "                        the backend is one (--backend gpu always folds)\n"
     "  --idle-decoders       decode at idle priority when window shards use several threads\n"
     "                        (see ldh run --help)\n"
     "  --repeat N            runs; the median is reported (default 5)\n"
@@ -101,6 +101,7 @@ int command_bench(Arguments& arguments) {
   std::string why;
   if (resolve_backend(backend, why) == Backend::gpu) {
     options.device = survey_devices().devices.front().index;
+    if (folds_windows_on_device(backend)) options.fold_windows = true;
   }
   options.discard_output = !with_output;
   options.side_files = false;

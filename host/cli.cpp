@@ -68,7 +68,8 @@ const char* const kRunUsage =
     "  --threads N             worker threads (default: the number of cores)\n"
     "  --batch-size N          events per batch (default 65536)\n"
     "  --fold-windows          fold on-time window rows by (key, pane) before they reach\n"
-    "                          window state, on the CPU too (the GPU backend always does)\n"
+    "                          window state, on the GPU when the backend is one (--backend\n"
+    "                          gpu always folds; auto adds rows on the CPU, measured faster)\n"
     "  --idle-decoders         with windows and several threads, decode at idle priority so\n"
     "                          the window shards never wait for a core; only on a machine\n"
     "                          kept for ldh (other busy programs would starve decoding)\n"
@@ -227,6 +228,7 @@ int command_run(Arguments& arguments) {
   std::string why;
   if (resolve_backend(backend, why) == Backend::gpu) {
     options.device = survey_devices().devices.front().index;
+    if (folds_windows_on_device(backend)) options.fold_windows = true;
   }
   options.status_line = !quiet && isatty(STDERR_FILENO);
   options.stop = &interrupted;

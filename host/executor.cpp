@@ -267,9 +267,10 @@ std::string Executor::backend_note(const std::vector<Format>& source_formats) co
     }
   }
   if (!config_.windows.empty()) {
-    note +=
-        "; window rows are folded and percentile values sorted on the GPU, window state "
-        "stays on the CPU";
+    note += options_.fold_windows
+                ? "; window rows are folded and percentile values sorted on the GPU, window state "
+                  "stays on the CPU"
+                : "; window rows are added on the CPU";
   }
   return note;
 }
@@ -364,7 +365,7 @@ RunSummary Executor::run(std::vector<std::unique_ptr<Source>> sources,
   if (!config_.windows.empty()) {
     windows_ =
         std::make_unique<WindowEngine>(config_, *plan_, strings_, sources.size(), options_.threads);
-    if (options_.device >= 0 || options_.fold_windows) {
+    if (options_.fold_windows) {
       windows_->fold_with(make_pane_aggregator(options_.device));
       windows_->sort_values_with([this] { return make_value_sorter(options_.device); });
     }

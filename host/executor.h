@@ -37,13 +37,13 @@ struct RunOptions {
   bool side_files = true;
   /// Set from outside (Ctrl-C) to stop sources early; what was read is still processed.
   const std::atomic<bool>* stop = nullptr;
-  /// CUDA device that decodes, filters and transforms binary input and folds window rows (the
-  /// caller has resolved --backend); -1 runs everything on the CPU.
+  /// CUDA device that decodes, filters and transforms binary input, and folds window rows when
+  /// `fold_windows` is set (the caller has resolved --backend); -1 runs everything on the CPU.
   int device = -1;
   /// Folds the on-time rows of tumbling and sliding windows by (key, pane) before they reach
   /// window state (pipeline/window_partial.h) and sorts the values of exact percentiles of each
-  /// slice of a watermark step in one call (pipeline/value_sort.h): the device path's shape, on the
-  /// host when no device is set; results are the same either way.
+  /// slice of a watermark step in one call (pipeline/value_sort.h): on `device` when one is set,
+  /// else on the host; results are the same either way.
   bool fold_windows = false;
   /// Runs the decode workers at the scheduler's idle priority (SCHED_IDLE) when window shards
   /// run on several threads (CPU backend), so the shards, the bottleneck, never wait for a core.

@@ -105,7 +105,7 @@ TEST(DevicePipelineGpu, HugeBatchMatches) {
 
 /// Runs the executor over `input` on the device or the CPU and returns everything it wrote.
 std::string run_executor(const std::string& yaml, const std::string& input, int device,
-                         unsigned threads, std::size_t batch_size) {
+                         unsigned threads, std::size_t batch_size, bool fold_windows = false) {
   testing::ScratchFolder scratch;
   const Config config =
       parse_config(testing::with_reject_folder(yaml, scratch.path().string()), "device.yaml");
@@ -113,6 +113,7 @@ std::string run_executor(const std::string& yaml, const std::string& input, int 
   options.threads = threads;
   options.batch_size = batch_size;
   options.device = device;
+  options.fold_windows = fold_windows;
   options.dead_letter_path = scratch.file("dead.jsonl");
   Executor executor(config, options);
   std::vector<std::unique_ptr<Source>> sources;
@@ -162,9 +163,12 @@ TEST(DevicePipelineGpu, ExecutorOutputIsTheCpuBackendsWithAndWithoutWindows) {
       const std::string cpu = run_executor(text, input, -1, 2, 65536);
       for (unsigned threads : {1u, 4u}) {
         for (std::size_t batch_size : {4096, 65536}) {
-          SCOPED_TRACE("pipeline " + std::to_string(p) + ", threads " + std::to_string(threads) +
-                       ", batch " + std::to_string(batch_size));
-          EXPECT_TRUE(cpu == run_executor(text, input, 0, threads, batch_size));
+          // Windows add rows on the CPU under auto and fold on the device under --backend gpu.
+          for (bool fold : {false, true}) {
+            SCOPED_TRACE("pipeline " + std::to_string(p) + ", threads " + std::to_string(threads) +
+                         ", batch " + std::to_string(batch_size) + (fold ? ", folded" : ""));
+            EXPECT_TRUE(cpu == run_executor(text, input, 0, threads, batch_size, fold));
+          }
         }
       }
     }

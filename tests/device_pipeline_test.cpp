@@ -286,6 +286,10 @@ TEST(DevicePipeline, BackendNoteSaysWhatRunsWhere) {
 )yaml";
   EXPECT_EQ(Executor(parse_config(windowed, "device.yaml"), options).backend_note({Format::json}),
             "pipeline stages run on the CPU: the device decodes binary input only; window rows are "
+            "added on the CPU");
+  options.fold_windows = true;
+  EXPECT_EQ(Executor(parse_config(windowed, "device.yaml"), options).backend_note({Format::json}),
+            "pipeline stages run on the CPU: the device decodes binary input only; window rows are "
             "folded and percentile values sorted on the GPU, window state stays on the CPU");
   options.device = -1;
   EXPECT_EQ(Executor(plain, options).backend_note({Format::binary}), "");
