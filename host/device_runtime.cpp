@@ -197,9 +197,7 @@ StringSlotResolver::StringSlotResolver(bool validate, StringDictionary& strings)
   cache_.use(&strings);
 }
 
-std::int32_t StringSlotResolver::resolve(const char* slot, std::uint32_t width) {
-  std::int32_t id = cache_.find(slot, width);
-  if (id >= 0) return id;
+std::int32_t StringSlotResolver::resolve_missing(const char* slot, std::uint32_t width) {
   const void* nul = std::memchr(slot, 0, width);
   const std::size_t length =
       nul == nullptr ? width : static_cast<std::size_t>(static_cast<const char*>(nul) - slot);
@@ -207,7 +205,7 @@ std::int32_t StringSlotResolver::resolve(const char* slot, std::uint32_t width) 
     if (slot[i] != 0) return -1;
   }
   if (validate_ && !simdjson::validate_utf8(slot, length)) return -1;
-  id = strings_.intern(std::string_view(slot, length));
+  const std::int32_t id = strings_.intern(std::string_view(slot, length));
   cache_.insert(slot, width, id);
   return id;
 }
@@ -265,13 +263,15 @@ void DeviceChunkRunner::stage(std::span<const std::byte> chunk, const DeviceBatc
     std::memcpy(out, chunk.data() + piece.offset, bytes);
     out += bytes;
   }
-  if (string_fields_.empty()) return;
+  // Field by field, so each loop keeps one slot width and one column of ids.
   const std::size_t string_count = string_fields_.size();
-  for (std::size_t row = 0; row < slice.records; ++row) {
-    const char* record = reinterpret_cast<const char*>(staging.records) + row * record_size_;
-    std::int32_t* ids = staging.string_ids + row * string_count;
-    for (std::size_t k = 0; k < string_count; ++k) {
-      ids[k] = resolver_.resolve(record + string_fields_[k].offset, string_fields_[k].width);
+  const auto* records = reinterpret_cast<const char*>(staging.records);
+  for (std::size_t k = 0; k < string_count; ++k) {
+    const StringField field = string_fields_[k];
+    const char* slot = records + field.offset;
+    std::int32_t* ids = staging.string_ids + k;
+    for (std::size_t row = 0; row < slice.records; ++row) {
+      ids[row * string_count] = resolver_.resolve(slot + row * record_size_, field.width);
     }
   }
 }

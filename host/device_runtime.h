@@ -75,10 +75,16 @@ void add_stage_counters(const Plan& plan, const SelectionCounts& counts);
 class StringSlotResolver {
  public:
   StringSlotResolver(bool validate, StringDictionary& strings);
-  /// Returns the id of the slot's text, or -1 when the slot fails a check.
-  std::int32_t resolve(const char* slot, std::uint32_t width);
+  /// Returns the id of the slot's text, or -1 when the slot fails a check. A slot seen
+  /// recently is a cache hit, inline; others are checked and interned.
+  std::int32_t resolve(const char* slot, std::uint32_t width) {
+    const std::int32_t id = cache_.find(slot, width);
+    return id >= 0 ? id : resolve_missing(slot, width);
+  }
 
  private:
+  std::int32_t resolve_missing(const char* slot, std::uint32_t width);
+
   bool validate_;
   StringDictionary& strings_;
   StringCache cache_;

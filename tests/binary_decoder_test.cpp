@@ -210,6 +210,41 @@ TEST(BinaryDecoder, RejectsBadBoolBadPaddingAndTimestampOverflow) {
   EXPECT_EQ(decoded.dead_letters[3].offset, first + 4 * record);
 }
 
+TEST(BinaryDecoder, TimestampsAtTheEdgeOfNanosecondsAreKeptAndOnePastIsRejected) {
+  Schema schema;
+  schema.fields.push_back(make_field("time", DataType::timestamp));
+  schema.fields.back().time_unit = TimeUnit::ms;
+  schema.id = schema.layout_id();
+  auto encoder = make_encoder(Format::binary, schema, 16);
+  constexpr std::int64_t kUnit = 1'000'000;
+  const std::int64_t highest = std::numeric_limits<std::int64_t>::max() / kUnit;
+  const std::int64_t lowest = std::numeric_limits<std::int64_t>::min() / kUnit;
+  const std::int64_t raw[] = {highest,
+                              highest + 1,
+                              lowest,
+                              lowest - 1,
+                              0,
+                              std::numeric_limits<std::int64_t>::max(),
+                              std::numeric_limits<std::int64_t>::min()};
+  std::string stream;
+  const std::vector<FieldValue> zero = {std::int64_t{0}};
+  for (std::size_t i = 0; i < std::size(raw); ++i) encoder->append(zero, stream);
+  encoder->flush(stream);
+  // The encoder takes nanoseconds; the raw unit counts go straight into the records.
+  for (std::size_t i = 0; i < std::size(raw); ++i) {
+    std::memcpy(&stream[kFrameHeaderBytes + 8 * i], &raw[i], 8);
+  }
+  auto decoded = decode_stream(Format::binary, schema, stream);
+  ASSERT_EQ(decoded.rows.size(), 3u);
+  EXPECT_EQ(decoded.rows[0], (testing::Row{std::to_string(highest * kUnit)}));
+  EXPECT_EQ(decoded.rows[1], (testing::Row{std::to_string(lowest * kUnit)}));
+  EXPECT_EQ(decoded.rows[2], (testing::Row{"0"}));
+  ASSERT_EQ(decoded.dead_letters.size(), 4u);
+  for (const DeadLetter& letter : decoded.dead_letters) {
+    EXPECT_EQ(letter.reason, DeadLetterReason::out_of_range);
+  }
+}
+
 TEST(BinaryDecoder, SkipsValueChecksWithoutValidation) {
   Schema schema = sensor_schema();
   auto rows = sensor_rows(2);
