@@ -20,7 +20,8 @@ rm -rf "$bundle"
 mkdir -p "$bundle/tests" "$bundle/bench" "$bundle/lib"
 cp "$build/ldh" "$bundle/"
 cp "$build"/tests/*_gpu_test "$bundle/tests/"
-cp "$build/bench/device_pipeline_bench" "$build/bench/window_fold_bench" "$bundle/bench/"
+cp "$build/bench/device_pipeline_bench" "$build/bench/window_fold_bench" \
+  "$build/bench/device_runtime_bench" "$bundle/bench/"
 strip "$bundle/ldh" "$bundle"/tests/* "$bundle"/bench/*
 # Libraries outside glibc and the CUDA driver travel along (libstdc++ too: the GPU image may
 # carry an older one).

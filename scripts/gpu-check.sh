@@ -106,6 +106,8 @@ done
 step bench.fold 60 "$bin/bench/window_fold_bench" --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true
 step bench.device 60 "$bin/bench/device_pipeline_bench" --benchmark_min_time=0.2
+step bench.host-share 60 "$bin/bench/device_runtime_bench" --benchmark_repetitions=3 \
+  --benchmark_report_aggregates_only=true
 
 count_steps() { grep -E "^$1" "$logs/steps.txt" | awk -v want="$2" '($2 == 0) == want' | wc -l; }
 median() { grep -h "^median" "$logs/bench.$1.log" 2>/dev/null | sed 's/^median: //'; }
@@ -133,5 +135,6 @@ echo "| windows demo, auto (stateless stages on the GPU, rows added on the CPU) 
 echo "| folds in that run | $(grep -h -m 1 "window rows folded" "$logs/bench.windows-gpu.log") |"
 echo "| fold, sort: host / device (median) | $(grep -hE "_median" "$logs/bench.fold.log" | awk '{print $1": "$2" "$3}' | tr '\n' ' ') |"
 echo "| device kernels (median) | $(grep -hE "_median" "$logs/bench.device.log" | awk '{print $1": "$2" "$3" "$NF}' | tr '\n' ' ') |"
+echo "| device path's host share, with / without string fields (median) | $(grep -hE "_median" "$logs/bench.host-share.log" | awk '{print $2" "$3}' | tr '\n' ' ') |"
 echo "| wall time | $(($(date +%s) - started)) s |"
 [ "$failed" = 0 ] && [ -z "$sanitizer_failed" ] && [ "$(count_steps sanitizer. 1)" -gt 0 ]
