@@ -112,7 +112,7 @@ void BM_SensorPipelineOnDevice(benchmark::State& state) {
   if (!device_ready(state)) return;
   std::string text = kDefaultConfigText;
   // range(1) = 0 leaves out the two string fields: the host resolves a string slot to its
-  // dictionary id row by row, so the pair of runs says what that costs.
+  // dictionary id for every row, so the pair of runs says what that costs.
   if (state.range(1) == 0) {
     for (const std::string field : {"        - {name: location, type: string, size: 12}\n",
                                     "        - {name: type, type: string, size: 8}\n"}) {

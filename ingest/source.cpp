@@ -24,6 +24,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// How much a stream source reads at a time; it reads past a record that does not fit, up to
+/// the record cap plus one read.
+constexpr std::size_t kReadBytes = 4u << 20;
+
 /// Sleeps so that `records` records take at least records / rate seconds since `start`.
 void pace(double rate, std::uint64_t records, Clock::time_point start) {
   if (rate <= 0) return;
@@ -99,8 +103,8 @@ class StreamSource : public Source {
     auto next_block = std::make_shared<std::string>();
     std::size_t leftover = block_ ? block_->size() - position_ : 0;
     // Grow past a record that does not fit, up to the record cap plus one block.
-    std::size_t capacity = std::max<std::size_t>(kBlockBytes, leftover * 2);
-    capacity = std::min(capacity, kMaxRecordBytes + kBlockBytes);
+    std::size_t capacity = std::max<std::size_t>(kReadBytes, leftover * 2);
+    capacity = std::min(capacity, kMaxRecordBytes + kReadBytes);
     next_block->reserve(capacity);
     if (leftover > 0) next_block->append(block_->data() + position_, leftover);
     block_offset_ += position_;
@@ -114,7 +118,6 @@ class StreamSource : public Source {
     position_ = 0;
   }
 
-  static constexpr std::size_t kBlockBytes = 4u << 20;
   std::string name_;
   Format format_;
   std::unique_ptr<Decoder> framer_;
@@ -193,11 +196,18 @@ class MemorySource final : public Source {
     if (position_ >= bytes_->size()) return false;
     const std::span<const std::byte> rest(
         reinterpret_cast<const std::byte*>(bytes_->data()) + position_, bytes_->size() - position_);
+    // The framer sees at most what a stream source reading the same bytes holds at once, so a
+    // record over the cap is cut where a file's would be.
+    const std::span<const std::byte> window =
+        rest.first(std::min(rest.size(), kMaxRecordBytes + kReadBytes));
     FrameInfo info;
-    std::size_t length = framer_->frame(rest, options_.chunk_records, true, &info);
+    std::size_t length =
+        framer_->frame(window, options_.chunk_records, window.size() == rest.size(), &info);
+    if (length == 0) length = framer_->frame(window, options_.chunk_records, true, &info);
     // After a broken length prefix nothing can be framed: the rest is the last chunk, and
     // decode() dead-letters it saying so.
-    if (info.framing_lost || length == 0) length = rest.size();
+    if (info.framing_lost) length = rest.size();
+    if (length == 0) length = window.size();
     chunk.source_index = index_;
     chunk.stream_offset = position_;
     chunk.block = bytes_;

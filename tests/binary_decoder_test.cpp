@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -242,6 +244,40 @@ TEST(BinaryDecoder, TimestampsAtTheEdgeOfNanosecondsAreKeptAndOnePastIsRejected)
   ASSERT_EQ(decoded.dead_letters.size(), 4u);
   for (const DeadLetter& letter : decoded.dead_letters) {
     EXPECT_EQ(letter.reason, DeadLetterReason::out_of_range);
+  }
+}
+
+TEST(BinaryDecoder, BadRecordsPastTheFirstBlockOfAFrameAreDeadLetteredAtTheirOffsets) {
+  // One frame of 400 records, decoded in blocks of 128: bad ones in the first, a middle and the
+  // last block, and on a block's first and last rows.
+  const Schema schema = sensor_schema();
+  auto rows = sensor_rows(400);
+  auto encoder = make_encoder(Format::binary, schema, 400);
+  const std::set<std::size_t> bad = {3, 127, 128, 255, 300, 399};
+  std::string stream;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (bad.count(i) != 0) {
+      encoder->append_malformed(rows[i], i, stream);  // a NaN or bad UTF-8, by position
+    } else {
+      encoder->append(rows[i], stream);
+    }
+  }
+  encoder->flush(stream);
+  const std::size_t record = schema.binary_record_size();
+  for (std::size_t capacity : {std::size_t{1000}, std::size_t{129}, std::size_t{7}}) {
+    SCOPED_TRACE("capacity " + std::to_string(capacity));
+    auto decoded = decode_stream(Format::binary, schema, stream, {.capacity = capacity});
+    ASSERT_EQ(decoded.rows.size(), rows.size() - bad.size());
+    ASSERT_EQ(decoded.dead_letters.size(), bad.size());
+    std::size_t letter = 0;
+    for (std::size_t i : bad) {
+      EXPECT_EQ(decoded.dead_letters[letter++].offset, kFrameHeaderBytes + i * record);
+    }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (bad.count(i) == 0)
+        EXPECT_EQ(decoded.rows[kept++], testing::expected_row(schema, rows[i]));
+    }
   }
 }
 
