@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +32,16 @@ class StringCache {
 
   /// Returns the cached id of the `size` bytes at `bytes`, or -1.
   std::int32_t find(const char* bytes, std::size_t size) const {
+    if (size <= 16) {
+      // Most keys (sensor names, kinds, short slots) fit two words: the same key and slot as
+      // make_key and slot_of give, without the four-word key.
+      const std::uint64_t low = load_partial(bytes, std::min<std::size_t>(size, 8));
+      const std::uint64_t high = size > 8 ? load_partial(bytes + 8, size - 8) : 0;
+      const Entry& entry = entries_[slot_of_words(low, high, 0, 0, size)];
+      // An entry of the same size has zero words past the second.
+      if (entry.size == size && entry.words[0] == low && entry.words[1] == high) return entry.id;
+      return -1;
+    }
     if (size > kMaxBytes) return -1;
     Key key = make_key(bytes, size);
     const Entry& entry = entries_[slot_of(key)];
@@ -92,12 +103,17 @@ class StringCache {
     return key;
   }
 
-  static std::size_t slot_of(const Key& key) {
-    std::uint64_t hash = key.words[0] * 0x9e3779b97f4a7c15ull;
-    hash ^= key.words[1] * 0xc2b2ae3d27d4eb4full;
-    hash ^= (key.words[2] + key.words[3] * 0x165667b19e3779f9ull) * 0x27d4eb2f165667c5ull;
-    hash ^= key.size * 0xff51afd7ed558ccdull;
+  static std::size_t slot_of_words(std::uint64_t word0, std::uint64_t word1, std::uint64_t word2,
+                                   std::uint64_t word3, std::size_t size) {
+    std::uint64_t hash = word0 * 0x9e3779b97f4a7c15ull;
+    hash ^= word1 * 0xc2b2ae3d27d4eb4full;
+    hash ^= (word2 + word3 * 0x165667b19e3779f9ull) * 0x27d4eb2f165667c5ull;
+    hash ^= size * 0xff51afd7ed558ccdull;
     return static_cast<std::size_t>(hash >> (64 - kEntryBits));
+  }
+
+  static std::size_t slot_of(const Key& key) {
+    return slot_of_words(key.words[0], key.words[1], key.words[2], key.words[3], key.size);
   }
 
   void clear() {
