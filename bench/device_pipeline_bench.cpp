@@ -15,13 +15,10 @@
 #if LDH_HAVE_CUDA
 #include <cuda_runtime.h>
 
-#include "host/default_config.h"
+#include "demo_frames.h"
 #include "host/device_runtime.h"
 #include "host/memory.h"
-#include "ingest/encoder.h"
-#include "ingest/generator.h"
 #include "kernels/device.h"
-#include "pipeline/config.h"
 #endif
 
 namespace ldh {
@@ -110,37 +107,18 @@ BENCHMARK(BM_PinnedHostToDevice)
 /// larger); range(0) = records per batch, range(1) = 1 with the string fields, 0 without them.
 void BM_SensorPipelineOnDevice(benchmark::State& state) {
   if (!device_ready(state)) return;
-  std::string text = kDefaultConfigText;
-  // range(1) = 0 leaves out the two string fields: the host resolves a string slot to its
-  // dictionary id for every row, so the pair of runs says what that costs.
-  if (state.range(1) == 0) {
-    for (const std::string field : {"        - {name: location, type: string, size: 12}\n",
-                                    "        - {name: type, type: string, size: 8}\n"}) {
-      const std::size_t at = text.find(field);
-      if (at == std::string::npos) {
-        state.SkipWithError("the default config changed its string fields");
-        return;
-      }
-      text.erase(at, field.size());
-    }
-  }
-  const Config config = parse_config(text, kDefaultConfigName);
   constexpr std::uint64_t kEvents = 4'000'000;
-  GeneratorConfig generator;
-  generator.events = kEvents;
-  generator.sensors = 10'000;
-  generator.seed = 7;
-  SensorGenerator events(generator, config.format.schema);
-  auto encoder = make_encoder(Format::binary, config.format.schema, generator.frame_records);
-  std::string input;
-  events.generate(*encoder, kEvents, input);
-  encoder->flush(input);
-
-  StringDictionary strings;
-  Plan plan(config, strings);
-  const DeviceStagePlan stages = plan_device_stages(plan);
   const auto capacity = static_cast<std::size_t>(state.range(0));
-  const std::size_t chunk_records = std::max<std::size_t>(capacity, 65536);
+  DemoFrames frames;
+  try {
+    frames = make_demo_frames(kEvents, std::max<std::size_t>(capacity, 65536), state.range(1) != 0);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+    return;
+  }
+  StringDictionary strings;
+  Plan plan(frames.config, strings);
+  const DeviceStagePlan stages = plan_device_stages(plan);
   std::unique_ptr<DeviceChunkRunner> runner;
   try {
     runner = make_device_chunk_runner(plan, stages.stages, true, strings, 0, capacity, false);
@@ -150,19 +128,12 @@ void BM_SensorPipelineOnDevice(benchmark::State& state) {
   }
   // Pinned, as in ldh run: results copy back without a staging pass through pageable memory.
   EventBatch batch(plan.slots(), capacity, batch_memory());
-  auto framer = make_decoder(Format::binary, plan.schema());
-  const auto bytes = std::as_bytes(std::span(input.data(), input.size()));
-  std::vector<std::pair<std::size_t, std::size_t>> chunks;
-  for (std::size_t at = 0; at < bytes.size();) {
-    const std::size_t length = framer->frame(bytes.subspan(at), chunk_records, true);
-    chunks.emplace_back(at, length);
-    at += length;
-  }
+  const auto bytes = frames.bytes();
   std::vector<DeadLetter> letters;
   std::uint64_t emitted = 0;
   for (auto _ : state) {
     const bool ok = time_with_events(state, [&] {
-      for (const auto& [offset, length] : chunks) {
+      for (const auto& [offset, length] : frames.chunks) {
         letters.clear();
         runner->run(bytes.subspan(offset, length), offset, 0, batch, letters,
                     [&](EventBatch& rows, std::uint64_t) { emitted += rows.size(); });
@@ -173,7 +144,7 @@ void BM_SensorPipelineOnDevice(benchmark::State& state) {
   }
   benchmark::DoNotOptimize(emitted);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * input.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frames.input.size()));
   state.counters["events/s"] = benchmark::Counter(static_cast<double>(kEvents),
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }

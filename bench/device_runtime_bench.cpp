@@ -12,11 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "host/default_config.h"
+#include "demo_frames.h"
 #include "host/device_runtime.h"
-#include "ingest/encoder.h"
-#include "ingest/generator.h"
-#include "pipeline/config.h"
 #include "pipeline/memory.h"
 
 namespace ldh {
@@ -72,51 +69,28 @@ class IdleProcessor final : public BatchProcessor {
 /// 4 M demo events cut into 64 Ki-record chunks; range(0) = 1 with the demo's two string
 /// fields, 0 with them left out of the schema.
 void BM_DeviceRunnerHostShare(benchmark::State& state) {
-  std::string text = kDefaultConfigText;
-  if (state.range(0) == 0) {
-    for (const std::string field : {"        - {name: location, type: string, size: 12}\n",
-                                    "        - {name: type, type: string, size: 8}\n"}) {
-      const std::size_t at = text.find(field);
-      if (at == std::string::npos) {
-        state.SkipWithError("the default config changed its string fields");
-        return;
-      }
-      text.erase(at, field.size());
-    }
-  }
-  const Config config = parse_config(text, kDefaultConfigName);
   constexpr std::uint64_t kEvents = 4'000'000;
   constexpr std::size_t kChunkRecords = 65536;
-  GeneratorConfig generator;
-  generator.events = kEvents;
-  generator.sensors = 10'000;
-  generator.seed = 7;
-  SensorGenerator events(generator, config.format.schema);
-  auto encoder = make_encoder(Format::binary, config.format.schema, generator.frame_records);
-  std::string input;
-  events.generate(*encoder, kEvents, input);
-  encoder->flush(input);
-
+  DemoFrames frames;
+  try {
+    frames = make_demo_frames(kEvents, kChunkRecords, state.range(0) != 0);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+    return;
+  }
   StringDictionary strings;
-  Plan plan(config, strings);
+  Plan plan(frames.config, strings);
   std::size_t string_count = 0;
   for (const Field& field : plan.schema().fields) string_count += field.type == DataType::string;
   DeviceChunkRunner runner(plan, true, strings,
                            std::make_unique<IdleProcessor>(
                                kChunkRecords, plan.schema().binary_record_size(), string_count));
   EventBatch batch(plan.slots(), kChunkRecords, page_aligned_memory());
-  auto framer = make_decoder(Format::binary, plan.schema());
-  const auto bytes = std::as_bytes(std::span(input.data(), input.size()));
-  std::vector<std::pair<std::size_t, std::size_t>> chunks;
-  for (std::size_t at = 0; at < bytes.size();) {
-    const std::size_t length = framer->frame(bytes.subspan(at), kChunkRecords, true);
-    chunks.emplace_back(at, length);
-    at += length;
-  }
+  const auto bytes = frames.bytes();
   std::vector<DeadLetter> letters;
   std::uint64_t handed_on = 0;
   for (auto _ : state) {
-    for (const auto& [offset, length] : chunks) {
+    for (const auto& [offset, length] : frames.chunks) {
       letters.clear();
       runner.run(bytes.subspan(offset, length), offset, 0, batch, letters,
                  [&](EventBatch& rows, std::uint64_t) { handed_on += rows.size(); });
@@ -124,7 +98,7 @@ void BM_DeviceRunnerHostShare(benchmark::State& state) {
   }
   if (handed_on != kEvents * state.iterations()) state.SkipWithError("rows went missing");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * input.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frames.input.size()));
 }
 BENCHMARK(BM_DeviceRunnerHostShare)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 

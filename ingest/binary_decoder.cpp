@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -181,19 +180,12 @@ class BinaryDecoder final : public Decoder {
         }
         return false;
       case DataType::timestamp: {
-        // unit_ns > 0, so the product overflows exactly when the value lies outside these
-        // quotients (division truncates toward zero); a range test keeps the loop branch-free.
         const std::int64_t unit = layout.unit_ns;
-        const std::int64_t highest = std::numeric_limits<std::int64_t>::max() / unit;
-        const std::int64_t lowest = std::numeric_limits<std::int64_t>::min() / unit;
         auto* values = static_cast<std::int64_t*>(out.data);
         for (std::size_t r = 0; r < count; ++r) {
-          const std::int64_t value = load<std::int64_t>(p + r * stride);
-          bad |= (value > highest) | (value < lowest);
-          if (values != nullptr) {
-            values[row + r] = static_cast<std::int64_t>(static_cast<std::uint64_t>(value) *
-                                                        static_cast<std::uint64_t>(unit));
-          }
+          std::int64_t nanoseconds;
+          bad |= !scale_timestamp(load<std::int64_t>(p + r * stride), unit, &nanoseconds);
+          if (values != nullptr) values[row + r] = nanoseconds;
         }
         return bad;
       }
@@ -287,7 +279,7 @@ class BinaryDecoder final : public Decoder {
         case DataType::timestamp: {
           std::int64_t value = load<std::int64_t>(p);
           std::int64_t nanoseconds;
-          if (__builtin_mul_overflow(value, layout.unit_ns, &nanoseconds)) {
+          if (!scale_timestamp(value, layout.unit_ns, &nanoseconds)) {
             reason = DeadLetterReason::out_of_range;
             detail =
                 describe_store_failure(field, StoreStatus::out_of_range, std::to_string(value));

@@ -49,18 +49,6 @@ LDH_HOST_DEVICE LDH_FORCE_INLINE T load_little_endian(const unsigned char* bytes
   return __builtin_bit_cast(T, bits);
 }
 
-/// Scales a timestamp count to nanoseconds; false when the product leaves int64 (the CPU
-/// decoder's __builtin_mul_overflow, for the positive units ldh has).
-LDH_HOST_DEVICE LDH_FORCE_INLINE bool scale_timestamp(std::int64_t count, std::int64_t unit_ns,
-                                                      std::int64_t* nanoseconds) {
-  constexpr std::int64_t kMax = 0x7fffffffffffffffLL;
-  constexpr std::int64_t kMin = -kMax - 1;
-  // Division truncates toward zero, so these are the exact bounds for a positive unit.
-  const bool fits = count <= kMax / unit_ns && count >= kMin / unit_ns;
-  *nanoseconds = fits ? count * unit_ns : 0;
-  return fits;
-}
-
 /// Decodes record `bytes` into row `row` of `columns` (validity 1 for nullable slots: binary
 /// records have no nulls) and returns whether the record passes every check the CPU decoder
 /// makes: timestamps in range, no forbidden NaN, booleans 0 or 1, string slots resolved.

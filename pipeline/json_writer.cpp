@@ -135,13 +135,24 @@ char* write_shortest(char* out, T value) {
   return out + length + 1;
 }
 
+/// Writes what append_json_number() appends: the shortest text, or null for a NaN or infinity.
 template <typename T>
-void append_chars(std::string& out, T value) {
-  // Written in place: copying the text from a buffer would reread bytes just stored, one or two
-  // at a time, with wide loads that wait for those stores to retire.
+char* write_number_or_null(char* out, T value) {
+  if (!std::isfinite(value)) {
+    std::memcpy(out, "null", 4);
+    return out + 4;
+  }
+  return write_shortest(out, value);
+}
+
+/// Appends what `write` writes, at most kShortestBuffer bytes, in place: copying the text from a
+/// buffer would reread bytes just stored, one or two at a time, with wide loads that wait for
+/// those stores to retire.
+template <typename Write>
+void append_written(std::string& out, Write write) {
   const std::size_t size = out.size();
   out.resize(size + kShortestBuffer);
-  out.resize(write_shortest(out.data() + size, value) - out.data());
+  out.resize(write(out.data() + size) - out.data());
 }
 
 /// Returns the length of the UTF-8 sequence starting at text[i], or 0 when it is invalid.
@@ -175,42 +186,24 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 }  // namespace
 
 void append_shortest(std::string& out, double value) {
-  append_chars(out, value);
+  append_written(out, [value](char* at) { return write_shortest(at, value); });
 }
 void append_shortest(std::string& out, float value) {
-  append_chars(out, value);
+  append_written(out, [value](char* at) { return write_shortest(at, value); });
 }
 
 void append_json_number(std::string& out, double value) {
-  if (!std::isfinite(value)) {
-    out += "null";
-    return;
-  }
-  append_chars(out, value);
+  append_written(out, [value](char* at) { return write_number_or_null(at, value); });
 }
-
 void append_json_number(std::string& out, float value) {
-  if (!std::isfinite(value)) {
-    out += "null";
-    return;
-  }
-  append_chars(out, value);
+  append_written(out, [value](char* at) { return write_number_or_null(at, value); });
 }
 
 char* write_json_number(char* out, double value) {
-  if (!std::isfinite(value)) {
-    std::memcpy(out, "null", 4);
-    return out + 4;
-  }
-  return write_shortest(out, value);
+  return write_number_or_null(out, value);
 }
-
 char* write_json_number(char* out, float value) {
-  if (!std::isfinite(value)) {
-    std::memcpy(out, "null", 4);
-    return out + 4;
-  }
-  return write_shortest(out, value);
+  return write_number_or_null(out, value);
 }
 
 void append_json_string(std::string& out, std::string_view text) {

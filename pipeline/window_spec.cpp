@@ -37,12 +37,6 @@ bool compare(double value, FilterOperator op, double threshold) {
   }
 }
 
-void append_unsigned(std::string& out, std::uint64_t value) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-  out.append(digits, end);
-}
-
 /// Digits of the largest std::uint64_t.
 constexpr std::size_t kUnsignedBytes = 20;
 
@@ -53,6 +47,11 @@ char* put(char* out, std::string_view text) {
 
 char* put_unsigned(char* out, std::uint64_t value) {
   return std::to_chars(out, out + kUnsignedBytes, value).ptr;
+}
+
+void append_unsigned(std::string& out, std::uint64_t value) {
+  char digits[kUnsignedBytes];
+  out.append(digits, put_unsigned(digits, value));
 }
 
 }  // namespace
@@ -68,8 +67,8 @@ bool result_before(const WindowResult& a, const WindowResult& b, const WindowSpe
 }
 
 std::size_t result_row_room(const WindowSpec& spec) {
-  // `","end":"`, `"`, `,"count":`, `,"revision":` and `}\n` take 33 bytes; the count and the
-  // revision a number each.
+  // `","end":"`, `"`, `,"count":`, `,"revision":` and `}\n` take 33 bytes, within the 64; the
+  // count and the revision a number each.
   std::size_t room = spec.row_prefix.size() + 64 + 2 * kUnsignedBytes;
   for (const std::string& column : spec.columns) {
     room += column.size() + std::max(kJsonNumberBytes, kUnsignedBytes);

@@ -275,8 +275,9 @@ TEST(BinaryDecoder, BadRecordsPastTheFirstBlockOfAFrameAreDeadLetteredAtTheirOff
     }
     std::size_t kept = 0;
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      if (bad.count(i) == 0)
+      if (bad.count(i) == 0) {
         EXPECT_EQ(decoded.rows[kept++], testing::expected_row(schema, rows[i]));
+      }
     }
   }
 }
