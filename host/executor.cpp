@@ -194,7 +194,7 @@ class Worker {
     result.rows_out += batch.live_count();
     if (events_ != nullptr) events_->route(batch, *event_scratch_, result.events);
     if (windows_ != nullptr) {
-      WindowRows& window_rows = result.window_rows.emplace_back();
+      WindowRows& window_rows = result.window_rows.emplace_back(windows_->spare_rows());
       windows_->extract(batch, window_rows);
       window_rows.stream = result.stream;
     } else if (!options_.discard_output) {

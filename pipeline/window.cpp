@@ -324,7 +324,9 @@ void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
   const std::uint8_t* time_valid =
       time_column && time_column->nullable() ? time_column->validity() : nullptr;
   // The rows that reach the windows: live, with an event time (listed without a branch).
-  std::vector<std::uint32_t> live(size);
+  // Per worker thread, so its buffer is not allocated and zeroed per batch.
+  thread_local std::vector<std::uint32_t> live;
+  live.resize(size);
   std::size_t count = 0;
   for (std::size_t row = 0; row < size; ++row) {
     live[count] = static_cast<std::uint32_t>(row);
@@ -425,9 +427,36 @@ std::size_t WindowEngine::slot(std::uint32_t source_index, std::uint32_t stream)
 /// One batch of rows the shards are adding, kept until the last shard is done with it: the
 /// rows (their key hashes too) and the watermark before each row.
 struct WindowEngine::QueuedRows {
+  explicit QueuedRows(WindowEngine& owner) : engine(owner) {
+    const std::lock_guard lock(engine.spare_mutex_);
+    if (!engine.spare_watermarks_.empty()) {
+      watermarks = std::move(engine.spare_watermarks_.back());
+      engine.spare_watermarks_.pop_back();
+    }
+  }
+  QueuedRows(const QueuedRows&) = delete;
+  QueuedRows& operator=(const QueuedRows&) = delete;
+  /// Gives the columns back to the engine (on the thread that ends the last task with them).
+  ~QueuedRows() {
+    const std::lock_guard lock(engine.spare_mutex_);
+    if (engine.spare_rows_.size() < kSpareRows) engine.spare_rows_.push_back(std::move(rows));
+    if (engine.spare_watermarks_.size() < kSpareRows) {
+      engine.spare_watermarks_.push_back(std::move(watermarks));
+    }
+  }
+
+  WindowEngine& engine;
   WindowRows rows;
   std::vector<std::int64_t> watermarks;
 };
+
+WindowRows WindowEngine::spare_rows() const {
+  const std::lock_guard lock(spare_mutex_);
+  if (spare_rows_.empty()) return {};
+  WindowRows rows = std::move(spare_rows_.back());
+  spare_rows_.pop_back();
+  return rows;
+}
 
 void WindowEngine::hash_keys(WindowRows& rows) const {
   rows.key_hashes.resize(shapes_.size());
@@ -443,7 +472,7 @@ void WindowEngine::add(const WindowRows& rows, WindowOutput& out) {
 void WindowEngine::add(WindowRows&& moved, WindowOutput& out) {
   const std::size_t count = moved.size();
   if (count == 0) return;
-  auto queued = std::make_shared<QueuedRows>();
+  auto queued = std::make_shared<QueuedRows>(*this);
   queued->rows = std::move(moved);
   bool hashed = queued->rows.key_hashes.size() == shapes_.size();
   for (const auto& hashes : queued->rows.key_hashes) hashed = hashed && hashes.size() == count;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -101,6 +102,9 @@ class WindowEngine {
 
   /// Copies the live rows of `batch` into `rows` (called by workers, in parallel).
   void extract(const EventBatch& batch, WindowRows& rows) const;
+  /// Returns rows to extract() into: the columns of a batch the shards are done with when one
+  /// is spare (any thread), so a worker neither allocates nor zeroes them per batch.
+  WindowRows spare_rows() const;
   /// Hashes the keys of `rows` for every key shape, as extract() does, so add() need not.
   void hash_keys(WindowRows& rows) const;
 
@@ -216,6 +220,12 @@ class WindowEngine {
   /// The WindowRows key columns of each key shape (distinct group-by list).
   std::vector<std::vector<std::size_t>> shapes_;
   std::vector<std::unique_ptr<WindowShard>> shards_;
+  // Columns of batches the shards are done with, for spare_rows() and add()'s watermarks; kept
+  // apart from the pool's tasks, which give theirs back as they end.
+  static constexpr std::size_t kSpareRows = 8;
+  mutable std::mutex spare_mutex_;
+  mutable std::vector<WindowRows> spare_rows_;
+  std::vector<std::vector<std::int64_t>> spare_watermarks_;
   std::unique_ptr<TaskPool> pool_;
   /// Per source: the largest event time seen, whether it has ended, when it last had events.
   /// Returns the watermark slot of (source, stream), making it on first use. A source's first

@@ -728,5 +728,34 @@ TEST(WindowEngine, EachStreamOfASourceHoldsTheWatermarkUntilItEnds) {
   EXPECT_NE(output.results.find("\"count\":1"), std::string::npos) << output.results;
 }
 
+TEST(WindowEngine, RowsTheShardsAreDoneWithComeBackAsSpares) {
+  // Workers extract into spare rows, so the columns of each batch are not allocated and zeroed
+  // anew; the engine keeps a few and no more.
+  Config config = parse_config(window_config(R"yaml(  watermark: {maxOutOfOrderness: 0s}
+  groupBy: [k]
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count, p50]}
+)yaml"),
+                               "test.yaml");
+  StringDictionary strings;
+  Plan plan(config, strings);
+  for (std::size_t partitions : {1u, 2u}) {
+    WindowEngine engine(config, plan, strings, 1, partitions);
+    EXPECT_EQ(engine.spare_rows().times.capacity(), 0u) << "nothing was added yet";
+    WindowOutput output;
+    const auto key = static_cast<std::uint64_t>(strings.intern("a"));
+    for (int i = 0; i < 20; ++i) {
+      WindowRows rows = one_row(engine, kBase + i * 1000, 0, key);
+      rows.times.reserve(64);
+      engine.add(std::move(rows), output);
+    }
+    engine.finish(output);  // waits for the shards
+    std::size_t spares = 0;
+    while (engine.spare_rows().times.capacity() >= 64) ++spares;
+    EXPECT_GT(spares, 0u) << partitions << " partitions";
+    EXPECT_LE(spares, 8u) << partitions << " partitions: spares are bounded";
+  }
+}
+
 }  // namespace
 }  // namespace ldh
