@@ -275,9 +275,9 @@ namespace {
 
 /// Copies `read(view, row)` of each row in `live` into `out`, and into `valid` 1 for a present
 /// value (0 and 0 for a null), with the column's type fixed at compile time so each loop reads
-/// one type without a switch per value.
+/// one type without a switch per value. Returns whether every value was present.
 template <typename Out, typename Read>
-void gather_column(ColumnView view, const std::vector<std::uint32_t>& live, Out* out,
+bool gather_column(ColumnView view, const std::vector<std::uint32_t>& live, Out* out,
                    std::uint8_t* valid, Read read) {
   const auto gather = [&]<DataType kType>() {
     ColumnView typed = view;
@@ -286,13 +286,16 @@ void gather_column(ColumnView view, const std::vector<std::uint32_t>& live, Out*
     if (typed.validity == nullptr) {
       for (std::size_t i = 0; i < count; ++i) out[i] = read(typed, live[i]);
       std::fill(valid, valid + count, std::uint8_t{1});
-      return;
+      return true;
     }
+    std::uint8_t complete = 1;
     for (std::size_t i = 0; i < count; ++i) {
       const bool present = typed.validity[live[i]] != 0;
       out[i] = present ? read(typed, live[i]) : Out{};
       valid[i] = present ? 1 : 0;
+      complete &= valid[i];
     }
+    return complete != 0;
   };
   switch (view.type) {
     case DataType::int32:
@@ -310,6 +313,7 @@ void gather_column(ColumnView view, const std::vector<std::uint32_t>& live, Out*
     case DataType::timestamp:
       return gather.template operator()<DataType::timestamp>();
   }
+  return false;
 }
 
 }  // namespace
@@ -350,10 +354,11 @@ void WindowEngine::extract(const EventBatch& batch, WindowRows& rows) const {
   hash_keys(rows);
   rows.measures.resize(measure_fields_.size());
   rows.measure_valid.resize(measure_fields_.size());
+  rows.measure_complete.resize(measure_fields_.size());
   for (std::size_t m = 0; m < measure_fields_.size(); ++m) {
     rows.measures[m].resize(count);
     rows.measure_valid[m].resize(count);
-    gather_column(
+    rows.measure_complete[m] = gather_column(
         columns.column(static_cast<std::size_t>(measure_fields_[m].slot)).view(), live,
         rows.measures[m].data(), rows.measure_valid[m].data(),
         [](const ColumnView& view, std::size_t row) { return read_as_number(view, row); });

@@ -44,6 +44,8 @@ struct WindowRows {
   /// measure_valid 0.
   std::vector<std::vector<double>> measures;
   std::vector<std::vector<std::uint8_t>> measure_valid;
+  /// Per measure column, 1 when no row of it is null (extract() sets it; absent: may be).
+  std::vector<std::uint8_t> measure_complete;
   /// One column per key shape of the engine (each distinct group-by list of its windows): the
   /// hash of each row's key, so workers do the hashing. add() hashes the rows itself when they
   /// lack a column.

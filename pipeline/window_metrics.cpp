@@ -475,6 +475,9 @@ StateLayout::StateLayout(const MeasureNeeds& wanted, std::size_t measures)
   // A measure's block starts with its count, then its exact sum and sum of squares when kept:
   // a window without variance has no room for squares (the demo's sliding trend record is 120
   // bytes rather than 152).
+  counts_only_ = needs.values && !needs.sum && !needs.trend && !needs.min_max &&
+                 !needs.first_last && !needs.sketch;
+  header_bytes_ = sizeof(std::uint64_t) + (counts_only_ ? sizeof(ValueChain) : 0);
   std::size_t bytes = sizeof(std::uint64_t);
   // Returns where a part goes, and takes room for it when the needs keep it.
   const auto place = [&](bool kept, std::size_t size) {
@@ -487,16 +490,15 @@ StateLayout::StateLayout(const MeasureNeeds& wanted, std::size_t measures)
   trend_offset_ = place(needs.trend, sizeof(TrendSums));
   min_max_offset_ = place(needs.min_max, sizeof(MinMax));
   first_last_offset_ = place(needs.first_last, sizeof(FirstLast));
-  values_offset_ = place(needs.values, sizeof(ValueChain));
+  values_offset_ = place(needs.values && !counts_only_, sizeof(ValueChain));
   sketch_offset_ = place(needs.sketch, sizeof(DDSketch*));
   measure_bytes_ = bytes;
-  record_bytes_ = 8 + measures * measure_bytes_;
-  counts_only_ = needs.values && !needs.sum && !needs.trend && !needs.min_max &&
-                 !needs.first_last && !needs.sketch;
+  record_bytes_ = header_bytes_ + measures * measure_bytes_;
 }
 
 void StateLayout::construct(std::byte* record) const {
   events(record) = 0;
+  if (counts_only_) new (record + sizeof(std::uint64_t)) ValueChain();
   for (std::size_t m = 0; m < measures_; ++m) {
     std::byte* block = record + measure_offset(m);
     new (block) std::uint64_t(0);
@@ -505,7 +507,7 @@ void StateLayout::construct(std::byte* record) const {
     if (needs_.trend) new (block + trend_offset_) TrendSums();
     if (needs_.min_max) new (block + min_max_offset_) MinMax();
     if (needs_.first_last) new (block + first_last_offset_) FirstLast();
-    if (needs_.values) new (block + values_offset_) ValueChain();
+    if (needs_.values && !counts_only_) new (block + values_offset_) ValueChain();
     if (needs_.sketch) new (block + sketch_offset_) DDSketch*(nullptr);
   }
 }

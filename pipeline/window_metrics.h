@@ -63,8 +63,9 @@ struct DerivedMeasure {
 MeasureNeeds needs_for(const std::vector<MetricConfig>& metrics, bool alert_min_max,
                        double relative_accuracy);
 
-/// Locates the values one state kept for exact percentiles; the state only reserves room for it
-/// and its owner (a pane's ValueChunks, see window_state.h) fills and reads it.
+/// Locates the values one state kept for exact percentiles (of one measure, or rows of all of
+/// them); the state only reserves room for it and its owner (a pane's ValueChunks, see
+/// window_state.h) fills and reads it.
 struct ValueChain {
   std::uint32_t first = 0;
   std::uint32_t last = 0;
@@ -93,9 +94,22 @@ class StateLayout {
   /// Counts the events the record holds (null measures included).
   static std::uint64_t& events(std::byte* record) { return part<std::uint64_t>(record, 0); }
   static std::uint64_t events(const std::byte* record) { return part<std::uint64_t>(record, 0); }
-  /// Tells whether a measure's block holds only its count and value chain (its sums and
-  /// extremes derive from the kept values): adding a value is appending it and counting it.
+  /// Tells whether a measure's block holds only its count (its sums and extremes derive from
+  /// the kept values): the record keeps its values in one chain of rows (rows()), an entry of a
+  /// value per measure for each event, instead of a chain per measure.
   bool counts_only() const { return counts_only_; }
+  /// Returns the counts of a counts_only() record's measures, side by side (a measure's block
+  /// is its count alone).
+  static std::uint64_t* counts(std::byte* record) {
+    return &part<std::uint64_t>(record, sizeof(std::uint64_t) + sizeof(ValueChain));
+  }
+  /// Returns the chain of rows of a counts_only() record (ValueChunks of width measures()).
+  static ValueChain& rows(std::byte* record) {
+    return part<ValueChain>(record, sizeof(std::uint64_t));
+  }
+  static const ValueChain& rows(const std::byte* record) {
+    return part<ValueChain>(record, sizeof(std::uint64_t));
+  }
   /// Counts the non-null values of `measure` the record holds (the first part of its block).
   std::uint64_t count(const std::byte* record, std::size_t measure) const {
     return part<std::uint64_t>(record + measure_offset(measure), 0);
@@ -103,7 +117,7 @@ class StateLayout {
   std::uint64_t& count(std::byte* record, std::size_t measure) const {
     return part<std::uint64_t>(record + measure_offset(measure), 0);
   }
-  /// Returns the value chain of `measure` (when needs().values).
+  /// Returns the value chain of `measure` (when needs().values, not counts_only()).
   ValueChain& values(std::byte* record, std::size_t measure) const {
     return part<ValueChain>(record + measure_offset(measure), values_offset_);
   }
@@ -204,7 +218,9 @@ class StateLayout {
     return *std::launder(reinterpret_cast<const T*>(block + offset));
   }
 
-  std::size_t measure_offset(std::size_t measure) const { return 8 + measure * measure_bytes_; }
+  std::size_t measure_offset(std::size_t measure) const {
+    return header_bytes_ + measure * measure_bytes_;
+  }
   void add_to_sketch(std::byte* block, double value) const;
   /// Returns the measure block's sketch, made on first use.
   DDSketch& sketch_of(std::byte* block) const;
@@ -223,6 +239,7 @@ class StateLayout {
   std::size_t first_last_offset_ = 0;
   std::size_t values_offset_ = 0;
   std::size_t sketch_offset_ = 0;
+  std::size_t header_bytes_ = 0;  // the event count, and the rows of a counts_only() record
   std::size_t measure_bytes_ = 0;
   std::size_t record_bytes_ = 0;
 };

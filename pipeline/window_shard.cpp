@@ -31,6 +31,29 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
   return sum;
 }
 
+/// Calls `call.template operator()<kWidth>()` with `measures` as kWidth when it is 1 to 4 (loops
+/// over the measures of a row unrolled), else with 0.
+template <typename Call>
+LDH_FORCE_INLINE void with_width(std::size_t measures, Call call) {
+  switch (measures) {
+    case 1:
+      return call.template operator()<1>();
+    case 2:
+      return call.template operator()<2>();
+    case 3:
+      return call.template operator()<3>();
+    case 4:
+      return call.template operator()<4>();
+    default:
+      return call.template operator()<0>();
+  }
+}
+
+/// Returns what fills the slot of a null measure in a row of kept values.
+double null_value() {
+  return math::from_bits(ValueChunks::kNullBits);
+}
+
 /// Tells whether time t falls in the pane starting at `start` of length `length`.
 bool in_pane(std::int64_t t, std::int64_t start, std::int64_t length) {
   return static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(start) <
@@ -84,7 +107,8 @@ struct WindowShard::Shape {
 /// One pane of a tumbling or sliding window: the state of each key with events in
 /// [start, start + pane length). A window is the union of the panes it covers.
 struct WindowShard::Pane {
-  explicit Pane(const StateLayout& layout) : records(layout.record_bytes()) {}
+  explicit Pane(const StateLayout& layout)
+      : records(layout.record_bytes()), values(layout.counts_only() ? layout.measures() : 1) {}
 
   /// Returns the state of key `id`, or nullptr.
   std::byte* find(std::uint32_t id) const {
@@ -97,10 +121,10 @@ struct WindowShard::Pane {
   RecordStore records;
   std::vector<std::uint32_t> keys;   // key id of each record
   std::vector<std::uint32_t> index;  // key id -> record + 1; 0: none
-  // The values every measure keeps for exact percentiles, in one store: a key's chains of
-  // different measures take new chunks on the same event, so their chunks lie side by side
-  // (one store per measure put them in separate arrays: window_bench, 10 k keys, 198-206 ms
-  // against 183-190).
+  // The values every measure keeps for exact percentiles, in one store: rows of every measure
+  // for counts_only() layouts, else a chain per measure, whose chunks for one key then lie side
+  // by side (one store per measure put them in separate arrays: window_bench, 10 k keys,
+  // 198-206 ms against 183-190).
   ValueChunks values;
 };
 
@@ -137,6 +161,7 @@ struct WindowShard::SpecState {
   // measures), looked up once per call of add().
   std::vector<const double*> values_in;
   std::vector<const std::uint8_t*> valid_in;
+  bool complete_in = false;  // no row has a null measure
 
   // Session windows: each key's sessions sorted by start (by key id), and the ends waiting for
   // the watermark. A key with sessions, and each entry of session_due and session_expiry, holds
@@ -177,6 +202,8 @@ WindowShard::WindowShard(const WindowSpecs& specs,
     measures = std::max(measures, spec->measures.size());
   }
   sorted_values_.resize(measures);
+  window_values_.resize(measures);
+  fold_values_.resize(measures);
   folding_.assign(specs.size(), false);
 }
 
@@ -213,9 +240,13 @@ void WindowShard::add(const WindowRows& rows, std::size_t begin, std::size_t end
     if (!folding_[s]) state.shape->ahead = true;
     state.values_in.resize(spec.measure_columns.size());
     state.valid_in.resize(spec.measure_columns.size());
+    state.complete_in = true;
     for (std::size_t m = 0; m < spec.measure_columns.size(); ++m) {
-      state.values_in[m] = rows.measures[spec.measure_columns[m]].data();
-      state.valid_in[m] = rows.measure_valid[spec.measure_columns[m]].data();
+      const std::size_t column = spec.measure_columns[m];
+      state.values_in[m] = rows.measures[column].data();
+      state.valid_in[m] = rows.measure_valid[column].data();
+      state.complete_in = state.complete_in && column < rows.measure_complete.size() &&
+                          rows.measure_complete[column] != 0;
     }
   }
   // The rows to visit: with one key shape, only those the shard owns, listed without a branch
@@ -394,12 +425,29 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
     std::byte* record = record_of(spec, state, pane, id);
     shape.table.release(id);
     add_chunk(layout, record, fold, partials, i, next_run);
-    for (std::size_t m = 0; m < (spec.needs.values ? measures : 0); ++m) {
-      // The chain held count(record) - the chunk's values before this chunk.
-      std::uint64_t held = layout.count(record, m) - partials.measures[i * measures + m].count;
-      each_kept_value(partials, fold.size(), chunk, m, [&](double value) {
-        pane.values.append(layout.values(record, m), held++, value);
-      });
+    if (layout.counts_only()) {
+      // A row per event of the chunk: each measure's kept values from the first row on, nulls
+      // after them (rows are storage: which values share one does not matter).
+      for (std::size_t m = 0; m < measures; ++m) {
+        fold_values_[m].clear();
+        each_kept_value(partials, fold.size(), chunk, m,
+                        [&](double value) { fold_values_[m].push_back(value); });
+      }
+      const std::uint64_t held = StateLayout::events(record) - chunk.count;
+      for (std::uint32_t k = 0; k < chunk.count; ++k) {
+        double* entry = pane.values.append(StateLayout::rows(record), held + k);
+        for (std::size_t m = 0; m < measures; ++m) {
+          entry[m] = k < fold_values_[m].size() ? fold_values_[m][k] : null_value();
+        }
+      }
+    } else if (spec.needs.values) {
+      for (std::size_t m = 0; m < measures; ++m) {
+        // The chain held count(record) - the chunk's values before this chunk.
+        std::uint64_t held = layout.count(record, m) - partials.measures[i * measures + m].count;
+        each_kept_value(partials, fold.size(), chunk, m, [&](double value) {
+          *pane.values.append(layout.values(record, m), held++) = value;
+        });
+      }
     }
     state.next_end = std::min(state.next_end, pane.first_end);
   }
@@ -512,25 +560,49 @@ void WindowShard::add_to_pane(const WindowSpec& spec, SpecState& state, Pane& pa
 void WindowShard::add_to_record(const WindowSpec& spec, SpecState& state, Pane& pane,
                                 std::byte* record, const WindowRows& rows, std::size_t row) {
   const StateLayout& layout = *spec.layout;
-  ++StateLayout::events(record);
   const std::size_t measures = state.values_in.size();
   if (layout.counts_only()) {
-    for (std::size_t m = 0; m < measures; ++m) {
-      if (state.valid_in[m][row] == 0) continue;
-      std::uint64_t& count = layout.count(record, m);
-      pane.values.append(layout.values(record, m), count, canonical_value(state.values_in[m][row]));
-      ++count;
-    }
+    // Without validity when no row has a null.
+    with_width(measures, [&]<std::size_t kWidth>() {
+      if (state.complete_in) {
+        add_row<kWidth, true>(pane.values, record, state, row);
+      } else {
+        add_row<kWidth, false>(pane.values, record, state, row);
+      }
+    });
     return;
   }
+  ++StateLayout::events(record);
   const std::int64_t offset = rows.times[row] - pane.start;
   for (std::size_t m = 0; m < measures; ++m) {
     if (state.valid_in[m][row] == 0) continue;
     const double value = state.values_in[m][row];
     if (spec.needs.values) {
-      pane.values.append(layout.values(record, m), layout.count(record, m), canonical_value(value));
+      *pane.values.append(layout.values(record, m), layout.count(record, m)) =
+          canonical_value(value);
     }
     layout.add(record, m, value, offset);
+  }
+}
+
+template <std::size_t kWidth, bool kComplete>
+void WindowShard::add_row(ValueChunks& values, std::byte* record, const SpecState& state,
+                          std::size_t row) {
+  const std::size_t width = kWidth != 0 ? kWidth : state.values_in.size();
+  double* entry = values.append<kWidth>(StateLayout::rows(record), StateLayout::events(record)++);
+  // Columns and counts in locals: the stores below could otherwise alias what they index.
+  const double* const* columns = state.values_in.data();
+  const std::uint8_t* const* valid = state.valid_in.data();
+  std::uint64_t* counts = StateLayout::counts(record);
+  for (std::size_t m = 0; m < width; ++m) {
+    if constexpr (kComplete) {
+      entry[m] = canonical_value(columns[m][row]);
+      counts[m] += 1;
+    } else {
+      const bool present = valid[m][row] != 0;
+      entry[m] = math::select(present, canonical_value(columns[m][row]), null_value());
+      counts[m] += present ? 1 : 0;
+    }
   }
 }
 
@@ -811,22 +883,40 @@ void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int6
     for (const auto& [pane, record] : parts_) layout.merge(scratch, record, pane->start - start);
     merged = scratch;
   }
-  if (spec.needs.values && deferring_) {
-    measure_groups_.resize(spec.measures.size());
-    for (std::size_t m = 0; m < spec.measures.size(); ++m) {
-      measure_groups_[m] = static_cast<std::uint32_t>(deferred_offsets_.size() - 1);
-      for (const auto& [pane, record] : parts_) {
-        pane->values.gather(layout.values(record, m), layout.count(record, m), deferred_values_);
+  if (spec.needs.values) {
+    // Each measure's kept values, from every part.
+    const std::size_t measures = spec.measures.size();
+    for (std::size_t m = 0; m < measures; ++m) window_values_[m].clear();
+    for (const auto& [pane, record] : parts_) {
+      if (layout.counts_only()) {
+        const ValueChain& rows = StateLayout::rows(record);
+        const std::uint64_t events = StateLayout::events(record);
+        with_width(measures, [&]<std::size_t kWidth>() {
+          if constexpr (kWidth != 0) {
+            pane->values.gather_columns<kWidth>(rows, events, window_values_);
+          } else {
+            for (std::size_t m = 0; m < measures; ++m) {
+              pane->values.gather(rows, events, m, window_values_[m]);
+            }
+          }
+        });
+        continue;
       }
-      deferred_offsets_.push_back(static_cast<std::uint32_t>(deferred_values_.size()));
+      for (std::size_t m = 0; m < measures; ++m) {
+        pane->values.gather(layout.values(record, m), layout.count(record, m), 0,
+                            window_values_[m]);
+      }
     }
-  } else if (spec.needs.values) {
-    for (std::size_t m = 0; m < spec.measures.size(); ++m) {
-      window_values_.clear();
-      for (const auto& [pane, record] : parts_) {
-        pane->values.gather(layout.values(record, m), layout.count(record, m), window_values_);
+    if (deferring_) {
+      measure_groups_.resize(measures);
+      for (std::size_t m = 0; m < measures; ++m) {
+        measure_groups_[m] = static_cast<std::uint32_t>(deferred_offsets_.size() - 1);
+        deferred_values_.insert(deferred_values_.end(), window_values_[m].begin(),
+                                window_values_[m].end());
+        deferred_offsets_.push_back(static_cast<std::uint32_t>(deferred_values_.size()));
       }
-      sort_values(window_values_, sorted_values_[m]);
+    } else {
+      for (std::size_t m = 0; m < measures; ++m) sort_values(window_values_[m], sorted_values_[m]);
     }
   }
   WindowResult& result = results_.emplace_back();

@@ -178,6 +178,11 @@ class WindowShard {
   /// Adds `row` to `record`, the state of its key in `pane`.
   LDH_FORCE_INLINE void add_to_record(const WindowSpec& spec, SpecState& state, Pane& pane,
                                       std::byte* record, const WindowRows& rows, std::size_t row);
+  /// Adds `row` to `record` of a counts_only() layout, whose `kWidth` measures (any number
+  /// when 0) go to one row of `values`; `kComplete`: no measure of the rows is null.
+  template <std::size_t kWidth, bool kComplete>
+  static void add_row(ValueChunks& values, std::byte* record, const SpecState& state,
+                      std::size_t row);
   void add_to_sessions(const WindowSpec& spec, SpecState& state, const WindowRows& rows,
                        std::size_t row);
   /// Returns the session of `sessions` that [start, end) makes, merging the sessions it
@@ -273,8 +278,9 @@ class WindowShard {
   std::string late_text_;
   ResultWriter writer_;
   std::vector<std::pair<const Pane*, const std::byte*>> parts_;
-  std::vector<double> window_values_;
+  std::vector<std::vector<double>> window_values_;  // per measure, gathered from the parts
   std::vector<std::vector<double>> sorted_values_;
+  std::vector<std::vector<double>> fold_values_;  // per measure, of a folded chunk
 };
 
 }  // namespace ldh

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -339,6 +340,62 @@ TEST(Window, OutputIsIdenticalForAnyBatchingThreadsAndArrivalOrderWithinTheLaten
       EXPECT_EQ(output.results, reference.results)
           << "seed " << seed << ", " << threads << " threads, batch " << batch;
     }
+  }
+}
+
+TEST(Window, ValuesKeptAsRowsGiveWhatAChainPerMeasureGives) {
+  // A window whose records keep only counts keeps its values as rows, one slot per measure with
+  // nulls marked; the same window with `first` keeps a chain per measure. Percentiles and what
+  // derives from the values (min, max, avg, stddev) must not tell them apart, nulls, NaN and
+  // -0.0 included, on one thread or several, in one batch or many.
+  const std::string metrics = "count, min, max, avg, stddev, p50, p95_disc, median";
+  const std::string config =
+      testing::json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
+        - {name: k, type: string}
+        - {name: x, type: float64, required: false, allowNaN: true}
+        - {name: y, type: float64, required: false, allowNaN: true}
+        - {name: z, type: float64, required: false, allowNaN: true}
+)yaml",
+                          "ts") +
+      "processing:\n  watermark: {maxOutOfOrderness: 0s}\n  groupBy: [k]\n  windows:\n" +
+      "    - {name: rows, type: tumbling, size: 10s, metrics: [" + metrics + "]}\n" +
+      "    - {name: chains, type: tumbling, size: 10s, metrics: [" + metrics + ", first]}\n" +
+      "output:\n  destinations: [{type: stdout}]\n";
+  std::mt19937_64 random(29);
+  std::ostringstream input;
+  input.precision(17);
+  for (int i = 0; i < 3000; ++i) {
+    // Key n never has x.
+    const char key = i % 50 == 0 ? 'n' : "abcde"[random() % 5];
+    input << "{\"ts\":" << kBase + i * 37 << ",\"k\":\"" << key << "\"";
+    for (const char* field : {"x", "y", "z"}) {
+      const auto kind = random() % 10;
+      if (kind == 0 || (key == 'n' && field[0] == 'x')) continue;  // null
+      input << ",\"" << field << "\":";
+      if (kind == 1) {
+        input << (random() % 2 == 0 ? "\"NaN\"" : "-0.0");
+      } else {
+        input << std::uniform_real_distribution<double>(-50, 150)(random);
+      }
+    }
+    input << "}\n";
+  }
+  for (auto [threads, batch] : {std::pair{1u, std::size_t{65536}}, std::pair{2u, std::size_t{7}}}) {
+    const auto output = run_pipeline(config, input.str(), Format::json, threads, batch);
+    std::vector<std::string> rows;
+    std::vector<std::string> chains;
+    const std::regex first(R"(,"[xyz]_first":[^,}]*)");
+    for (const std::string& line : lines(output.results)) {
+      if (line.starts_with("{\"window\":\"rows\"")) {
+        rows.push_back(line.substr(std::string("{\"window\":\"rows\"").size()));
+      } else {
+        chains.push_back(std::regex_replace(line, first, "")
+                             .substr(std::string("{\"window\":\"chains\"").size()));
+      }
+    }
+    ASSERT_GT(rows.size(), 50u);
+    EXPECT_EQ(rows, chains) << threads << " threads, batch " << batch;
+    EXPECT_NE(output.results.find("\"x_p50\":null"), std::string::npos) << "a key with no x";
   }
 }
 
