@@ -887,7 +887,9 @@ void WindowShard::emit_parts(const WindowSpec& spec, SpecState& state, std::int6
     // Each measure's kept values, from every part.
     const std::size_t measures = spec.measures.size();
     for (std::size_t m = 0; m < measures; ++m) window_values_[m].clear();
-    for (const auto& [pane, record] : parts_) {
+    for (const auto& part : parts_) {
+      const Pane* pane = part.first;  // named: lambdas cannot capture structured bindings
+      const std::byte* record = part.second;
       if (layout.counts_only()) {
         const ValueChain& rows = StateLayout::rows(record);
         const std::uint64_t events = StateLayout::events(record);
