@@ -263,6 +263,9 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
                                                     watermark_config_, strings_,
                                                     config.alerts.path.empty()));
   }
+  // Room for every spare up front: QueuedRows' destructor gives them back without allocating.
+  spare_rows_.reserve(kSpareRows);
+  spare_watermarks_.reserve(kSpareRows);
   pool_ = std::make_unique<TaskPool>(partitions);
   for (const auto& spec : specs_) {
     if (spec->is_session()) shortest_gap_ = std::min(shortest_gap_, spec->gap);

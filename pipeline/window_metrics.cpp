@@ -498,7 +498,12 @@ StateLayout::StateLayout(const MeasureNeeds& wanted, std::size_t measures)
 
 void StateLayout::construct(std::byte* record) const {
   events(record) = 0;
-  if (counts_only_) new (record + sizeof(std::uint64_t)) ValueChain();
+  if (counts_only_) {
+    new (record + sizeof(std::uint64_t)) ValueChain();
+    // A measure's block is its count alone: the counts as one array, which counts() indexes.
+    new (record + header_bytes_) std::uint64_t[measures_]();
+    return;
+  }
   for (std::size_t m = 0; m < measures_; ++m) {
     std::byte* block = record + measure_offset(m);
     new (block) std::uint64_t(0);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -347,30 +348,39 @@ TEST(Window, ValuesKeptAsRowsGiveWhatAChainPerMeasureGives) {
   // A window whose records keep only counts keeps its values as rows, one slot per measure with
   // nulls marked; the same window with `first` keeps a chain per measure. Percentiles and what
   // derives from the values (min, max, avg, stddev) must not tell them apart, nulls, NaN and
-  // -0.0 included, on one thread or several, in one batch or many.
+  // -0.0 included: tumbling with three measures (rows unrolled), sliding with five (any width,
+  // several panes), hundreds of keys per pane (more chunks than one block holds), on one
+  // thread or several, in one batch or many.
   const std::string metrics = "count, min, max, avg, stddev, p50, p95_disc, median";
+  const std::string sliding = "count, p50, p95_disc, median";
   const std::string config =
       testing::json_input(R"yaml(        - {name: ts, type: timestamp, unit: ms}
         - {name: k, type: string}
         - {name: x, type: float64, required: false, allowNaN: true}
         - {name: y, type: float64, required: false, allowNaN: true}
         - {name: z, type: float64, required: false, allowNaN: true}
+        - {name: u, type: float64, required: false, allowNaN: true}
+        - {name: w, type: float64, required: false, allowNaN: true}
 )yaml",
                           "ts") +
       "processing:\n  watermark: {maxOutOfOrderness: 0s}\n  groupBy: [k]\n  windows:\n" +
-      "    - {name: rows, type: tumbling, size: 10s, metrics: [" + metrics + "]}\n" +
-      "    - {name: chains, type: tumbling, size: 10s, metrics: [" + metrics + ", first]}\n" +
-      "output:\n  destinations: [{type: stdout}]\n";
+      "    - {name: r3, type: tumbling, size: 10s, measures: [x, y, z], metrics: [" + metrics +
+      "]}\n" + "    - {name: c3, type: tumbling, size: 10s, measures: [x, y, z], metrics: [" +
+      metrics + ", first]}\n" +
+      "    - {name: r5, type: sliding, size: 20s, slide: 10s, metrics: [" + sliding + "]}\n" +
+      "    - {name: c5, type: sliding, size: 20s, slide: 10s, metrics: [" + sliding +
+      ", first]}\n" + "output:\n  destinations: [{type: stdout}]\n";
   std::mt19937_64 random(29);
   std::ostringstream input;
   input.precision(17);
-  for (int i = 0; i < 3000; ++i) {
-    // Key n never has x.
-    const char key = i % 50 == 0 ? 'n' : "abcde"[random() % 5];
-    input << "{\"ts\":" << kBase + i * 37 << ",\"k\":\"" << key << "\"";
-    for (const char* field : {"x", "y", "z"}) {
+  for (int i = 0; i < 12000; ++i) {
+    // Half the events on five busy keys, half on 600 others; key n never has x.
+    std::string key = i % 50 == 0 ? "n" : std::string(1, "abcde"[random() % 5]);
+    if (i % 2 == 1) key = 'q' + std::to_string(random() % 600);
+    input << "{\"ts\":" << kBase + i * 20 << ",\"k\":\"" << key << "\"";
+    for (const char* field : {"x", "y", "z", "u", "w"}) {
       const auto kind = random() % 10;
-      if (kind == 0 || (key == 'n' && field[0] == 'x')) continue;  // null
+      if (kind == 0 || (key == "n" && field[0] == 'x')) continue;  // null
       input << ",\"" << field << "\":";
       if (kind == 1) {
         input << (random() % 2 == 0 ? "\"NaN\"" : "-0.0");
@@ -382,19 +392,19 @@ TEST(Window, ValuesKeptAsRowsGiveWhatAChainPerMeasureGives) {
   }
   for (auto [threads, batch] : {std::pair{1u, std::size_t{65536}}, std::pair{2u, std::size_t{7}}}) {
     const auto output = run_pipeline(config, input.str(), Format::json, threads, batch);
-    std::vector<std::string> rows;
-    std::vector<std::string> chains;
-    const std::regex first(R"(,"[xyz]_first":[^,}]*)");
+    // Each window's rows without its name (and `first`), by window.
+    std::map<std::string, std::vector<std::string>> by_window;
+    const std::regex name(R"re(^\{"window":"([a-z0-9]+)")re");
+    const std::regex first(R"(,"[a-z]_first":[^,}]*)");
     for (const std::string& line : lines(output.results)) {
-      if (line.starts_with("{\"window\":\"rows\"")) {
-        rows.push_back(line.substr(std::string("{\"window\":\"rows\"").size()));
-      } else {
-        chains.push_back(std::regex_replace(line, first, "")
-                             .substr(std::string("{\"window\":\"chains\"").size()));
-      }
+      std::smatch match;
+      ASSERT_TRUE(std::regex_search(line, match, name)) << line;
+      by_window[match[1]].push_back(std::regex_replace(match.suffix().str(), first, ""));
     }
-    ASSERT_GT(rows.size(), 50u);
-    EXPECT_EQ(rows, chains) << threads << " threads, batch " << batch;
+    ASSERT_GT(by_window["r3"].size(), 1000u);
+    ASSERT_GT(by_window["r5"].size(), 1000u);
+    EXPECT_EQ(by_window["r3"], by_window["c3"]) << threads << " threads, batch " << batch;
+    EXPECT_EQ(by_window["r5"], by_window["c5"]) << threads << " threads, batch " << batch;
     EXPECT_NE(output.results.find("\"x_p50\":null"), std::string::npos) << "a key with no x";
   }
 }
