@@ -224,7 +224,9 @@ class WindowEngine {
   std::vector<std::unique_ptr<WindowShard>> shards_;
   // Columns of batches the shards are done with, for spare_rows() and add()'s watermarks; kept
   // apart from the pool's tasks, which give theirs back as they end.
-  static constexpr std::size_t kSpareRows = 8;
+  // A batch's columns for each shard thread's run in flight and two in hand-off (up to 4 MB
+  // each at the default batch size), not more: spares hold on to the largest batches' memory.
+  std::size_t spare_limit_ = 0;
   mutable std::mutex spare_mutex_;
   mutable std::vector<WindowRows> spare_rows_;
   std::vector<std::vector<std::int64_t>> spare_watermarks_;
