@@ -101,10 +101,7 @@ int command_bench(Arguments& arguments) {
   Config config = config_path ? load_config(*config_path)
                               : parse_config(kDefaultConfigText, kDefaultConfigName);
   std::string why;
-  if (resolve_backend(backend, why) == Backend::gpu) {
-    options.device = survey_devices().devices.front().index;
-    if (folds_windows_on_device(backend)) options.fold_windows = true;
-  }
+  use_backend(backend, options, why);
   options.discard_output = !with_output;
   options.side_files = false;
   const std::string note = Executor(config, options).backend_note({format});

@@ -226,10 +226,7 @@ int command_run(Arguments& arguments) {
 
   Config config = load_or_default(path);
   std::string why;
-  if (resolve_backend(backend, why) == Backend::gpu) {
-    options.device = survey_devices().devices.front().index;
-    if (folds_windows_on_device(backend)) options.fold_windows = true;
-  }
+  use_backend(backend, options, why);
   options.status_line = !quiet && isatty(STDERR_FILENO);
   options.stop = &interrupted;
   // Without SA_RESTART a blocked read returns, so a source on a quiet pipe stops too; with

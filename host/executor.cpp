@@ -250,6 +250,12 @@ Executor::Executor(const Config& config, RunOptions options)
   if (options_.device >= 0) device_stages_ = plan_device_stages(*plan_);
 }
 
+void use_backend(Backend requested, RunOptions& options, std::string& reason) {
+  if (resolve_backend(requested, reason) != Backend::gpu) return;
+  options.device = survey_devices().devices.front().index;
+  if (requested == Backend::gpu) options.fold_windows = true;
+}
+
 std::string Executor::backend_note(const std::vector<Format>& source_formats) const {
   if (options_.device < 0) return "";
   std::string note;

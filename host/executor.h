@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "host/device.h"
 #include "host/device_runtime.h"
 #include "host/flow_control.h"
 #include "host/sink.h"
@@ -51,6 +52,13 @@ struct RunOptions {
   /// holding the chunk the writer needs next gets almost no CPU and the pipeline crawls.
   bool idle_decoders = false;
 };
+
+/// Points `options` at the backend `requested` resolves to (resolve_backend, which says why in
+/// `reason`). On a GPU, window rows fold on the device only when the GPU was asked for by name:
+/// under auto they are added on the CPU (on an H200, with the state on the host, the windows demo
+/// ran at 21.85–23.01 M events/s that way against 6.04–6.54 M folded; docs/performance.md, "first
+/// run on a GPU").
+void use_backend(Backend requested, RunOptions& options, std::string& reason);
 
 /// What one source read and what flow control did to it.
 struct SourceSummary {

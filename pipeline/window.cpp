@@ -264,9 +264,8 @@ WindowEngine::WindowEngine(const Config& config, const Plan& plan, const StringD
                                                     config.alerts.path.empty()));
   }
   // Room for every spare up front: QueuedRows' destructor gives them back without allocating.
-  spare_limit_ = partitions + 2;
-  spare_rows_.reserve(spare_limit_);
-  spare_watermarks_.reserve(spare_limit_);
+  spare_rows_.reserve(spare_limit());
+  spare_watermarks_.reserve(spare_limit());
   pool_ = std::make_unique<TaskPool>(partitions);
   for (const auto& spec : specs_) {
     if (spec->is_session()) shortest_gap_ = std::min(shortest_gap_, spec->gap);
@@ -448,10 +447,10 @@ struct WindowEngine::QueuedRows {
   /// Gives the columns back to the engine (on the thread that ends the last task with them).
   ~QueuedRows() {
     const std::lock_guard lock(engine.spare_mutex_);
-    if (engine.spare_rows_.size() < engine.spare_limit_) {
+    if (engine.spare_rows_.size() < engine.spare_limit()) {
       engine.spare_rows_.push_back(std::move(rows));
     }
-    if (engine.spare_watermarks_.size() < engine.spare_limit_) {
+    if (engine.spare_watermarks_.size() < engine.spare_limit()) {
       engine.spare_watermarks_.push_back(std::move(watermarks));
     }
   }

@@ -223,10 +223,9 @@ class WindowEngine {
   std::vector<std::vector<std::size_t>> shapes_;
   std::vector<std::unique_ptr<WindowShard>> shards_;
   // Columns of batches the shards are done with, for spare_rows() and add()'s watermarks; kept
-  // apart from the pool's tasks, which give theirs back as they end.
-  // A batch's columns for each shard thread's run in flight and two in hand-off (up to 4 MB
-  // each at the default batch size), not more: spares hold on to the largest batches' memory.
-  std::size_t spare_limit_ = 0;
+  // apart from the pool's tasks, which give theirs back as they end. At most one per shard and
+  // two in hand-off: spares hold on to the largest batches' memory.
+  std::size_t spare_limit() const { return shards_.size() + 2; }
   mutable std::mutex spare_mutex_;
   mutable std::vector<WindowRows> spare_rows_;
   std::vector<std::vector<std::int64_t>> spare_watermarks_;

@@ -101,14 +101,12 @@ class StateLayout {
   /// Returns the counts of a counts_only() record's measures, side by side (a measure's block
   /// is its count alone).
   static std::uint64_t* counts(std::byte* record) {
-    return &part<std::uint64_t>(record, sizeof(std::uint64_t) + sizeof(ValueChain));
+    return &part<std::uint64_t>(record, kCountsOffset);
   }
   /// Returns the chain of rows of a counts_only() record (ValueChunks of width measures()).
-  static ValueChain& rows(std::byte* record) {
-    return part<ValueChain>(record, sizeof(std::uint64_t));
-  }
+  static ValueChain& rows(std::byte* record) { return part<ValueChain>(record, kRowsOffset); }
   static const ValueChain& rows(const std::byte* record) {
-    return part<ValueChain>(record, sizeof(std::uint64_t));
+    return part<ValueChain>(record, kRowsOffset);
   }
   /// Counts the non-null values of `measure` the record holds (the first part of its block).
   std::uint64_t count(const std::byte* record, std::size_t measure) const {
@@ -208,6 +206,11 @@ class StateLayout {
       }
     }
   };
+
+  // A record starts with its event count; a counts_only() record then has its chain of rows and
+  // its measures' counts side by side, every other record its measures' blocks.
+  static constexpr std::size_t kRowsOffset = sizeof(std::uint64_t);
+  static constexpr std::size_t kCountsOffset = kRowsOffset + sizeof(ValueChain);
 
   template <typename T>
   static T& part(std::byte* block, std::size_t offset) {

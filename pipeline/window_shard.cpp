@@ -49,11 +49,6 @@ LDH_FORCE_INLINE void with_width(std::size_t measures, Call call) {
   }
 }
 
-/// Returns what fills the slot of a null measure in a row of kept values.
-double null_value() {
-  return math::from_bits(ValueChunks::kNullBits);
-}
-
 /// Tells whether time t falls in the pane starting at `start` of length `length`.
 bool in_pane(std::int64_t t, std::int64_t start, std::int64_t length) {
   return static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(start) <
@@ -437,7 +432,7 @@ void WindowShard::add_partials(std::size_t spec_index, const FoldRows& fold,
       for (std::uint32_t k = 0; k < chunk.count; ++k) {
         double* entry = pane.values.append(StateLayout::rows(record), held + k);
         for (std::size_t m = 0; m < measures; ++m) {
-          entry[m] = k < fold_values_[m].size() ? fold_values_[m][k] : null_value();
+          entry[m] = k < fold_values_[m].size() ? fold_values_[m][k] : ValueChunks::null_value();
         }
       }
     } else if (spec.needs.values) {
@@ -600,7 +595,7 @@ void WindowShard::add_row(ValueChunks& values, std::byte* record, const SpecStat
       counts[m] += 1;
     } else {
       const bool present = valid[m][row] != 0;
-      entry[m] = math::select(present, canonical_value(columns[m][row]), null_value());
+      entry[m] = math::select(present, canonical_value(columns[m][row]), ValueChunks::null_value());
       counts[m] += present ? 1 : 0;
     }
   }

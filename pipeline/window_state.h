@@ -73,6 +73,7 @@ class ValueChunks {
   static constexpr std::uint32_t kChunkEntries = 8;
   /// Fills the slot of a null measure in a row: a NaN payload no canonical value has.
   static constexpr std::uint64_t kNullBits = 0x7ff0000000000001ULL;
+  static double null_value() { return math::from_bits(kNullBits); }
 
   explicit ValueChunks(std::size_t width) : width_(static_cast<std::uint32_t>(width)) {}
 
@@ -101,18 +102,10 @@ class ValueChunks {
               std::vector<double>& out) const {
     std::size_t position = out.size();
     out.resize(position + count);
-    std::uint32_t chunk = chain.first;
-    while (count > 0) {
-      const auto take = static_cast<std::uint32_t>(std::min<std::uint64_t>(count, kChunkEntries));
-      const double* first = values(chunk, width_) + column;
-      for (std::uint32_t i = 0; i < take; ++i) {
-        const double x = first[i * width_];
-        out[position] = x;
-        position += math::to_bits(x) != kNullBits;
-      }
-      count -= take;
-      if (count > 0) chunk = next(chunk);
-    }
+    each_chunk(chain, count, width_, [&](const double* entries, std::uint32_t take) {
+      for (std::uint32_t i = 0; i < take; ++i)
+        keep(out.data(), position, entries[i * width_ + column]);
+    });
     out.resize(position);
   }
 
@@ -128,19 +121,12 @@ class ValueChunks {
       columns[c].resize(positions[c] + count);
       out[c] = columns[c].data();
     }
-    std::uint32_t chunk = chain.first;
-    while (count > 0) {
-      const auto take = static_cast<std::uint32_t>(std::min<std::uint64_t>(count, kChunkEntries));
-      const double* entry = values(chunk, kWidth);
-      for (std::uint32_t i = 0; i < take; ++i, entry += kWidth) {
-        for (std::size_t c = 0; c < kWidth; ++c) {
-          out[c][positions[c]] = entry[c];
-          positions[c] += math::to_bits(entry[c]) != kNullBits;
-        }
+    each_chunk(chain, count, kWidth, [&](const double* entries, std::uint32_t take) {
+      for (std::uint32_t i = 0; i < take; ++i) {
+        for (std::size_t c = 0; c < kWidth; ++c)
+          keep(out[c], positions[c], entries[i * kWidth + c]);
       }
-      count -= take;
-      if (count > 0) chunk = next(chunk);
-    }
+    });
     for (std::size_t c = 0; c < kWidth; ++c) columns[c].resize(positions[c]);
   }
 
@@ -170,6 +156,24 @@ class ValueChunks {
         {std::unique_ptr<double[], ValuesDeleter>(
              static_cast<double*>(::operator new[](values * sizeof(double), kAlignment))),
          std::make_unique_for_overwrite<std::uint32_t[]>(std::size_t{1} << kBlockShift)});
+  }
+  /// Calls visit(entries, take) for each chunk of the `count` entries of `chain`, in order:
+  /// `take` entries of `width` values from `entries`.
+  template <typename Visit>
+  LDH_FORCE_INLINE void each_chunk(const ValueChain& chain, std::uint64_t count, std::size_t width,
+                                   Visit visit) const {
+    std::uint32_t chunk = chain.first;
+    while (count > 0) {
+      const auto take = static_cast<std::uint32_t>(std::min<std::uint64_t>(count, kChunkEntries));
+      visit(values(chunk, width), take);
+      count -= take;
+      if (count > 0) chunk = next(chunk);
+    }
+  }
+  /// Writes `x` at out[position] and moves past it unless it is a null's slot (no branch).
+  static void keep(double* out, std::size_t& position, double x) {
+    out[position] = x;
+    position += math::to_bits(x) != kNullBits;
   }
   double* values(std::uint32_t chunk, std::size_t width) const {
     return blocks_[chunk >> kBlockShift].values.get() +

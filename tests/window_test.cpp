@@ -614,20 +614,27 @@ TEST(Window, AlertsWithoutAFileFollowTheirRowsWhateverTheBatching) {
   }
 }
 
-TEST(WindowEngine, RevisionsAndLateRowsAreWrittenBeforeAddReturns) {
-  // Shards add rows on their own threads; what a late row makes is written at once all the same.
-  Config config =
-      parse_config(window_config(R"yaml(  watermark: {maxOutOfOrderness: 0s, allowedLateness: 1m}
-  groupBy: [k]
-  windows:
-    - {type: tumbling, size: 1m, metrics: [count]}
-)yaml"),
-                   "test.yaml");
+/// Calls test(engine, key, partitions) for an engine over window_config(`processing`) with one
+/// shard and with two; `key` is the group-by word of the string "a".
+template <typename Test>
+void with_engines(const std::string& processing, Test test) {
+  Config config = parse_config(window_config(processing), "test.yaml");
   StringDictionary strings;
   Plan plan(config, strings);
   for (std::size_t partitions : {1u, 2u}) {
     WindowEngine engine(config, plan, strings, 1, partitions);
-    const auto key = static_cast<std::uint64_t>(strings.intern("a"));
+    test(engine, static_cast<std::uint64_t>(strings.intern("a")), partitions);
+  }
+}
+
+TEST(WindowEngine, RevisionsAndLateRowsAreWrittenBeforeAddReturns) {
+  // Shards add rows on their own threads; what a late row makes is written at once all the same.
+  const std::string processing = R"yaml(  watermark: {maxOutOfOrderness: 0s, allowedLateness: 1m}
+  groupBy: [k]
+  windows:
+    - {type: tumbling, size: 1m, metrics: [count]}
+)yaml";
+  with_engines(processing, [](WindowEngine& engine, std::uint64_t key, std::size_t partitions) {
     auto rows_at = [&](std::int64_t milliseconds) { return one_row(engine, milliseconds, 0, key); };
     WindowOutput output;
     engine.add(rows_at(kBase), output);
@@ -642,7 +649,7 @@ TEST(WindowEngine, RevisionsAndLateRowsAreWrittenBeforeAddReturns) {
     engine.add(rows_at(kBase + 2'000), output);  // past the lateness: to the late sink
     EXPECT_FALSE(output.late.empty()) << partitions << " partitions";
     EXPECT_EQ(engine.counters().late_dropped, 1u);
-  }
+  });
 }
 
 TEST(WindowEngine, AStepWithManyResultsDrainsItsTextSliceBySlice) {
@@ -798,19 +805,14 @@ TEST(WindowEngine, EachStreamOfASourceHoldsTheWatermarkUntilItEnds) {
 TEST(WindowEngine, RowsTheShardsAreDoneWithComeBackAsSpares) {
   // Workers extract into spare rows, so the columns of each batch are not allocated and zeroed
   // anew; the engine keeps one per shard and two more, no more.
-  Config config = parse_config(window_config(R"yaml(  watermark: {maxOutOfOrderness: 0s}
+  const std::string processing = R"yaml(  watermark: {maxOutOfOrderness: 0s}
   groupBy: [k]
   windows:
     - {type: tumbling, size: 1m, metrics: [count, p50]}
-)yaml"),
-                               "test.yaml");
-  StringDictionary strings;
-  Plan plan(config, strings);
-  for (std::size_t partitions : {1u, 2u}) {
-    WindowEngine engine(config, plan, strings, 1, partitions);
+)yaml";
+  with_engines(processing, [](WindowEngine& engine, std::uint64_t key, std::size_t partitions) {
     EXPECT_EQ(engine.spare_rows().times.capacity(), 0u) << "nothing was added yet";
     WindowOutput output;
-    const auto key = static_cast<std::uint64_t>(strings.intern("a"));
     for (int i = 0; i < 20; ++i) {
       WindowRows rows = one_row(engine, kBase + i * 1000, 0, key);
       rows.times.reserve(64);
@@ -821,7 +823,7 @@ TEST(WindowEngine, RowsTheShardsAreDoneWithComeBackAsSpares) {
     while (engine.spare_rows().times.capacity() >= 64) ++spares;
     EXPECT_GT(spares, 0u) << partitions << " partitions";
     EXPECT_LE(spares, partitions + 2) << partitions << " partitions: spares are bounded";
-  }
+  });
 }
 
 }  // namespace
